@@ -1,0 +1,141 @@
+"""The ``dumpproc`` command: a thin layer over ``pipeline.run`` and ``inspect_dump``.
+
+Errors are turned into one line on stderr and an exit code here, and only here:
+0 every unit committed; 1 at least one unit failed; 2 bad usage or an input
+that cannot be opened at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from . import __version__
+from .errors import DumpError, InputNotFound, OutputError
+from .privacy import IP_MODES, IpPolicy
+
+EXIT_OK, EXIT_FAILED_UNITS, EXIT_USAGE = 0, 1, 2
+
+
+def _int_list(text: str) -> frozenset[int]:
+    try:
+        return frozenset(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a comma list of namespace ids, not {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dumpproc", description="MediaWiki XML history dumps to Hive-partitioned Parquet."
+    )
+    parser.add_argument("--version", action="version", version=f"dumpproc {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    process = commands.add_parser("process", help="turn dump files into Parquet tables")
+    process.add_argument("inputs", nargs="+", metavar="INPUT", help="dump files")
+    process.add_argument("-o", "--out", required=True, help="output root")
+    process.add_argument("-j", "--workers", type=_positive, default=os.cpu_count() or 1,
+                         help="worker processes (default: the number of CPUs)")
+    process.add_argument("--tables", default="revisions",
+                         help="comma list of tables to write: revisions,content (default: revisions)")
+    process.add_argument("--ips", choices=IP_MODES, default="keep",
+                         help="what to write for anonymous editors' IP addresses")
+    process.add_argument("--ip-key-file", help=f"secret key for --ips hash (else ${'DUMPPROC_IP_KEY'})")
+    process.add_argument("--namespaces", type=_int_list, help="only pages in these namespace ids")
+    process.add_argument("--snapshot", help="the snapshot= partition, YYYY-MM (default: the dump's date)")
+    process.add_argument("--group-readable", action="store_true",
+                         help="create output readable by the owner's group")
+
+    inspect = commands.add_parser("inspect", help="summarise one dump file")
+    inspect.add_argument("input", metavar="INPUT")
+    inspect.add_argument("--json", action="store_true", help="print JSON for scripts")
+    return parser
+
+
+def _process(args) -> int:
+    from .pipeline import Options, run
+
+    for path in args.inputs:
+        if not os.path.isfile(path):
+            raise InputNotFound("no such file" if not os.path.exists(path) else "not a file", path=path)
+    try:
+        options = Options(
+            out=args.out,
+            workers=args.workers,
+            tables=tuple(t.strip() for t in args.tables.split(",") if t.strip()),
+            namespaces=args.namespaces,
+            snapshot=args.snapshot,
+            group_readable=args.group_readable,
+            ips=IpPolicy.from_options(args.ips, args.ip_key_file),
+        )
+    except OSError as exc:
+        raise InputNotFound(f"cannot read the key file: {exc.strerror}", path=args.ip_key_file) from exc
+    result = run(args.inputs, options)
+    committed = [u for u in result.units if u["status"] == "committed"]
+    pages = sum(u["pages"] for u in committed)
+    revisions = sum(u["revisions"] for u in committed)
+    seconds = result.manifest["seconds"]
+    print(f"dumpproc: wrote {', '.join(options.tables)} for {pages:,} pages, {revisions:,} revisions "
+          f"from {len(committed)}/{len(result.units)} units in {seconds:.1f} s")
+    for table in options.tables:
+        print(f"  {table:<10} {os.path.join(os.path.abspath(args.out), table)}")
+    print(f"  manifest   {os.path.join(os.path.abspath(args.out), '_manifest.json')}")
+    for unit in result.failed:
+        print(f"dumpproc: unit {unit['id']} failed: {unit['error']}", file=sys.stderr)
+    return EXIT_OK if result.ok else EXIT_FAILED_UNITS
+
+
+def _inspect(args) -> int:
+    from .inspection import inspect_dump
+
+    if not os.path.isfile(args.input):
+        raise InputNotFound("no such file" if not os.path.exists(args.input) else "not a file", path=args.input)
+    summary = inspect_dump(args.input, threads=os.cpu_count() or 1)
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2))
+    else:
+        print(summary.as_text())
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
+    )
+    handler = {"process": _process, "inspect": _inspect}[args.command]
+    try:
+        return handler(args)
+    except InputNotFound as exc:
+        print(f"dumpproc: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
+        print(f"dumpproc: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OutputError as exc:
+        print(f"dumpproc: {exc}", file=sys.stderr)
+        return EXIT_FAILED_UNITS
+    except DumpError as exc:
+        # inspect reads one file: an unreadable one is an input that cannot be opened
+        print(f"dumpproc: {exc}", file=sys.stderr)
+        return EXIT_USAGE if args.command == "inspect" else EXIT_FAILED_UNITS
+    except KeyboardInterrupt:
+        print("dumpproc: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""``dumpproc inspect``: what a dump file holds, read in one streaming pass."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+from .parse import Dump
+from .pipeline import wiki_db
+from .sources import open_dump
+
+
+@dataclass
+class Inspection:
+    """A dump file's summary."""
+
+    path: str
+    codec: str
+    compressed_bytes: int
+    xml_bytes: int = 0
+    schema_version: str | None = None
+    wiki: str | None = None
+    sitename: str | None = None
+    namespaces: dict[int, str] = field(default_factory=dict)
+    pages: int = 0
+    revisions: int = 0
+    first_timestamp: str | None = None
+    last_timestamp: str | None = None
+    largest_revision: dict | None = None
+    unknown_elements: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["namespaces"] = {str(k): v for k, v in self.namespaces.items()}
+        return data
+
+    def as_text(self) -> str:
+        lines = [
+            f"file            {self.path}",
+            f"codec           {self.codec} ({self.compressed_bytes:,} bytes on disk, {self.xml_bytes:,} bytes of XML)",
+            f"schema          {self.schema_version or 'unknown'}",
+            f"wiki            {self.wiki}" + (f" ({self.sitename})" if self.sitename else ""),
+            f"namespaces      {len(self.namespaces)}: "
+            + ", ".join(f"{k}={v or '(main)'}" for k, v in sorted(self.namespaces.items())),
+            f"pages           {self.pages:,}",
+            f"revisions       {self.revisions:,}",
+            f"first edit      {self.first_timestamp}",
+            f"last edit       {self.last_timestamp}",
+        ]
+        if self.largest_revision:
+            big = self.largest_revision
+            lines.append(
+                f"largest         revision {big['revision_id']} of page {big['page_id']} "
+                f"({big['page_title']!r}): {big['bytes']:,} bytes"
+            )
+        if self.unknown_elements:
+            lines.append(
+                "unknown         " + ", ".join(f"{k} x{v}" for k, v in sorted(self.unknown_elements.items()))
+            )
+        return "\n".join(lines)
+
+
+def inspect_dump(path: str, threads: int = 1) -> Inspection:
+    """Stream through ``path`` and summarise it."""
+    with open_dump(path, threads) as stream:
+        dump = Dump(stream, path)
+        site = dump.site_info
+        result = Inspection(
+            path=path,
+            codec=stream.codec.name,
+            compressed_bytes=os.path.getsize(path),
+            schema_version=site.schema_version,
+            wiki=wiki_db(site, path),
+            sitename=site.sitename,
+            namespaces=dict(site.namespaces),
+        )
+        first = last = None
+        largest = -1
+        for page in dump.pages():
+            for revision in page:
+                stamp = revision.timestamp
+                if first is None or stamp < first:
+                    first = stamp
+                if last is None or stamp > last:
+                    last = stamp
+                size = revision.text_bytes or 0
+                if size > largest:
+                    largest = size
+                    result.largest_revision = {
+                        "revision_id": revision.id,
+                        "page_id": page.id,
+                        "page_title": page.title,
+                        "bytes": size,
+                    }
+        result.pages = dump.page_count
+        result.revisions = dump.revision_count
+        result.first_timestamp, result.last_timestamp = first, last
+        result.unknown_elements = dict(dump.unknown_elements)
+        result.xml_bytes = stream.bytes_read
+    return result

@@ -1,0 +1,280 @@
+"""Units of work, the workers that run them, and the run that ties them together.
+
+A unit is one input file (splitting large files comes with the pipeline
+issue). ``run_unit`` is the whole job for one unit: open, parse, compute the
+per-page counters, write the unit's Parquet parts and commit them; it is a
+plain function of picklable arguments so that a process pool, or a Spark task,
+can run it. ``run`` plans the units, runs them (in worker processes when more
+than one can run at once), and writes the manifest and ``_SUCCESS``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable
+
+from . import __version__
+from .errors import DumpError
+from .parse import Dump
+from .privacy import IpPolicy
+from .records import Revision, SiteInfo, sha1_base36
+from .schema import TABLES
+from .sink import PartWriter, clear_success, make_dirs, mark_success, partition_dir, write_manifest
+from .sources import open_dump
+from .stats import PageCounters
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TABLES = ("revisions",)
+_FILE_NAME = re.compile(r"^(?P<wiki>[a-z0-9_]+)-(?P<date>\d{8}|latest)-")
+_SNAPSHOT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a unit needs to know about the run; picklable."""
+
+    out: str
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    tables: tuple[str, ...] = DEFAULT_TABLES
+    namespaces: frozenset[int] | None = None
+    snapshot: str | None = None
+    group_readable: bool = False
+    ips: IpPolicy = field(default_factory=IpPolicy)
+
+    def __post_init__(self) -> None:
+        unknown = [t for t in self.tables if t not in TABLES]
+        if unknown:
+            raise ValueError(f"unknown table(s) {', '.join(unknown)}; dumpproc writes {', '.join(TABLES)}")
+        if not self.tables:
+            raise ValueError("--tables names no table")
+        if self.snapshot is not None and not _SNAPSHOT.match(self.snapshot):
+            raise ValueError(f"--snapshot must be YYYY-MM, not {self.snapshot!r}")
+        if self.workers < 1:
+            raise ValueError("--workers must be at least 1")
+
+    def describe(self) -> dict:
+        """The options as the manifest records them (never the IP key)."""
+        described = asdict(self)
+        described["ips"] = self.ips.mode
+        described["tables"] = list(self.tables)
+        described["namespaces"] = sorted(self.namespaces) if self.namespaces is not None else None
+        return described
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A piece of work: a byte range of one input file (the whole file for now)."""
+
+    id: str
+    path: str
+    start: int = 0
+    end: int | None = None
+
+
+def plan_units(paths: Iterable[str]) -> list[Unit]:
+    """One unit per input file, with ids that are stable across runs of the same inputs."""
+    units: list[Unit] = []
+    seen: dict[str, int] = {}
+    for path in paths:
+        name = os.path.basename(path)
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+        for suffix in (".bz2", ".gz", ".xz", ".zst", ".7z", ".lzma", ".xml"):
+            if stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+        seen[stem] = seen.get(stem, 0) + 1
+        unit_id = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
+        units.append(Unit(unit_id, os.path.abspath(path), 0, os.path.getsize(path)))
+    return units
+
+
+def wiki_db(site_info: SiteInfo, path: str) -> str:
+    """The ``wiki_db=`` partition: the siteinfo's dbname, else the file name's wiki prefix."""
+    if site_info.dbname:
+        return site_info.dbname
+    found = _FILE_NAME.match(os.path.basename(path))
+    if found:
+        return found.group("wiki")
+    base = site_info.base or ""
+    host = re.match(r"^\w+://([^/]+)", base)
+    if host:
+        parts = host.group(1).split(".")
+        if len(parts) >= 3:
+            lang, project = parts[0], parts[1]
+            if project == "wikipedia":
+                return f"{lang.replace('-', '_')}wiki"
+            if project == "wikimedia" or lang == "www":
+                return f"{project if lang == 'www' else lang}wiki"
+            return f"{lang.replace('-', '_')}{project}"
+    return "unknown"
+
+
+def snapshot_of(path: str, given: str | None = None, now: datetime | None = None) -> str:
+    """The ``snapshot=`` partition: given, else the dump's date from its name, else this month."""
+    if given:
+        return given
+    found = _FILE_NAME.match(os.path.basename(path))
+    if found and found.group("date") != "latest":
+        date = found.group("date")
+        return f"{date[:4]}-{date[4:6]}"
+    return (now or datetime.now(timezone.utc)).strftime("%Y-%m")
+
+
+def _revision_row(page, revision: Revision, counters, ips: IpPolicy) -> tuple:
+    sha1 = revision.sha1
+    if sha1 is None and revision.text is not None:
+        sha1 = sha1_base36(revision.text)
+    user_text = revision.user_text
+    if revision.user_is_anonymous:
+        user_text = ips.apply(user_text)
+    return (
+        page.id,
+        page.namespace,
+        page.title,
+        page.header.redirect_title,
+        revision.id,
+        revision.parent_id,
+        counters.timestamp_us,
+        revision.minor,
+        revision.comment,
+        revision.text_bytes or 0,
+        sha1,
+        revision.model,
+        revision.format,
+        revision.user_id,
+        user_text,
+        revision.user_is_anonymous,
+        not revision.user_deleted,
+        not revision.comment_deleted,
+        not revision.text_deleted,
+        counters.text_bytes_diff,
+        None,  # identity revert columns: filled by the statistics stage (issue 4)
+        None,
+        None,
+        None,
+        counters.page_revision_count,
+        counters.seconds_since_previous,
+        None,  # diff counters: filled by the diff stage (issue 4)
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+def run_unit(unit: Unit, options: Options, threads: int = 1) -> dict:
+    """Process one unit end to end and commit its parts; returns its manifest entry."""
+    started = time.monotonic()
+    entry = {**asdict(unit), "status": "failed", "pages": 0, "revisions": 0, "seconds": 0.0, "error": None}
+    writers: dict[str, PartWriter] = {}
+    try:
+        with open_dump(unit.path, threads) as stream:
+            dump = Dump(stream, unit.path)
+            db = wiki_db(dump.site_info, unit.path)
+            snapshot = snapshot_of(unit.path, options.snapshot)
+            entry.update(wiki_db=db, snapshot=snapshot, codec=stream.codec.name,
+                         schema_version=dump.site_info.schema_version)
+            for table in options.tables:
+                folder = partition_dir(options.out, table, db, snapshot)
+                writers[table] = PartWriter(
+                    os.path.join(folder, f"part-{unit.id}.parquet"), TABLES[table], options.group_readable
+                )
+            revisions = writers.get("revisions")
+            content = writers.get("content")
+            wanted = options.namespaces
+            pages = revision_count = 0
+            for page in dump.pages():
+                if wanted is not None and page.namespace not in wanted:
+                    continue
+                pages += 1
+                counters = PageCounters()
+                for revision in page:
+                    revision_count += 1
+                    if revisions is not None:
+                        revisions.append(_revision_row(page, revision, counters.add(revision), options.ips))
+                    if content is not None:
+                        content.append((page.id, revision.id, revision.text))
+            entry["files"] = [os.path.relpath(w.commit(), options.out) for w in writers.values()]
+            entry.update(status="committed", pages=pages, revisions=revision_count,
+                         unknown_elements=dict(dump.unknown_elements),
+                         bytes_xml=stream.bytes_read)
+    except DumpError as exc:
+        for writer in writers.values():
+            writer.abort()
+        entry["error"] = str(exc)
+        log.error("%s", exc)
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    entry["seconds"] = round(time.monotonic() - started, 3)
+    return entry
+
+
+@dataclass
+class RunResult:
+    """What a run did: its manifest and where it went."""
+
+    out: str
+    manifest: dict
+
+    @property
+    def units(self) -> list[dict]:
+        return self.manifest["units"]
+
+    @property
+    def failed(self) -> list[dict]:
+        return [u for u in self.units if u["status"] != "committed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _versions() -> dict:
+    import lxml.etree
+    import pyarrow
+
+    return {
+        "dumpproc": __version__,
+        "python": platform.python_version(),
+        "lxml": ".".join(map(str, lxml.etree.LXML_VERSION)),
+        "libxml2": ".".join(map(str, lxml.etree.LIBXML_VERSION)),
+        "pyarrow": pyarrow.__version__,
+    }
+
+
+def run(paths: Iterable[str], options: Options) -> RunResult:
+    """Process every input into ``options.out``; one unit's failure does not stop the others."""
+    units = plan_units(paths)
+    make_dirs(options.out, options.group_readable)
+    clear_success(options.out)
+    started = time.monotonic()
+    workers = min(options.workers, len(units)) or 1
+    threads = max(1, options.workers // workers)
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            entries = list(pool.map(run_unit, units, [options] * len(units), [threads] * len(units)))
+    else:
+        entries = [run_unit(unit, options, threads) for unit in units]
+    manifest = {
+        "dumpproc_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "options": options.describe(),
+        "versions": _versions(),
+        "seconds": round(time.monotonic() - started, 3),
+        "units": entries,
+    }
+    write_manifest(options.out, manifest, options.group_readable)
+    result = RunResult(options.out, manifest)
+    if result.ok:
+        mark_success(options.out, options.group_readable)
+    return result

@@ -1,0 +1,91 @@
+"""The Arrow schemas of every output table, exactly as ``SPEC.md`` fixes them.
+
+One definition serves the writer, the tests and ``docs/schema.md``. Types are
+those Spark reads as they are: signed integers, ``timestamp[us, UTC]``, UTF-8
+strings. ``wiki_db`` and ``snapshot`` are partition folders, never columns.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+
+
+def _field(name: str, type_: pa.DataType, nullable: bool, doc: str) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
+
+
+REVISIONS = pa.schema(
+    [
+        _field("page_id", pa.int64(), False, "the page's id"),
+        _field("page_namespace", pa.int32(), False, "the page's namespace id"),
+        _field("page_title", pa.string(), False, "title as in the dump, namespace prefix included"),
+        _field("page_redirect_title", pa.string(), True, "the redirect target; null when not a redirect"),
+        _field("revision_id", pa.int64(), False, "the revision's id"),
+        _field("revision_parent_id", pa.int64(), True, "the parent revision's id; null when the dump has none"),
+        _field("revision_dt", TIMESTAMP, False, "when the revision was saved"),
+        _field("revision_minor_edit", pa.bool_(), False, "marked minor"),
+        _field("revision_comment", pa.string(), True, "edit summary; null when deleted"),
+        _field(
+            "revision_text_bytes",
+            pa.int64(),
+            False,
+            "UTF-8 bytes of the text (the bytes attribute when the text is deleted)",
+        ),
+        _field(
+            "revision_text_sha1",
+            pa.string(),
+            True,
+            "base-36 sha1 as in the dump, computed from the text where the dump has none; "
+            "null when the text is deleted and the dump gives none",
+        ),
+        _field("revision_content_model", pa.string(), True, "content model of the main slot"),
+        _field("revision_content_format", pa.string(), True, "serialisation format of the main slot"),
+        _field("user_id", pa.int64(), True, "null for anonymous and deleted users"),
+        _field("user_text", pa.string(), True, "user name, or the IP as --ips says; null when deleted"),
+        _field("user_is_anonymous", pa.bool_(), False, "edited by an IP address"),
+        _field("user_is_visible", pa.bool_(), False, "false when the contributor is deleted"),
+        _field("comment_is_visible", pa.bool_(), False, "false when the comment is deleted"),
+        _field("content_is_visible", pa.bool_(), False, "false when the text is deleted"),
+        _field(
+            "revision_text_bytes_diff",
+            pa.int64(),
+            True,
+            "bytes minus the previous revision's bytes in the page; null on the page's first",
+        ),
+        _field("revision_is_identity_revert", pa.bool_(), True, "it is an identity revert"),
+        _field("revision_is_identity_reverted", pa.bool_(), True, "a later identity revert reverted it"),
+        _field(
+            "revision_first_identity_reverting_revision_id",
+            pa.int64(),
+            True,
+            "the first revert that reverted it",
+        ),
+        _field("revision_seconds_to_identity_revert", pa.int64(), True, "seconds from it to that revert"),
+        _field("page_revision_count", pa.int64(), False, "1-based position of this revision in its page's history"),
+        _field(
+            "page_seconds_since_previous_revision",
+            pa.int64(),
+            True,
+            "seconds since the page's previous revision; null on the page's first",
+        ),
+        _field("diff_lines_added", pa.int64(), True, "lines added against the base text"),
+        _field("diff_lines_removed", pa.int64(), True, "lines removed from the base text"),
+        _field("diff_words_added", pa.int64(), True, r"\w+ tokens added"),
+        _field("diff_words_removed", pa.int64(), True, r"\w+ tokens removed"),
+        _field("diff_chars_added", pa.int64(), True, "characters (code points) added"),
+        _field("diff_chars_removed", pa.int64(), True, "characters (code points) removed"),
+    ]
+)
+
+CONTENT = pa.schema(
+    [
+        _field("page_id", pa.int64(), False, "the page's id"),
+        _field("revision_id", pa.int64(), False, "the revision's id"),
+        _field("revision_text", pa.string(), True, "the main slot's text; null when deleted"),
+    ]
+)
+
+#: Every table dumpproc writes today, by name.
+TABLES: dict[str, pa.Schema] = {"revisions": REVISIONS, "content": CONTENT}

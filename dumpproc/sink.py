@@ -1,0 +1,202 @@
+"""Write tables as Hive-partitioned Parquet, commit them atomically, keep the manifest.
+
+Layout (``SPEC.md``)::
+
+    OUT/<table>/wiki_db=<db>/snapshot=<YYYY-MM>/part-<unit>.parquet
+    OUT/_manifest.json
+    OUT/_SUCCESS
+
+A part is written under a hidden temporary name (readers skip names starting
+with ``.``) and renamed to its final name only once complete, so a crash never
+leaves a file a reader would take for output. Files are created 0600 and
+folders 0700 (0640/0750 with ``group_readable``): dumps' contributor data is
+personal data.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from typing import Any, Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .errors import OutputError
+
+#: Rows buffered before a row group is written: bounds the writer's memory.
+ROW_GROUP_ROWS = 65_536
+#: For tables with texts, a row group is also cut once it holds this many bytes of text.
+ROW_GROUP_TEXT_BYTES = 64 << 20
+
+
+def modes(group_readable: bool) -> tuple[int, int]:
+    """(file mode, folder mode) for output."""
+    return (0o640, 0o750) if group_readable else (0o600, 0o700)
+
+
+def _output_error(exc: OSError, path: str) -> OutputError:
+    reason = {
+        errno.ENOSPC: "the output disk is full",
+        errno.EACCES: "permission denied",
+        errno.EROFS: "the output folder is read-only",
+        errno.EDQUOT: "the disk quota is exceeded",
+    }.get(exc.errno, exc.strerror or str(exc))
+    return OutputError(f"cannot write output: {reason}", path=path)
+
+
+def make_dirs(path: str, group_readable: bool = False) -> None:
+    """Create ``path`` and its missing parents with the output folder mode."""
+    _, dir_mode = modes(group_readable)
+    missing = []
+    head = os.path.abspath(path)
+    while not os.path.isdir(head):
+        missing.append(head)
+        head = os.path.dirname(head)
+    try:
+        for folder in reversed(missing):
+            try:
+                os.mkdir(folder, dir_mode)
+            except FileExistsError:
+                continue
+            os.chmod(folder, dir_mode)  # mkdir's mode is filtered by the umask
+    except OSError as exc:
+        raise _output_error(exc, path) from exc
+
+
+def partition_dir(out: str, table: str, wiki_db: str, snapshot: str) -> str:
+    return os.path.join(out, table, f"wiki_db={wiki_db}", f"snapshot={snapshot}")
+
+
+def _open_private(path: str, group_readable: bool):
+    file_mode, _ = modes(group_readable)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, file_mode)
+    os.fchmod(fd, file_mode)
+    return os.fdopen(fd, "wb")
+
+
+def write_atomically(path: str, data: bytes, group_readable: bool = False) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    try:
+        with _open_private(tmp, group_readable) as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        _remove_quietly(tmp)
+        raise _output_error(exc, path) from exc
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+class PartWriter:
+    """One table's Parquet part for one unit, buffered by rows and committed atomically.
+
+    ``append`` takes one row as a tuple in schema order; rows are kept as
+    columns and written as a row group every ``ROW_GROUP_ROWS`` rows (or
+    ``ROW_GROUP_TEXT_BYTES`` of text), so memory stays bounded.
+    """
+
+    def __init__(self, final_path: str, schema: pa.Schema, group_readable: bool = False):
+        self.final_path = final_path
+        self.schema = schema
+        self.group_readable = group_readable
+        self.rows = 0
+        folder = os.path.dirname(final_path)
+        make_dirs(folder, group_readable)
+        self.tmp_path = os.path.join(folder, f".{os.path.basename(final_path)}.tmp-{os.getpid()}")
+        self._columns: list[list] = [[] for _ in schema]
+        self._text_columns = [i for i, f in enumerate(schema) if f.name == "revision_text"]
+        self._buffered_text = 0
+        try:
+            self._file = _open_private(self.tmp_path, group_readable)
+            self._writer = pq.ParquetWriter(
+                self._file, schema, compression="zstd", use_dictionary=True, write_statistics=True
+            )
+        except OSError as exc:
+            raise _output_error(exc, self.tmp_path) from exc
+
+    def append(self, row: Sequence[Any]) -> None:
+        for column, value in zip(self._columns, row):
+            column.append(value)
+        for i in self._text_columns:
+            text = row[i]
+            if text:
+                self._buffered_text += len(text)
+        if len(self._columns[0]) >= ROW_GROUP_ROWS or self._buffered_text >= ROW_GROUP_TEXT_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered rows as one row group."""
+        count = len(self._columns[0])
+        if not count:
+            return
+        arrays = [pa.array(values, type=field.type) for values, field in zip(self._columns, self.schema)]
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        try:
+            self._writer.write_batch(batch)
+        except OSError as exc:
+            raise _output_error(exc, self.tmp_path) from exc
+        self.rows += count
+        self._columns = [[] for _ in self.schema]
+        self._buffered_text = 0
+
+    def commit(self) -> str:
+        """Finish the file and move it under its final name; returns that name."""
+        try:
+            self.flush()
+            self._writer.close()
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self.tmp_path, self.final_path)
+        except OSError as exc:
+            self.abort()
+            raise _output_error(exc, self.final_path) from exc
+        return self.final_path
+
+    def abort(self) -> None:
+        """Drop the temporary file; nothing appears under the final name."""
+        try:
+            self._writer.close()
+        except Exception:  # noqa: BLE001 - the writer may be half-closed after an I/O error
+            pass
+        try:
+            self._file.close()
+        except OSError:
+            pass
+        _remove_quietly(self.tmp_path)
+
+
+def write_manifest(out: str, manifest: dict, group_readable: bool = False) -> str:
+    """Write ``OUT/_manifest.json`` atomically."""
+    path = os.path.join(out, "_manifest.json")
+    data = json.dumps(manifest, indent=2, sort_keys=False, default=str).encode("utf-8")
+    write_atomically(path, data + b"\n", group_readable)
+    return path
+
+
+def read_manifest(out: str) -> dict | None:
+    """The manifest an earlier run left in ``out``, or None."""
+    try:
+        with open(os.path.join(out, "_manifest.json"), "rb") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        return None
+
+
+def mark_success(out: str, group_readable: bool = False) -> None:
+    """Write ``OUT/_SUCCESS``: every unit committed."""
+    write_atomically(os.path.join(out, "_SUCCESS"), b"", group_readable)
+
+
+def clear_success(out: str) -> None:
+    _remove_quietly(os.path.join(out, "_SUCCESS"))
