@@ -195,6 +195,7 @@ class Dump:
             if element is None:
                 element = self._next()
             if element is None:
+                self._count_trailing()
                 return
             tag = _local(element.tag)
             if tag == "revision":
@@ -216,6 +217,7 @@ class Dump:
 
     def _page_header(self, page) -> PageHeader:
         title = ns = page_id = redirect = restrictions = None
+        unknown = []
         for child in page:
             tag = _local(child.tag)
             if tag == "revision":
@@ -232,6 +234,9 @@ class Dump:
                 restrictions = child.text
             elif tag not in _PAGE_IGNORED:
                 self.unknown_elements[f"page:{tag}"] += 1
+                unknown.append(child)
+        for child in unknown:  # counted once: the page's end sees only what follows
+            page.remove(child)
         self._revision_id = None
         if page_id is None:
             self._page_id = None
@@ -246,6 +251,16 @@ class Dump:
         else:
             namespace = _int(ns, "page/ns")
         return PageHeader(self._page_id, namespace, title, redirect, restrictions)
+
+    def _count_trailing(self) -> None:
+        """Count unknown top-level elements after the last page."""
+        root = self._root
+        if root is None or _local(root.tag) != "mediawiki":
+            return
+        for child in root:
+            tag = _local(child.tag)
+            if tag and tag not in ("siteinfo", "page"):
+                self.unknown_elements[f"mediawiki:{tag}"] += 1
 
     def _has_ns_element(self) -> bool:
         version = self.site_info.schema_version

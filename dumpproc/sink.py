@@ -25,8 +25,10 @@ import pyarrow.parquet as pq
 
 from .errors import OutputError
 
-#: Rows buffered before a row group is written: bounds the writer's memory.
+#: Rows in a row group: bounds the writer's memory (buffered as Arrow, ~100 bytes a revision).
 ROW_GROUP_ROWS = 65_536
+#: Rows kept as Python objects before they are packed into an Arrow batch.
+BATCH_ROWS = 4_096
 #: For tables with texts, a row group is also cut once it holds this many bytes of text.
 ROW_GROUP_TEXT_BYTES = 64 << 20
 
@@ -100,9 +102,10 @@ def _remove_quietly(path: str) -> None:
 class PartWriter:
     """One table's Parquet part for one unit, buffered by rows and committed atomically.
 
-    ``append`` takes one row as a tuple in schema order; rows are kept as
-    columns and written as a row group every ``ROW_GROUP_ROWS`` rows (or
-    ``ROW_GROUP_TEXT_BYTES`` of text), so memory stays bounded.
+    ``append`` takes one row as a tuple in schema order. Rows are packed into
+    Arrow batches every ``BATCH_ROWS`` rows, and the batches written as one row
+    group every ``ROW_GROUP_ROWS`` rows (or ``ROW_GROUP_TEXT_BYTES`` of text), so
+    memory stays bounded and compact.
     """
 
     def __init__(self, final_path: str, schema: pa.Schema, group_readable: bool = False):
@@ -114,6 +117,8 @@ class PartWriter:
         make_dirs(folder, group_readable)
         self.tmp_path = os.path.join(folder, f".{os.path.basename(final_path)}.tmp-{os.getpid()}")
         self._columns: list[list] = [[] for _ in schema]
+        self._batches: list[pa.RecordBatch] = []
+        self._batched_rows = 0
         self._text_columns = [i for i, f in enumerate(schema) if f.name == "revision_text"]
         self._buffered_text = 0
         try:
@@ -131,22 +136,36 @@ class PartWriter:
             text = row[i]
             if text:
                 self._buffered_text += len(text)
-        if len(self._columns[0]) >= ROW_GROUP_ROWS or self._buffered_text >= ROW_GROUP_TEXT_BYTES:
+        if self._buffered_text >= ROW_GROUP_TEXT_BYTES:
             self.flush()
+        elif len(self._columns[0]) >= BATCH_ROWS:
+            self._pack()
+            if self._batched_rows >= ROW_GROUP_ROWS:
+                self.flush()
 
-    def flush(self) -> None:
-        """Write the buffered rows as one row group."""
+    def _pack(self) -> None:
+        """Turn the buffered Python rows into one Arrow batch."""
         count = len(self._columns[0])
         if not count:
             return
         arrays = [pa.array(values, type=field.type) for values, field in zip(self._columns, self.schema)]
-        batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        self._batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        self._batched_rows += count
+        self._columns = [[] for _ in self.schema]
+
+    def flush(self) -> None:
+        """Write everything buffered as one row group."""
+        self._pack()
+        if not self._batches:
+            return
+        table = pa.Table.from_batches(self._batches, schema=self.schema)
         try:
-            self._writer.write_batch(batch)
+            self._writer.write_table(table, row_group_size=table.num_rows)
         except OSError as exc:
             raise _output_error(exc, self.tmp_path) from exc
-        self.rows += count
-        self._columns = [[] for _ in self.schema]
+        self.rows += table.num_rows
+        self._batches = []
+        self._batched_rows = 0
         self._buffered_text = 0
 
     def commit(self) -> str:

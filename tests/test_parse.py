@@ -1,0 +1,288 @@
+"""The parser: every field of schemas 0.3 to 0.11, constant memory, clear errors."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from conftest import shared_dump
+from dumpproc.errors import MalformedXML
+from dumpproc.parse import Dump
+
+NS10 = 'xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10"'
+NS11 = 'xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11"'
+
+SITEINFO = """
+  <siteinfo>
+    <sitename>Wikipedia</sitename>
+    <dbname>testwiki</dbname>
+    <base>https://test.wikipedia.org/wiki/Main_Page</base>
+    <generator>MediaWiki 1.45</generator>
+    <case>first-letter</case>
+    <namespaces>
+      <namespace key="0" case="first-letter" />
+      <namespace key="1" case="first-letter">Talk</namespace>
+      <namespace key="10" case="first-letter">Template</namespace>
+    </namespaces>
+  </siteinfo>"""
+
+
+def dump_of(body: str, root: str = NS10, siteinfo: str = SITEINFO) -> Dump:
+    xml = f"<mediawiki {root}>{siteinfo}{body}</mediawiki>"
+    return Dump(io.BytesIO(xml.encode("utf-8")), path="inline.xml")
+
+
+def revisions_of(dump: Dump) -> list:
+    return [(page.header, revision) for page in dump.pages() for revision in page]
+
+
+def test_siteinfo_fields_and_namespaces():
+    dump = dump_of("")
+    site = dump.site_info
+    assert (site.dbname, site.sitename, site.schema_version, site.case) == ("testwiki", "Wikipedia", "0.10", "first-letter")
+    assert site.namespaces == {0: "", 1: "Talk", 10: "Template"}
+    assert list(dump.pages()) == []
+
+
+def test_every_revision_field():
+    (header, rev), = revisions_of(dump_of("""
+  <page>
+    <title>Template:Foo &amp; bar</title><ns>10</ns><id>7</id>
+    <redirect title="Template:Baz" />
+    <restrictions>edit=sysop</restrictions>
+    <revision>
+      <id>100</id><parentid>99</parentid><timestamp>2020-01-02T03:04:05Z</timestamp>
+      <contributor><username>Alice</username><id>42</id></contributor>
+      <minor />
+      <comment>fix &lt;ref&gt;</comment>
+      <model>wikitext</model><format>text/x-wiki</format>
+      <text bytes="9" xml:space="preserve">  é &amp; x  </text>
+      <sha1>abc</sha1>
+    </revision>
+  </page>"""))
+    assert header == (7, 10, "Template:Foo & bar", "Template:Baz", "edit=sysop")
+    assert rev.id == 100 and rev.parent_id == 99 and rev.page_id == 7
+    assert rev.timestamp == "2020-01-02T03:04:05Z"
+    assert (rev.user_id, rev.user_text, rev.user_is_anonymous, rev.user_deleted) == (42, "Alice", False, False)
+    assert rev.minor is True
+    assert rev.comment == "fix <ref>"
+    assert (rev.model, rev.format) == ("wikitext", "text/x-wiki")
+    assert rev.text == "  é & x  "  # xml:space="preserve": whitespace kept
+    assert rev.text_bytes == len("  é & x  ".encode("utf-8"))
+    assert rev.sha1 == "abc"
+
+
+def test_deleted_fields_and_ip_editors():
+    revs = revisions_of(dump_of("""
+  <page><title>A</title><ns>0</ns><id>1</id>
+    <revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor deleted="deleted" /><comment deleted="deleted" />
+      <text bytes="55" deleted="deleted" /><sha1 /></revision>
+    <revision><id>2</id><timestamp>2020-01-02T00:00:00Z</timestamp>
+      <contributor><ip>2001:db8::1</ip></contributor>
+      <text bytes="0" /><sha1>phoiac9h4m842xq45sp7s6u21eteeq1</sha1></revision>
+  </page>"""))
+    (_, deleted), (_, anonymous) = revs
+    assert deleted.user_deleted and deleted.user_text is None and deleted.user_id is None
+    assert deleted.comment_deleted and deleted.comment is None
+    assert deleted.text_deleted and deleted.text is None and deleted.text_bytes == 55
+    assert deleted.sha1 is None
+    assert deleted.minor is False
+    assert anonymous.user_is_anonymous and anonymous.user_text == "2001:db8::1" and anonymous.user_id is None
+    assert anonymous.text == "" and anonymous.text_bytes == 0
+    assert anonymous.comment == ""  # no <comment> is an empty comment, not a deleted one
+
+
+def test_stub_text_keeps_size_and_sha1_without_text():
+    (_, rev), = revisions_of(dump_of("""
+  <page><title>A</title><ns>0</ns><id>1</id>
+    <revision><id>5</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor><username>B</username><id>2</id></contributor>
+      <text bytes="1234" id="99" location="tt:99" /><sha1>xyz</sha1></revision>
+  </page>"""))
+    assert rev.text is None and rev.text_bytes == 1234 and rev.sha1 == "xyz" and not rev.text_deleted
+
+
+def test_schema_011_main_slot_feeds_text_and_other_slots_are_skipped():
+    (_, rev), = revisions_of(dump_of("""
+  <page><title>File:X.jpg</title><ns>6</ns><id>3</id>
+    <revision><id>8</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor><username>B</username><id>2</id></contributor>
+      <origin>8</origin><model>wikitext</model><format>text/x-wiki</format>
+      <text bytes="4" sha1="mainsha" xml:space="preserve">main</text>
+      <content><role>mediainfo</role><origin>8</origin><model>wikibase-mediainfo</model>
+        <format>application/json</format><text bytes="2" sha1="s2" xml:space="preserve">{}</text></content>
+      <sha1>combined</sha1></revision>
+  </page>""", root=NS11))
+    assert rev.text == "main" and rev.model == "wikitext" and rev.sha1 == "combined"
+
+
+def test_schema_011_content_element_with_main_role():
+    (_, rev), = revisions_of(dump_of("""
+  <page><title>A</title><ns>0</ns><id>3</id>
+    <revision><id>8</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor><username>B</username><id>2</id></contributor>
+      <content><role>main</role><origin>8</origin><model>json</model>
+        <format>application/json</format><text bytes="2" sha1="s2" xml:space="preserve">{}</text></content>
+    </revision>
+  </page>""", root=NS11))
+    assert (rev.text, rev.model, rev.format, rev.sha1) == ("{}", "json", "application/json", "s2")
+
+
+def test_old_schema_namespace_from_title_prefix():
+    dump = dump_of("""
+  <page><title>Talk:Pear</title><id>4</id><redirect />
+    <revision><id>1</id><timestamp>2002-01-01T00:00:00Z</timestamp>
+      <contributor><ip>127.0.0.1</ip></contributor><text xml:space="preserve">x</text></revision></page>
+  <page><title>Pear: a fruit</title><id>5</id>
+    <revision><id>2</id><timestamp>2002-01-01T00:00:00Z</timestamp>
+      <contributor><ip>127.0.0.1</ip></contributor><text xml:space="preserve">y</text></revision></page>""",
+                   root='xmlns="http://www.mediawiki.org/xml/export-0.3/" version="0.3"')
+    (talk, _), (main, _) = revisions_of(dump)
+    assert (talk.namespace, talk.title, talk.redirect_title) == (1, "Talk:Pear", "")
+    assert main.namespace == 0
+
+
+def test_version_from_namespace_when_attribute_missing():
+    dump = dump_of("", root='xmlns="http://www.mediawiki.org/xml/export-0.8/"')
+    assert dump.site_info.schema_version == "0.8"
+
+
+def test_unknown_elements_are_skipped_and_counted():
+    dump = dump_of("""
+  <page><title>A</title><ns>0</ns><id>1</id><mystery>?</mystery>
+    <revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor><username>B</username><id>2</id><avatar /></contributor>
+      <texts>typo'd</texts><text xml:space="preserve">t</text></revision>
+  </page>
+  <logitem><id>1</id></logitem>""")
+    revs = revisions_of(dump)
+    assert len(revs) == 1 and revs[0][1].text == "t"
+    assert dump.unknown_elements == {"page:mystery": 1, "revision:texts": 1, "contributor:avatar": 1,
+                                     "mediawiki:logitem": 1}
+
+
+def test_dump_without_siteinfo():
+    dump = dump_of("""<page><title>A</title><ns>0</ns><id>1</id>
+      <revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor><username>B</username><id>2</id></contributor><text>t</text></revision></page>""",
+                   siteinfo="")
+    assert dump.site_info.dbname is None and dump.site_info.schema_version == "0.10"
+    assert [r.id for _, r in revisions_of(dump)] == [1]
+
+
+def test_real_dump_without_siteinfo():
+    from dumpproc.sources import open_dump
+
+    path = shared_dump("RaRe-Technologies__gensim/enwiki-table-markup.xml.bz2")
+    with open_dump(str(path)) as stream:
+        dump = Dump(stream)
+        assert dump.site_info.dbname is None
+        assert sum(1 for page in dump.pages() for _ in page) == 5
+
+
+def test_text_larger_than_libxml2_default_limit():
+    big = "x" * (12 * 1024 * 1024) + "é"
+    (_, rev), = revisions_of(dump_of(f"""<page><title>A</title><ns>0</ns><id>1</id>
+      <revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor><username>B</username><id>2</id></contributor>
+      <text xml:space="preserve">{big}</text></revision></page>"""))
+    assert rev.text == big and rev.text_bytes == len(big) + 1
+
+
+def test_pages_and_revisions_are_single_pass_and_drained():
+    body = "".join(
+        f"""<page><title>P{p}</title><ns>0</ns><id>{p}</id>""" + "".join(
+            f"""<revision><id>{p * 10 + r}</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+            <contributor><username>B</username><id>2</id></contributor><text>t{r}</text></revision>"""
+            for r in range(3)) + "</page>" for p in range(1, 5))
+    dump = dump_of(body)
+    seen = []
+    for page in dump.pages():
+        if page.id % 2:
+            continue  # left unread: drained when the next page is asked for
+        seen.extend(r.id for r in page)
+        assert list(page) == []  # a page's revisions are read once
+    assert seen == [20, 21, 22, 40, 41, 42]
+    assert dump.revision_count == 12
+    with pytest.raises(RuntimeError):
+        list(dump.pages())
+
+
+def test_finished_elements_are_dropped_from_the_tree():
+    body = "".join(
+        f"""<page><title>P{p}</title><ns>0</ns><id>{p}</id>""" + "".join(
+            f"""<revision><id>{p * 100 + r}</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+            <contributor><username>B</username><id>2</id></contributor><text>t{r}</text></revision>"""
+            for r in range(50)) + "</page>" for p in range(1, 30))
+    dump = dump_of(body)
+
+    def leftovers(parent, tag, current_id):
+        """Children already handed out (id <= current) or cleared but still attached."""
+        children = [child for child in parent if child.tag.endswith(tag)]
+        left = []
+        for child in children:
+            ident = child.findtext("{*}id") or ""
+            if ident.isdigit() and int(ident) <= current_id:
+                left.append(child)
+            elif len(child) == 0 and child is not children[-1]:  # the last one may still be parsing
+                left.append(child)
+        return left
+
+    for page in dump.pages():
+        for revision in page:
+            # libxml2 may have parsed ahead, but every revision already handed out is gone
+            page_element, = (p for p in dump._root if p.tag.endswith("page") and p.findtext("{*}id") == str(page.id))
+            assert leftovers(page_element, "revision", revision.id) == []
+        # and so is every page already read
+        assert leftovers(dump._root, "page", page.id) == []
+
+
+@pytest.mark.parametrize("body, message", [
+    ("<page><ns>0</ns><id>3</id><revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp></revision></page>",
+     "no <title>"),
+    ("<page><title>A</title><id>3</id><revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp></revision></page>",
+     "no <ns>"),
+    ("<page><title>A</title><ns>0</ns><id>3</id><revision><timestamp>2020-01-01T00:00:00Z</timestamp></revision></page>",
+     "no <id>"),
+    ("<page><title>A</title><ns>0</ns><id>3</id><revision><id>1</id></revision></page>", "no <timestamp>"),
+    ("<page><title>A</title><ns>0</ns><id>3</id><revision><id>x</id><timestamp>t</timestamp></revision></page>",
+     "not an integer"),
+])
+def test_missing_fields_name_the_page(body, message):
+    with pytest.raises(MalformedXML, match=message) as caught:
+        revisions_of(dump_of(body))
+    assert caught.value.page_id == 3 and caught.value.path == "inline.xml"
+    assert "inline.xml" in str(caught.value) and "page 3" in str(caught.value)
+
+
+def test_malformed_xml_names_file_line_and_last_revision():
+    body = """<page><title>A</title><ns>0</ns><id>3</id>
+      <revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp><text>ok</text></revision>
+      <revision><id>2</id><timestamp>2020-01-01T00:00:00Z</timestamp><text>bad &#0; ref</text></revision></page>"""
+    with pytest.raises(MalformedXML) as caught:
+        revisions_of(dump_of(body))
+    error = caught.value
+    assert error.line is not None and error.page_id == 3 and error.revision_id == 1
+    assert "not well-formed" in str(error) and "inline.xml" in str(error)
+
+
+def test_entities_are_never_resolved(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    xml = f"""<?xml version="1.0"?>
+<!DOCTYPE mediawiki [<!ENTITY leak SYSTEM "file://{secret}">]>
+<mediawiki {NS10}><page><title>A</title><ns>0</ns><id>1</id>
+<revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp><text>x&leak;y</text></revision></page></mediawiki>"""
+    dump = Dump(io.BytesIO(xml.encode()), path="entity.xml")
+    try:
+        texts = [r.text for _, r in revisions_of(dump)]
+    except MalformedXML:
+        return  # refusing the document is as safe as not expanding it
+    assert all("TOP SECRET" not in (t or "") for t in texts)
+
+
+def test_not_a_mediawiki_document():
+    with pytest.raises(MalformedXML, match="not a MediaWiki export"):
+        Dump(io.BytesIO(b"<html><body/></html>"), path="x.html")

@@ -1,0 +1,140 @@
+"""The run: units, partitions, manifest, _SUCCESS, failures that do not stop the others."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import SAMPLE
+from dumpproc.pipeline import Options, plan_units, run, snapshot_of, wiki_db
+from dumpproc.privacy import IpPolicy
+from dumpproc.records import SiteInfo
+from dumpproc.schema import REVISIONS
+
+# Filled by the diff and statistics stage (issue 4); null until then.
+NOT_YET_COMPUTED = [
+    "revision_is_identity_revert", "revision_is_identity_reverted", "revision_first_identity_reverting_revision_id",
+    "revision_seconds_to_identity_revert", "diff_lines_added", "diff_lines_removed", "diff_words_added",
+    "diff_words_removed", "diff_chars_added", "diff_chars_removed",
+]
+
+
+def test_sample_run_layout_and_manifest(tmp_path):
+    out = tmp_path / "out"
+    result = run([str(SAMPLE)], Options(out=str(out), workers=1))
+    assert result.ok
+    part = out / "revisions" / "wiki_db=samplewiki" / "snapshot=2026-01" / "part-samplewiki-20260101-pages-meta-history.parquet"
+    assert part.is_file() and (out / "_SUCCESS").is_file()
+    table = pq.read_table(part)
+    assert table.schema == REVISIONS
+    assert "wiki_db" not in table.column_names and "snapshot" not in table.column_names
+    manifest = json.loads((out / "_manifest.json").read_text())
+    unit, = manifest["units"]
+    assert unit["status"] == "committed" and unit["revisions"] == table.num_rows == 564 and unit["pages"] == 40
+    assert unit["path"] == str(SAMPLE.resolve()) and unit["start"] == 0 and unit["end"] == SAMPLE.stat().st_size
+    assert unit["error"] is None and unit["seconds"] >= 0
+    assert manifest["options"]["ips"] == "keep" and manifest["versions"]["pyarrow"]
+
+
+def test_counters_and_columns_not_yet_computed(tmp_path):
+    run([str(SAMPLE)], Options(out=str(tmp_path), workers=1))
+    table = pq.read_table(tmp_path / "revisions")
+    for name in NOT_YET_COMPUTED:
+        assert table.column(name).null_count == table.num_rows, name
+    rows = table.to_pylist()
+    by_page: dict[int, list] = {}
+    for row in rows:
+        by_page.setdefault(row["page_id"], []).append(row)
+    for revisions in by_page.values():
+        assert [r["page_revision_count"] for r in revisions] == list(range(1, len(revisions) + 1))
+        assert revisions[0]["revision_text_bytes_diff"] is None
+        assert revisions[0]["page_seconds_since_previous_revision"] is None
+        for before, after in zip(revisions, revisions[1:]):
+            assert after["revision_text_bytes_diff"] == after["revision_text_bytes"] - before["revision_text_bytes"]
+            assert after["page_seconds_since_previous_revision"] == int(
+                (after["revision_dt"] - before["revision_dt"]).total_seconds())
+
+
+def test_namespaces_filter(tmp_path):
+    run([str(SAMPLE)], Options(out=str(tmp_path), workers=1, namespaces=frozenset({0})))
+    table = pq.read_table(tmp_path / "revisions")
+    assert table.num_rows > 0 and pc.all(pc.equal(table.column("page_namespace"), 0)).as_py()
+
+
+def test_ips_hash_and_drop(tmp_path):
+    def anonymous_names(mode, key=None):
+        out = tmp_path / mode
+        run([str(SAMPLE)], Options(out=str(out), workers=1, ips=IpPolicy(mode, key)))
+        rows = pq.read_table(out / "revisions").to_pylist()
+        return [(r["user_is_anonymous"], r["user_text"]) for r in rows if r["user_is_anonymous"]]
+
+    kept, hashed, dropped = anonymous_names("keep"), anonymous_names("hash", b"key"), anonymous_names("drop")
+    assert kept and len(kept) == len(hashed) == len(dropped)
+    assert all(text is None for _, text in dropped)
+    assert all(len(text) == 64 and text != ip for (_, text), (_, ip) in zip(hashed, kept))
+    manifest = json.loads((tmp_path / "hash" / "_manifest.json").read_text())
+    assert manifest["options"]["ips"] == "hash" and "key" not in json.dumps(manifest["options"])
+
+
+def test_content_only_when_asked(tmp_path):
+    run([str(SAMPLE)], Options(out=str(tmp_path / "a"), workers=1))
+    assert not (tmp_path / "a" / "content").exists()
+    run([str(SAMPLE)], Options(out=str(tmp_path / "b"), workers=1, tables=("revisions", "content")))
+    assert pq.read_table(tmp_path / "b" / "content").num_rows == 564
+
+
+def test_failed_unit_does_not_stop_the_others(tmp_path):
+    broken = tmp_path / "brokenwiki-20260101-pages.xml"
+    broken.write_text(SAMPLE.with_name("samplewiki-20260101-old-0.4.xml").read_text()[:20_000])
+    out = tmp_path / "out"
+    result = run([str(broken), str(SAMPLE)], Options(out=str(out), workers=2))
+    assert not result.ok
+    failed, = result.failed
+    assert failed["id"] == "brokenwiki-20260101-pages" and "brokenwiki-20260101-pages.xml" in failed["error"]
+    assert pq.read_table(out / "revisions" / "wiki_db=samplewiki").num_rows == 564
+    assert not (out / "_SUCCESS").exists()
+    assert not list(out.rglob("part-brokenwiki*")) and not list(out.rglob(".*tmp*"))
+
+
+def test_workers_do_not_change_rows(tmp_path):
+    inputs = [str(SAMPLE), str(SAMPLE.with_name("samplewiki-20260101-deleted-0.11.xml"))]
+    run(inputs, Options(out=str(tmp_path / "one"), workers=1))
+    run(inputs, Options(out=str(tmp_path / "two"), workers=2))
+    one = pq.read_table(tmp_path / "one" / "revisions").sort_by("revision_id")
+    two = pq.read_table(tmp_path / "two" / "revisions").sort_by("revision_id")
+    assert one.equals(two)
+
+
+def test_unit_ids_are_stable_and_unique(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for folder in ("a", "b"):
+        (tmp_path / folder / "enwiki-20260101-pages-meta-history1.xml.bz2").write_bytes(b"BZh9")
+    units = plan_units([str(tmp_path / "a" / "enwiki-20260101-pages-meta-history1.xml.bz2"),
+                        str(tmp_path / "b" / "enwiki-20260101-pages-meta-history1.xml.bz2")])
+    assert [u.id for u in units] == ["enwiki-20260101-pages-meta-history1", "enwiki-20260101-pages-meta-history1-2"]
+
+
+def test_wiki_db_and_snapshot_fallbacks():
+    site = SiteInfo.empty()
+    assert wiki_db(site._replace(dbname="aawiki"), "x.xml") == "aawiki"
+    assert wiki_db(site, "/d/frwiki-20260101-pages-meta-history1.xml.bz2") == "frwiki"
+    assert wiki_db(site._replace(base="https://zh-min-nan.wikipedia.org/wiki/Main"), "x.xml") == "zh_min_nanwiki"
+    assert wiki_db(site._replace(base="https://de.wiktionary.org/wiki/Main"), "x.xml") == "dewiktionary"
+    assert wiki_db(site._replace(base="https://commons.wikimedia.org/wiki/Main"), "x.xml") == "commonswiki"
+    assert wiki_db(site._replace(base="https://www.wikidata.org/wiki/Main"), "x.xml") == "wikidatawiki"
+    assert wiki_db(site, "x.xml") == "unknown"
+    assert snapshot_of("/d/frwiki-20260101-pages.xml") == "2026-01"
+    assert snapshot_of("/d/frwiki-20260101-pages.xml", "2025-12") == "2025-12"
+    assert snapshot_of("x.xml", now=datetime(2026, 11, 27, tzinfo=timezone.utc)) == "2026-11"
+
+
+@pytest.mark.parametrize("bad", [dict(tables=("revisions", "nope")), dict(tables=()), dict(snapshot="2026-13"),
+                                 dict(workers=0)])
+def test_bad_options(bad, tmp_path):
+    with pytest.raises(ValueError):
+        Options(out=str(tmp_path), **bad)

@@ -1,0 +1,109 @@
+"""Parquet parts: atomic commit, owner-only modes, bounded row groups, the manifest."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dumpproc import sink
+from dumpproc.errors import OutputError
+from dumpproc.schema import CONTENT
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_part_appears_only_when_committed(tmp_path):
+    final = tmp_path / "content" / "wiki_db=x" / "snapshot=2026-01" / "part-u.parquet"
+    writer = sink.PartWriter(str(final), CONTENT)
+    writer.append((1, 10, "text"))
+    writer.flush()
+    assert not final.exists()
+    assert [p.name.startswith(".") for p in final.parent.iterdir()] == [True]  # hidden from readers
+    writer.commit()
+    assert final.exists() and os.listdir(final.parent) == ["part-u.parquet"]
+    assert pq.read_table(final).to_pylist() == [{"page_id": 1, "revision_id": 10, "revision_text": "text"}]
+
+
+def test_abort_leaves_nothing(tmp_path):
+    final = tmp_path / "t" / "part-u.parquet"
+    writer = sink.PartWriter(str(final), CONTENT)
+    writer.append((1, 10, "text"))
+    writer.abort()
+    assert os.listdir(final.parent) == []
+
+
+@pytest.mark.parametrize("group_readable, file_mode, dir_mode", [(False, 0o600, 0o700), (True, 0o640, 0o750)])
+def test_modes(tmp_path, group_readable, file_mode, dir_mode):
+    old = os.umask(0o022)
+    try:
+        final = tmp_path / "out" / "content" / "wiki_db=x" / "part-u.parquet"
+        writer = sink.PartWriter(str(final), CONTENT, group_readable)
+        writer.append((1, 10, None))
+        writer.commit()
+        sink.write_manifest(str(tmp_path / "out"), {"units": []}, group_readable)
+    finally:
+        os.umask(old)
+    assert _mode(final) == file_mode
+    assert _mode(tmp_path / "out" / "_manifest.json") == file_mode
+    for folder in (tmp_path / "out", final.parent, final.parent.parent):
+        assert _mode(folder) == dir_mode
+
+
+def test_row_groups_are_bounded_by_rows_and_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(sink, "ROW_GROUP_ROWS", 100)
+    monkeypatch.setattr(sink, "ROW_GROUP_TEXT_BYTES", 10_000)
+    monkeypatch.setattr(sink, "BATCH_ROWS", 10)
+    final = tmp_path / "part.parquet"
+    writer = sink.PartWriter(str(final), CONTENT)
+    for i in range(250):
+        writer.append((1, i, "x" * (1000 if i >= 200 else 1)))
+    writer.commit()
+    meta = pq.ParquetFile(final).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sizes == [100, 100, 10, 10, 10, 10, 10]  # the 1000-char texts cut groups at 10 rows
+    assert pq.ParquetFile(final).schema_arrow == CONTENT
+
+
+def test_zstd_compression(tmp_path):
+    final = tmp_path / "part.parquet"
+    writer = sink.PartWriter(str(final), CONTENT)
+    writer.append((1, 1, "abc" * 100))
+    writer.commit()
+    assert pq.ParquetFile(final).metadata.row_group(0).column(2).compression == "ZSTD"
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(OutputError, match="cannot write output") as caught:
+        sink.PartWriter(str(blocker / "t" / "part.parquet"), CONTENT)
+    assert "a-file" in str(caught.value)
+
+
+def test_full_disk_at_commit_leaves_no_file_under_its_final_name(tmp_path, monkeypatch):
+    import errno
+
+    final = tmp_path / "t" / "part.parquet"
+    writer = sink.PartWriter(str(final), CONTENT)
+    writer.append((1, 1, "abc"))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sink.os, "fsync", full)
+    with pytest.raises(OutputError, match="disk is full"):
+        writer.commit()
+    assert os.listdir(final.parent) == []
+
+
+def test_manifest_round_trip(tmp_path):
+    sink.write_manifest(str(tmp_path), {"units": [{"id": "a"}]})
+    assert sink.read_manifest(str(tmp_path)) == {"units": [{"id": "a"}]}
+    assert sink.read_manifest(str(tmp_path / "none")) is None
+    assert [p.name for p in tmp_path.iterdir()] == ["_manifest.json"]
