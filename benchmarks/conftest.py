@@ -36,3 +36,47 @@ def history_100mb() -> Path:
     """About 100 MB of XML: 8 KB pages edited 5-60 times, schema 0.10, plain."""
     return cached_dump("bench-100mb.xml", target_bytes=100_000_000, revisions=(5, 60), text_size=8000, seed=100,
                        pages=1)
+
+
+SHARED_DUMPS = Path(os.environ.get("DUMPPROC_SHARED_DUMPS", ROOT.parent / "shared" / "dumps"))
+ANARCHISM_7Z = SHARED_DUMPS / "maribelacosta__wikiwho" / "enwiki-Anarchism-pages-meta-history.xml.7z"
+
+
+@pytest.fixture(scope="session")
+def anarchism_7z() -> Path:
+    """The Anarchism history as published: 15,180 revisions, 1.05 GB of XML, 7z."""
+    if not ANARCHISM_7Z.is_file():
+        pytest.skip(f"{ANARCHISM_7Z} is absent")
+    return ANARCHISM_7Z
+
+
+@pytest.fixture(scope="session")
+def anarchism_bz2(anarchism_7z) -> Path:
+    """The Anarchism history recompressed to bz2 by lbzip2 (cached)."""
+    import shutil
+    import subprocess
+
+    path = CACHE / "anarchism.xml.bz2"
+    if not path.exists():
+        seven = shutil.which("7zz") or shutil.which("7z")
+        if not seven or not shutil.which("lbzip2"):
+            pytest.skip("recompressing needs 7zz and lbzip2 (apt install 7zip lbzip2)")
+        CACHE.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".partial")
+        with open(tmp, "wb") as out:
+            unpack = subprocess.Popen([seven, "e", "-so", str(anarchism_7z)], stdout=subprocess.PIPE)
+            subprocess.run(["lbzip2", "-n2"], stdin=unpack.stdout, stdout=out, check=True)
+            unpack.stdout.close()
+            assert unpack.wait() == 0
+        tmp.rename(path)
+    return path
+
+
+def time_command(argv: list[str]) -> float:
+    """Wall seconds of a command whose output goes to /dev/null."""
+    import subprocess
+    import time
+
+    started = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started

@@ -14,8 +14,9 @@ import os
 import sys
 
 from . import __version__
-from .errors import DumpError, InputNotFound, OutputError
+from .errors import DumpError, IncompleteDump, InputNotFound, OutputError
 from .privacy import IP_MODES, IpPolicy
+from .sources.layout import DEFAULT_ROOT
 
 EXIT_OK, EXIT_FAILED_UNITS, EXIT_USAGE = 0, 1, 2
 
@@ -43,8 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     process = commands.add_parser("process", help="turn dump files into Parquet tables")
-    process.add_argument("inputs", nargs="+", metavar="INPUT", help="dump files")
+    process.add_argument("inputs", nargs="*", metavar="INPUT", help="dump files or folders of them")
     process.add_argument("-o", "--out", required=True, help="output root")
+    process.add_argument("--wiki", help="a wiki's dump under --dumps-root (with --date)")
+    process.add_argument("--date", help="the dump's date, YYYYMMDD (with --wiki)")
+    process.add_argument("--dumps-root", default=DEFAULT_ROOT, help=f"dump tree root (default: {DEFAULT_ROOT})")
+    process.add_argument("--verify-checksums", action="store_true",
+                         help="check inputs against the dump's md5/sha1 lists first")
+    process.add_argument("--allow-incomplete", action="store_true",
+                         help="process a dump whose dumpstatus.json job is not done")
     process.add_argument("-j", "--workers", type=_positive, default=os.cpu_count() or 1,
                          help="worker processes (default: the number of CPUs)")
     process.add_argument("--tables", default="revisions",
@@ -63,12 +71,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _inputs(args) -> list[str]:
+    """The dump files a ``process`` call names: files, folders, or a wiki and date."""
+    from .sources.layout import check_status, expand_inputs, find_history
+
+    if args.wiki or args.date:
+        if not (args.wiki and args.date):
+            raise ValueError("--wiki and --date go together")
+        if args.inputs:
+            raise ValueError("give INPUT files or --wiki/--date, not both")
+        dump = find_history(args.wiki, args.date, args.dumps_root)
+        for problem in check_status(dump, args.allow_incomplete):
+            logging.getLogger("dumpproc").warning("%s: %s (processing anyway)", dump.folder, problem)
+        return dump.files
+    if not args.inputs:
+        raise ValueError("give INPUT files or folders, or --wiki and --date")
+    return expand_inputs(args.inputs)
+
+
 def _process(args) -> int:
     from .pipeline import Options, run
+    from .sources.layout import checksums_for
 
-    for path in args.inputs:
-        if not os.path.isfile(path):
-            raise InputNotFound("no such file" if not os.path.exists(path) else "not a file", path=path)
+    inputs = _inputs(args)
     try:
         options = Options(
             out=args.out,
@@ -78,10 +103,11 @@ def _process(args) -> int:
             snapshot=args.snapshot,
             group_readable=args.group_readable,
             ips=IpPolicy.from_options(args.ips, args.ip_key_file),
+            checksums=checksums_for(inputs) if args.verify_checksums else None,
         )
     except OSError as exc:
         raise InputNotFound(f"cannot read the key file: {exc.strerror}", path=args.ip_key_file) from exc
-    result = run(args.inputs, options)
+    result = run(inputs, options)
     committed = [u for u in result.units if u["status"] == "committed"]
     pages = sum(u["pages"] for u in committed)
     revisions = sum(u["revisions"] for u in committed)
@@ -119,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"process": _process, "inspect": _inspect}[args.command]
     try:
         return handler(args)
-    except InputNotFound as exc:
+    except (InputNotFound, IncompleteDump) as exc:
         print(f"dumpproc: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:

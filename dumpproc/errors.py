@@ -77,3 +77,11 @@ class MalformedXML(DumpError):
 
 class OutputError(DumpError):
     """The output folder cannot be written (full, read-only, ...)."""
+
+
+class IncompleteDump(DumpError):
+    """A dump whose ``dumpstatus.json`` does not say its job is done (usage error)."""
+
+
+class ChecksumMismatch(DumpError):
+    """A file that does not match the md5 or sha1 the dump lists for it."""

@@ -28,6 +28,7 @@ from .records import Revision, SiteInfo, sha1_base36
 from .schema import TABLES
 from .sink import PartWriter, clear_success, make_dirs, mark_success, partition_dir, write_manifest
 from .sources import open_dump
+from .sources.layout import verify_checksum
 from .stats import PageCounters
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class Options:
     snapshot: str | None = None
     group_readable: bool = False
     ips: IpPolicy = field(default_factory=IpPolicy)
+    #: absolute path -> (algorithm, digest) to verify before reading; None: do not verify
+    checksums: dict[str, tuple[str, str]] | None = None
 
     def __post_init__(self) -> None:
         unknown = [t for t in self.tables if t not in TABLES]
@@ -66,6 +69,8 @@ class Options:
         described["ips"] = self.ips.mode
         described["tables"] = list(self.tables)
         described["namespaces"] = sorted(self.namespaces) if self.namespaces is not None else None
+        described["verify_checksums"] = self.checksums is not None
+        del described["checksums"]
         return described
 
 
@@ -176,6 +181,8 @@ def run_unit(unit: Unit, options: Options, threads: int = 1) -> dict:
     entry = {**asdict(unit), "status": "failed", "pages": 0, "revisions": 0, "seconds": 0.0, "error": None}
     writers: dict[str, PartWriter] = {}
     try:
+        if options.checksums is not None:
+            verify_checksum(unit.path, options.checksums.get(unit.path))
         with open_dump(unit.path, threads) as stream:
             dump = Dump(stream, unit.path)
             db = wiki_db(dump.site_info, unit.path)
@@ -210,7 +217,7 @@ def run_unit(unit: Unit, options: Options, threads: int = 1) -> dict:
         for writer in writers.values():
             writer.abort()
         entry["error"] = str(exc)
-        log.error("%s", exc)
+        log.info("unit %s failed: %s", unit.id, exc)
     except BaseException:
         for writer in writers.values():
             writer.abort()

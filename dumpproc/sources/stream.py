@@ -1,9 +1,7 @@
-"""Find and open inputs: any dump file as one stream of XML bytes.
+"""Open any dump file as one stream of XML bytes.
 
-The codec is chosen from the file's first bytes, never from its name. Codecs
-live in a registry: each is one named function, registered with the magic
-bytes it recognises, that imports its library inside, so adding a codec is
-adding one function and a missing library names the package to install.
+The codec is chosen from the file's first bytes, never from its name (see
+``codecs`` for the registry).
 
 ``open_dump`` returns a ``DumpStream``: a read-only binary stream that counts
 the XML bytes it has handed out and can say how far into the compressed file it
@@ -14,94 +12,13 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
-from .errors import CorruptInput, InputNotFound, MissingCodecLibrary, UnsupportedFormat
+from ..errors import CorruptInput, InputNotFound, UnsupportedFormat
+from .codecs import CODECS, Codec
 
 #: Bytes read from the head of a file to recognise its codec.
 SNIFF_BYTES = 16
-
-
-@dataclass(frozen=True)
-class Codec:
-    """A registered decompressor: its name, how to recognise it, how to open it."""
-
-    name: str
-    matches: Callable[[bytes], bool]
-    open: Callable[[str, int], BinaryIO]
-
-
-CODECS: list[Codec] = []
-
-
-def codec(name: str, *magics: bytes, matches: Callable[[bytes], bool] | None = None):
-    """Register the decorated ``open(path, threads) -> binary stream`` for these magic bytes."""
-
-    def test(head: bytes) -> bool:
-        return any(head.startswith(m) for m in magics)
-
-    def register(opener: Callable[[str, int], BinaryIO]):
-        CODECS.append(Codec(name, matches or test, opener))
-        return opener
-
-    return register
-
-
-def _require(module: str, package: str):
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:  # pragma: no cover - exercised only without the dependency
-        raise MissingCodecLibrary(
-            f"reading this file needs the Python package '{package}': pip install {package}"
-        ) from exc
-
-
-@codec("bz2", b"BZh")
-def open_bz2(path: str, threads: int) -> BinaryIO:
-    """bzip2, single or multi-stream, decoded by indexed-bzip2 on several threads."""
-    indexed_bzip2 = _require("indexed_bzip2", "indexed-bzip2")
-    return indexed_bzip2.open(path, parallelization=max(1, threads))
-
-
-@codec("gzip", b"\x1f\x8b")
-def open_gzip(path: str, threads: int) -> BinaryIO:
-    """gzip (also multi-member), through zlib."""
-    import gzip
-
-    return gzip.open(path, "rb")
-
-
-@codec("xz", b"\xfd7zXZ\x00")
-def open_xz(path: str, threads: int) -> BinaryIO:
-    """xz, through liblzma."""
-    import lzma
-
-    return lzma.open(path, "rb", format=lzma.FORMAT_XZ)
-
-
-@codec("zstd", b"\x28\xb5\x2f\xfd")
-def open_zstd(path: str, threads: int) -> BinaryIO:
-    """zstandard, allowing the long windows that ``zstd --long`` writes."""
-    zstandard = _require("zstandard", "zstandard")
-    dctx = zstandard.ZstdDecompressor(max_window_size=2**31)
-    return io.BufferedReader(dctx.stream_reader(open(path, "rb"), read_across_frames=True), 1 << 20)
-
-
-def _looks_like_xml(head: bytes) -> bool:
-    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return True  # UTF-8 / UTF-16 byte-order marks
-    if head.startswith((b"<\x00", b"\x00<")):
-        return True  # UTF-16 without a byte-order mark
-    return head.lstrip(b" \t\r\n").startswith(b"<")
-
-
-@codec("xml", matches=_looks_like_xml)
-def open_plain(path: str, threads: int) -> BinaryIO:
-    """Uncompressed XML; lxml detects UTF-8 or UTF-16 itself."""
-    return open(path, "rb", buffering=1 << 20)
 
 
 def detect_codec(path: str) -> Codec:
@@ -132,7 +49,7 @@ class DumpStream(io.RawIOBase):
     both offsets.
     """
 
-    def __init__(self, path: str, codec: Codec, inner: BinaryIO, raw: BinaryIO | None = None):
+    def __init__(self, path: str, codec: Codec, inner: BinaryIO):
         super().__init__()
         self.path = path
         self.codec = codec
@@ -146,6 +63,9 @@ class DumpStream(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         try:
             data = self._inner.read(size)
+        except CorruptInput as exc:  # an external program's failure: add the offsets
+            exc.uncompressed_offset = self.bytes_read
+            raise
         except (OSError, EOFError, RuntimeError, ValueError) as exc:
             raise CorruptInput(
                 f"{self.codec.name} stream is damaged or truncated: {exc}",

@@ -1,0 +1,12 @@
+"""Find and open inputs: dump files, folders and Wikimedia dump trees, in every codec.
+
+- ``codecs``: the registry of decompressors, chosen by a file's first bytes;
+- ``external``: external decompressor programs as streams;
+- ``stream``: ``open_dump``, one stream of XML bytes that counts its offsets;
+- ``layout``: folders, ``ROOT/<wiki>/<date>/`` trees, ``dumpstatus.json`` and checksums.
+"""
+
+from .codecs import CODECS, Codec, codec
+from .stream import DumpStream, detect_codec, open_dump
+
+__all__ = ["CODECS", "Codec", "codec", "DumpStream", "detect_codec", "open_dump"]

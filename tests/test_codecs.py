@@ -1,0 +1,192 @@
+"""Every codec and backend gives the identical revisions table for the same dump."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from conftest import FIXTURES, SAMPLE, shared_dump
+from dumpproc.errors import CorruptInput, MissingCodecLibrary, UnsupportedFormat
+from dumpproc.pipeline import Options, run
+from dumpproc.sources import detect_codec, open_dump
+from dumpproc.sources.codecs import backends
+
+XML = bz2.decompress(SAMPLE.read_bytes())
+
+
+def _zstd_long(data: bytes) -> bytes:
+    params = zstandard.ZstdCompressionParameters(window_log=31, enable_ldm=True, compression_level=3)
+    out = io.BytesIO()
+    with zstandard.ZstdCompressor(compression_params=params).stream_writer(out, closefd=False) as writer:
+        writer.write(data)
+    return out.getvalue()
+
+
+def _multistream(data: bytes) -> bytes:
+    step = len(data) // 5 + 1
+    return b"".join(bz2.compress(data[i:i + step]) for i in range(0, len(data), step))
+
+
+def _utf16(data: bytes) -> bytes:
+    text = data.decode("utf-8").replace("<mediawiki", '<?xml version="1.0" encoding="UTF-16"?><mediawiki', 1)
+    return text.encode("utf-16")
+
+
+# variant -> (codec name, bytes made from the sample's XML, or a committed fixture)
+VARIANTS = {
+    "plain": ("xml", lambda: XML),
+    "utf16-bom": ("xml", lambda: _utf16(XML)),
+    "bz2": ("bz2", lambda: bz2.compress(XML)),
+    "bz2-multistream": ("bz2", lambda: _multistream(XML)),
+    "lbzip2-made": ("bz2", lambda: (FIXTURES / "codecs" / "sample.lbzip2.xml.bz2").read_bytes()),
+    "pbzip2-made": ("bz2", lambda: (FIXTURES / "codecs" / "sample.pbzip2.xml.bz2").read_bytes()),
+    "7z": ("7z", lambda: (FIXTURES / "codecs" / "sample.xml.7z").read_bytes()),
+    "gzip": ("gzip", lambda: gzip.compress(XML, mtime=0)),
+    "zstd-long-window": ("zstd", lambda: _zstd_long(XML)),
+    "xz": ("xz", lambda: lzma.compress(XML, format=lzma.FORMAT_XZ)),
+    "lzma-alone": ("lzma", lambda: lzma.compress(XML, format=lzma.FORMAT_ALONE)),
+}
+BACKENDS = {"bz2": ["lbzip2", "indexed_bzip2"], "7z": ["libarchive", "7zz"]}
+PROGRAMS = {"lbzip2": ("lbzip2",), "7zz": ("7zz", "7z", "7za")}
+CASES = [(variant, backend) for variant, (name, _) in VARIANTS.items() for backend in BACKENDS.get(name, [None])]
+
+
+def _use_backend(monkeypatch, codec_name: str, backend: str | None) -> None:
+    if backend is None:
+        return
+    programs = PROGRAMS.get(backend)
+    if programs and not any(shutil.which(p) for p in programs):
+        pytest.skip(f"{backend} is not installed here (.ci/run installs it)")
+    monkeypatch.setenv(f"DUMPPROC_{codec_name.upper()}_BACKENDS", backend)
+
+
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plain")
+    run([str(SAMPLE)], Options(out=str(out), workers=1))
+    return pq.read_table(out / "revisions")
+
+
+@pytest.mark.parametrize("variant, backend", CASES)
+def test_same_revisions_through_every_codec(variant, backend, expected, tmp_path, monkeypatch):
+    name, make = VARIANTS[variant]
+    _use_backend(monkeypatch, name, backend)
+    path = tmp_path / "samplewiki-20260101-pages-meta-history.dump"  # the suffix says nothing
+    path.write_bytes(make())
+    assert detect_codec(str(path)).name == name
+    with open_dump(str(path), 2) as stream:
+        if variant != "utf16-bom":
+            assert stream.read() == XML
+    out = tmp_path / "out"
+    result = run([str(path)], Options(out=str(out), workers=1))
+    assert result.ok, result.failed
+    assert pq.read_table(out / "revisions").equals(expected)
+
+
+def test_backend_order_comes_from_the_environment(monkeypatch):
+    assert backends("bz2", ("lbzip2", "indexed_bzip2")) == ["lbzip2", "indexed_bzip2"]
+    monkeypatch.setenv("DUMPPROC_BZ2_BACKENDS", "indexed_bzip2")
+    assert backends("bz2", ("lbzip2", "indexed_bzip2")) == ["indexed_bzip2"]
+
+
+def test_missing_backend_names_what_to_install(monkeypatch, tmp_path):
+    path = tmp_path / "x.7z"
+    path.write_bytes((FIXTURES / "codecs" / "sample.xml.7z").read_bytes())
+    monkeypatch.setenv("DUMPPROC_7Z_BACKENDS", "7zz")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no 7-Zip on it
+    with pytest.raises(MissingCodecLibrary, match="apt install 7zip"):
+        open_dump(str(path))
+
+
+PYRUS = ["article-pyrus.xml", "article-pyrus.xml.bz2", "article-pyrus.xml.gz", "article-pyrus.xml.7z",
+         "article-pyrus.xml.xz", "article-pyrus.xml.lzma", "article-pyrus-utf16.xml", "article-pyrus-utf16.xml.bz2"]
+
+
+def test_real_pyrus_family_gives_one_table(tmp_path):
+    tables = []
+    for name in PYRUS:
+        path = shared_dump(f"wikimedia__pywikibot/{name}")
+        out = tmp_path / name
+        assert run([str(path)], Options(out=str(out), workers=1, snapshot="2026-01")).ok
+        tables.append(pq.read_table(out / "revisions"))
+    assert tables[0].num_rows == 6
+    assert all(t.equals(tables[0]) for t in tables[1:])
+
+
+def test_real_invalid_7z_is_not_a_dump():
+    path = shared_dump("wikimedia__pywikibot/article-pyrus.xml_invalid.7z")
+    with pytest.raises(UnsupportedFormat, match="not a dump") as caught:
+        open_dump(str(path))
+    assert "article-pyrus.xml_invalid.7z" in str(caught.value)
+
+
+@pytest.mark.parametrize("backend", ["libarchive", "7zz"])
+def test_corrupted_7z_names_the_file(backend, tmp_path, monkeypatch):
+    _use_backend(monkeypatch, "7z", backend)
+    data = bytearray((FIXTURES / "codecs" / "sample.xml.7z").read_bytes())
+    path = tmp_path / "broken.xml.7z"
+    path.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(CorruptInput) as caught:
+        with open_dump(str(path)) as stream:
+            while stream.read(1 << 16):
+                pass
+    assert "broken.xml.7z" in str(caught.value)
+
+
+@pytest.mark.parametrize("backend", ["lbzip2", "indexed_bzip2"])
+def test_truncated_bz2_names_the_file_and_offset(backend, tmp_path, monkeypatch):
+    _use_backend(monkeypatch, "bz2", backend)
+    data = (FIXTURES / "codecs" / "sample.pbzip2.xml.bz2").read_bytes()
+    path = tmp_path / "truncated.xml.bz2"
+    path.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(CorruptInput) as caught:
+        with open_dump(str(path), 2) as stream:
+            while stream.read(1 << 16):
+                pass
+    error = caught.value
+    assert "truncated.xml.bz2" in str(error) and error.uncompressed_offset is not None
+
+
+@pytest.mark.parametrize("name", ["pages-articles-p2566p2583.multistream.xml.bz2", "pages-articles-p2566p2583.xml.bz2"])
+def test_real_multistream_and_single_stream_agree(name, tmp_path):
+    path = shared_dump(f"wikimedia__operations-dumps-mwbzutils/{name}")
+    out = tmp_path / "out"
+    assert run([str(path)], Options(out=str(out), workers=1, snapshot="2026-01")).ok
+    assert pq.read_table(out / "revisions").num_rows == 17
+
+
+@pytest.mark.parametrize("name", ["pages-articles-p2566p2583.multistream-nofooter.xml.bz2",
+                                  "pages-articles-p2566p2583.multistream-noheader.xml.bz2"])
+def test_real_truncated_multistream_fails_its_unit_with_a_clear_error(name, tmp_path):
+    path = shared_dump(f"wikimedia__operations-dumps-mwbzutils/{name}")
+    result = run([str(path)], Options(out=str(tmp_path), workers=1, snapshot="2026-01"))
+    failed, = result.failed
+    assert name in failed["error"]
+    assert not list(tmp_path.rglob("*.parquet"))
+
+
+def test_bundled_libarchive_when_the_system_has_none():
+    """Without a system libarchive, the 7z codec loads the one the extractcode-libarchive wheel ships."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("extractcode_libarchive") is None:
+        pytest.skip("extractcode-libarchive ships only for Linux x86_64")
+    script = (
+        "import ctypes.util, os; ctypes.util.find_library = lambda name: None; os.environ.pop('LIBARCHIVE', None);"
+        "os.environ['DUMPPROC_7Z_BACKENDS'] = 'libarchive';"
+        "from dumpproc.sources import open_dump;"
+        f"print(len(open_dump({str(FIXTURES / 'codecs' / 'sample.xml.7z')!r}).read()), os.environ['LIBARCHIVE'])"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    size, library = done.stdout.split()
+    assert int(size) == len(XML) and "extractcode_libarchive" in library
