@@ -55,8 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="process a dump whose dumpstatus.json job is not done")
     process.add_argument("-j", "--workers", type=_positive, default=os.cpu_count() or 1,
                          help="worker processes (default: the number of CPUs)")
-    process.add_argument("--tables", default="revisions",
-                         help="comma list of tables to write: revisions,content (default: revisions)")
+    process.add_argument("--tables", default="revisions,diffs,pages,users",
+                         help="comma list of revisions,diffs,pages,users,content (default: all but content)")
+    process.add_argument("--revert-radius", type=int, default=0, metavar="N",
+                         help="look back at most N revisions for identity reverts; 0: unlimited (default)")
     process.add_argument("--ips", choices=IP_MODES, default="keep",
                          help="what to write for anonymous editors' IP addresses")
     process.add_argument("--ip-key-file", help=f"secret key for --ips hash (else ${'DUMPPROC_IP_KEY'})")
@@ -103,6 +105,7 @@ def _process(args) -> int:
             snapshot=args.snapshot,
             group_readable=args.group_readable,
             ips=IpPolicy.from_options(args.ips, args.ip_key_file),
+            revert_radius=args.revert_radius,
             checksums=checksums_for(inputs) if args.verify_checksums else None,
         )
     except OSError as exc:

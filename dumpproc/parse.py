@@ -385,6 +385,7 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
         raise MalformedXML("<revision> has no <timestamp>")
     text = None
     text_bytes = None
+    text_utf8 = None
     text_deleted = False
     if main is not None:
         text_deleted = main.get("deleted") is not None
@@ -396,7 +397,8 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
             elif text is None:
                 text = ""
         if text is not None:
-            text_bytes = len(text.encode("utf-8"))
+            text_utf8 = text.encode("utf-8")
+            text_bytes = len(text_utf8)
         elif declared is not None:
             text_bytes = _int(declared, "text/@bytes")
         if sha1 is None:
@@ -423,4 +425,5 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
         text_bytes=text_bytes,
         text_deleted=text_deleted,
         sha1=sha1,
+        text_utf8=text_utf8,
     )

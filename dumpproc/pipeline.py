@@ -1,11 +1,13 @@
 """Units of work, the workers that run them, and the run that ties them together.
 
 A unit is one input file (splitting large files comes with the pipeline
-issue). ``run_unit`` is the whole job for one unit: open, parse, compute the
-per-page counters, write the unit's Parquet parts and commit them; it is a
+issue). ``run_unit`` is the whole job for one unit: open, parse, diff and count
+each page (``tables.PageAssembler``), write the unit's Parquet parts and commit
+them; it is a
 plain function of picklable arguments so that a process pool, or a Spark task,
 can run it. ``run`` plans the units, runs them (in worker processes when more
-than one can run at once), and writes the manifest and ``_SUCCESS``.
+than one can run at once), merges the contributors' totals of every unit into
+the ``users`` table (the reduce), and writes the manifest and ``_SUCCESS``.
 """
 
 from __future__ import annotations
@@ -24,16 +26,19 @@ from . import __version__
 from .errors import DumpError
 from .parse import Dump
 from .privacy import IpPolicy
-from .records import Revision, SiteInfo, sha1_base36
+from .diff import warm_up
+from .records import SiteInfo
 from .schema import TABLES
-from .sink import PartWriter, clear_success, make_dirs, mark_success, partition_dir, write_manifest
+from .sink import PartWriter, clear_success, make_dirs, mark_success, merge_users, partition_dir, write_manifest
+from .tables import USER_BUCKETS, USERS_STAGING, PageAssembler, UserTotals
 from .sources import open_dump
 from .sources.layout import verify_checksum
-from .stats import PageCounters
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TABLES = ("revisions",)
+DEFAULT_TABLES = ("revisions", "diffs", "pages", "users")
+#: Per-unit intermediate files (the users totals before the reduce); readers skip names starting with _.
+STAGING = "_staging"
 _FILE_NAME = re.compile(r"^(?P<wiki>[a-z0-9_]+)-(?P<date>\d{8}|latest)-")
 _SNAPSHOT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
@@ -49,6 +54,7 @@ class Options:
     snapshot: str | None = None
     group_readable: bool = False
     ips: IpPolicy = field(default_factory=IpPolicy)
+    revert_radius: int = 0
     #: absolute path -> (algorithm, digest) to verify before reading; None: do not verify
     checksums: dict[str, tuple[str, str]] | None = None
 
@@ -62,6 +68,8 @@ class Options:
             raise ValueError(f"--snapshot must be YYYY-MM, not {self.snapshot!r}")
         if self.workers < 1:
             raise ValueError("--workers must be at least 1")
+        if self.revert_radius < 0:
+            raise ValueError("--revert-radius must be 0 (unlimited) or positive")
 
     def describe(self) -> dict:
         """The options as the manifest records them (never the IP key)."""
@@ -132,47 +140,12 @@ def snapshot_of(path: str, given: str | None = None, now: datetime | None = None
     return (now or datetime.now(timezone.utc)).strftime("%Y-%m")
 
 
-def _revision_row(page, revision: Revision, counters, ips: IpPolicy) -> tuple:
-    sha1 = revision.sha1
-    if sha1 is None and revision.text is not None:
-        sha1 = sha1_base36(revision.text)
-    user_text = revision.user_text
-    if revision.user_is_anonymous:
-        user_text = ips.apply(user_text)
-    return (
-        page.id,
-        page.namespace,
-        page.title,
-        page.header.redirect_title,
-        revision.id,
-        revision.parent_id,
-        counters.timestamp_us,
-        revision.minor,
-        revision.comment,
-        revision.text_bytes or 0,
-        sha1,
-        revision.model,
-        revision.format,
-        revision.user_id,
-        user_text,
-        revision.user_is_anonymous,
-        not revision.user_deleted,
-        not revision.comment_deleted,
-        not revision.text_deleted,
-        counters.text_bytes_diff,
-        None,  # identity revert columns: filled by the statistics stage (issue 4)
-        None,
-        None,
-        None,
-        counters.page_revision_count,
-        counters.seconds_since_previous,
-        None,  # diff counters: filled by the diff stage (issue 4)
-        None,
-        None,
-        None,
-        None,
-        None,
-    )
+#: Contributors' totals held per unit before they are written to the staging file.
+USER_FLUSH = 500_000
+
+
+def _staging_users_path(out: str, db: str, snapshot: str, unit_id: str) -> str:
+    return os.path.join(out, STAGING, "users", f"wiki_db={db}", f"snapshot={snapshot}", f"part-{unit_id}.parquet")
 
 
 def run_unit(unit: Unit, options: Options, threads: int = 1) -> dict:
@@ -190,28 +163,51 @@ def run_unit(unit: Unit, options: Options, threads: int = 1) -> dict:
             entry.update(wiki_db=db, snapshot=snapshot, codec=stream.codec.name,
                          schema_version=dump.site_info.schema_version)
             for table in options.tables:
-                folder = partition_dir(options.out, table, db, snapshot)
-                writers[table] = PartWriter(
-                    os.path.join(folder, f"part-{unit.id}.parquet"), TABLES[table], options.group_readable
-                )
-            revisions = writers.get("revisions")
-            content = writers.get("content")
+                if table == "users":
+                    path = _staging_users_path(options.out, db, snapshot, unit.id)
+                    writers[table] = PartWriter(path, USERS_STAGING, options.group_readable)
+                else:
+                    folder = partition_dir(options.out, table, db, snapshot)
+                    writers[table] = PartWriter(os.path.join(folder, f"part-{unit.id}.parquet"), TABLES[table],
+                                                options.group_readable)
+            revisions, diffs, pages, content, users = (writers.get(t) for t in
+                                                       ("revisions", "diffs", "pages", "content", "users"))
+            totals = UserTotals()
+            with_diffs = revisions is not None or diffs is not None
             wanted = options.namespaces
-            pages = revision_count = 0
+            page_count = revision_count = coarse = 0
             for page in dump.pages():
                 if wanted is not None and page.namespace not in wanted:
                     continue
-                pages += 1
-                counters = PageCounters()
+                page_count += 1
+                assembler = PageAssembler(page.header, options.revert_radius, options.ips, with_diffs)
                 for revision in page:
                     revision_count += 1
-                    if revisions is not None:
-                        revisions.append(_revision_row(page, revision, counters.add(revision), options.ips))
+                    diffed = assembler.add(revision)
+                    if diffs is not None and diffed is not None:
+                        diffs.append((page.id, revision.id, diffed[0], diffed[1].ops))
                     if content is not None:
                         content.append((page.id, revision.id, revision.text))
+                if not assembler.ids:
+                    continue  # a page without revisions has no rows
+                summary = assembler.finish()
+                coarse += summary.coarse_diffs
+                if revisions is not None:
+                    revisions.append_batch(summary.revisions)
+                if pages is not None:
+                    pages.append(summary.page_row)
+                if users is not None:
+                    totals.add_page(summary.contributions)
+                    if len(totals) >= USER_FLUSH:  # at a page boundary: a page is never split
+                        for row in totals.rows():
+                            users.append(row)
+                        totals.clear()
+            if users is not None:
+                for row in totals.rows():
+                    users.append(row)
             entry["files"] = [os.path.relpath(w.commit(), options.out) for w in writers.values()]
-            entry.update(status="committed", pages=pages, revisions=revision_count,
-                         unknown_elements=dict(dump.unknown_elements),
+            entry.update(status="committed", pages=page_count, revisions=revision_count,
+                         coarse_diffs=coarse, unknown_elements=dict(dump.unknown_elements),
                          bytes_xml=stream.bytes_read)
     except DumpError as exc:
         for writer in writers.values():
@@ -224,6 +220,22 @@ def run_unit(unit: Unit, options: Options, threads: int = 1) -> dict:
         raise
     entry["seconds"] = round(time.monotonic() - started, 3)
     return entry
+
+
+def merge_unit_users(out: str, entries: list[dict], group_readable: bool = False) -> dict:
+    """The users reduce: per wiki and snapshot, add up the committed units' staging totals."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for entry in entries:
+        if entry["status"] != "committed":
+            continue
+        for relative in entry.get("files", []):
+            if relative.startswith(STAGING + os.sep + "users"):
+                groups.setdefault((entry["wiki_db"], entry["snapshot"]), []).append(os.path.join(out, relative))
+    merged = {}
+    for (db, snapshot), staging in sorted(groups.items()):
+        files, rows = merge_users(staging, partition_dir(out, "users", db, snapshot), USER_BUCKETS, group_readable)
+        merged[f"{db}/{snapshot}"] = {"files": [os.path.relpath(f, out) for f in files], "rows": rows}
+    return merged
 
 
 @dataclass
@@ -267,11 +279,13 @@ def run(paths: Iterable[str], options: Options) -> RunResult:
     started = time.monotonic()
     workers = min(options.workers, len(units)) or 1
     threads = max(1, options.workers // workers)
+    warm_up()  # compile or load the diff kernels once, before workers fork
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             entries = list(pool.map(run_unit, units, [options] * len(units), [threads] * len(units)))
     else:
         entries = [run_unit(unit, options, threads) for unit in units]
+    users = merge_unit_users(options.out, entries, options.group_readable) if "users" in options.tables else {}
     manifest = {
         "dumpproc_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -279,6 +293,8 @@ def run(paths: Iterable[str], options: Options) -> RunResult:
         "versions": _versions(),
         "seconds": round(time.monotonic() - started, 3),
         "units": entries,
+        "users": users,
+        "coarse_diffs": sum(e.get("coarse_diffs", 0) for e in entries),
     }
     write_manifest(options.out, manifest, options.group_readable)
     result = RunResult(options.out, manifest)

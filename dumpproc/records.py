@@ -73,6 +73,8 @@ class Revision(NamedTuple):
     text_bytes: int | None
     text_deleted: bool
     sha1: str | None
+    #: the text's UTF-8 encoding, made once by the parser (for the size) and reused by the diff
+    text_utf8: bytes | None = None
 
     @classmethod
     def from_string(cls, xml: str, page_id: int = 1) -> "Revision":

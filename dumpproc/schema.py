@@ -54,8 +54,8 @@ REVISIONS = pa.schema(
             True,
             "bytes minus the previous revision's bytes in the page; null on the page's first",
         ),
-        _field("revision_is_identity_revert", pa.bool_(), True, "it is an identity revert"),
-        _field("revision_is_identity_reverted", pa.bool_(), True, "a later identity revert reverted it"),
+        _field("revision_is_identity_revert", pa.bool_(), False, "it is an identity revert"),
+        _field("revision_is_identity_reverted", pa.bool_(), False, "a later identity revert reverted it"),
         _field(
             "revision_first_identity_reverting_revision_id",
             pa.int64(),
@@ -79,6 +79,68 @@ REVISIONS = pa.schema(
     ]
 )
 
+OP = pa.struct(
+    [
+        pa.field("a_start", pa.int32(), nullable=False),
+        pa.field("a_end", pa.int32(), nullable=False),
+        pa.field("b_start", pa.int32(), nullable=False),
+        pa.field("b_end", pa.int32(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+    ]
+)
+
+DIFFS = pa.schema(
+    [
+        _field("page_id", pa.int64(), False, "the page's id"),
+        _field("revision_id", pa.int64(), False, "the revision's id"),
+        _field(
+            "base_revision_id",
+            pa.int64(),
+            True,
+            "the revision diffed against (the last visible one before); null for a page's first visible revision",
+        ),
+        _field(
+            "ops",
+            pa.list_(pa.field("element", OP, nullable=False)),
+            False,
+            "sorted, non-overlapping replacements of base lines a[a_start:a_end] by new lines "
+            "b[b_start:b_end], whose joined text is text",
+        ),
+    ]
+)
+
+PAGES = pa.schema(
+    [
+        _field("page_id", pa.int64(), False, "the page's id"),
+        _field("page_namespace", pa.int32(), False, "the page's namespace id"),
+        _field("page_title", pa.string(), False, "title as in the dump, namespace prefix included"),
+        _field("page_redirect_title", pa.string(), True, "the redirect target; null when not a redirect"),
+        _field("revision_count", pa.int64(), False, "revisions of the page in the dump"),
+        _field("first_revision_id", pa.int64(), False, "the page's first revision in dump order"),
+        _field("first_revision_dt", TIMESTAMP, False, "when it was saved"),
+        _field("last_revision_id", pa.int64(), False, "the page's last revision in dump order"),
+        _field("last_revision_dt", TIMESTAMP, False, "when it was saved"),
+        _field("creator_user_text", pa.string(), True, "who made the first revision (as --ips says); null when deleted"),
+        _field("distinct_editors", pa.int64(), False, "distinct visible contributors"),
+        _field("last_text_bytes", pa.int64(), False, "size of the last revision's text"),
+        _field("identity_revert_count", pa.int64(), False, "identity reverts in the page"),
+    ]
+)
+
+USERS = pa.schema(
+    [
+        _field("user_id", pa.int64(), True, "null for anonymous users"),
+        _field("user_text", pa.string(), False, "user name, or the IP (hashed when --ips hash)"),
+        _field("user_is_anonymous", pa.bool_(), False, "an IP editor"),
+        _field("revision_count", pa.int64(), False, "revisions made in the run's dumps"),
+        _field("first_revision_dt", TIMESTAMP, False, "the first of them"),
+        _field("last_revision_dt", TIMESTAMP, False, "the last of them"),
+        _field("pages_edited", pa.int64(), False, "distinct pages edited"),
+        _field("identity_reverts_made", pa.int64(), False, "identity reverts made"),
+        _field("revisions_identity_reverted", pa.int64(), False, "own revisions that an identity revert reverted"),
+    ]
+)
+
 CONTENT = pa.schema(
     [
         _field("page_id", pa.int64(), False, "the page's id"),
@@ -87,5 +149,11 @@ CONTENT = pa.schema(
     ]
 )
 
-#: Every table dumpproc writes today, by name.
-TABLES: dict[str, pa.Schema] = {"revisions": REVISIONS, "content": CONTENT}
+#: Every table dumpproc writes, by name.
+TABLES: dict[str, pa.Schema] = {
+    "revisions": REVISIONS,
+    "diffs": DIFFS,
+    "pages": PAGES,
+    "users": USERS,
+    "content": CONTENT,
+}

@@ -119,7 +119,7 @@ class PartWriter:
         self._columns: list[list] = [[] for _ in schema]
         self._batches: list[pa.RecordBatch] = []
         self._batched_rows = 0
-        self._text_columns = [i for i, f in enumerate(schema) if f.name == "revision_text"]
+        self._text_columns = [i for i, f in enumerate(schema) if f.name in ("revision_text", "ops")]
         self._buffered_text = 0
         try:
             self._file = _open_private(self.tmp_path, group_readable)
@@ -133,15 +133,23 @@ class PartWriter:
         for column, value in zip(self._columns, row):
             column.append(value)
         for i in self._text_columns:
-            text = row[i]
-            if text:
-                self._buffered_text += len(text)
+            value = row[i]
+            if value:
+                self._buffered_text += len(value) if isinstance(value, str) else sum(len(op[4]) for op in value)
         if self._buffered_text >= ROW_GROUP_TEXT_BYTES:
             self.flush()
         elif len(self._columns[0]) >= BATCH_ROWS:
             self._pack()
             if self._batched_rows >= ROW_GROUP_ROWS:
                 self.flush()
+
+    def append_batch(self, batch: pa.RecordBatch) -> None:
+        """Append rows already packed as a batch of this part's schema, after any buffered rows."""
+        self._pack()
+        self._batches.append(batch)
+        self._batched_rows += batch.num_rows
+        if self._batched_rows >= ROW_GROUP_ROWS:
+            self.flush()
 
     def _pack(self) -> None:
         """Turn the buffered Python rows into one Arrow batch."""
@@ -219,3 +227,48 @@ def mark_success(out: str, group_readable: bool = False) -> None:
 
 def clear_success(out: str) -> None:
     _remove_quietly(os.path.join(out, "_SUCCESS"))
+
+
+#: Staging rows the users reduce adds up in one pass; more are split by bucket.
+USERS_PER_PASS = 4_000_000
+
+
+def merge_users(staging_files: list[str], folder: str, buckets: int, group_readable: bool = False) -> tuple[list[str], int]:
+    """Add up each contributor's totals from the units' staging files into ``folder/part-<n>.parquet``.
+
+    Staging rows carry a bucket (a hash of the user); when there are more than
+    ``USERS_PER_PASS`` rows, one bucket is added up at a time, so memory holds a
+    bucket's totals, not everyone's. Returns the files written and their rows.
+    """
+    from .schema import USERS
+
+    keys = ["user_is_anonymous", "user_id", "user_text"]
+    total = sum(pq.ParquetFile(path).metadata.num_rows for path in staging_files)
+    passes = [list(range(buckets))] if total <= USERS_PER_PASS else [[b] for b in range(buckets)]
+    written, rows = [], 0
+    for number, wanted in enumerate(passes):
+        pieces = []
+        for path in staging_files:
+            table = pq.read_table(path, filters=[("bucket", "in", wanted)])
+            if table.num_rows:
+                pieces.append(table)
+        if not pieces:
+            continue
+        merged = pa.concat_tables(pieces).group_by(keys, use_threads=False).aggregate([
+            ("revision_count", "sum"), ("first_revision_dt", "min"), ("last_revision_dt", "max"),
+            ("pages_edited", "sum"), ("identity_reverts_made", "sum"), ("revisions_identity_reverted", "sum"),
+        ])
+        renamed = merged.rename_columns([name.rsplit("_", 1)[0] if name.endswith(("_sum", "_min", "_max")) else name
+                                         for name in merged.column_names])
+        table = renamed.select(USERS.names).cast(USERS).sort_by(
+            [("user_is_anonymous", "ascending"), ("user_text", "ascending"), ("user_id", "ascending")])
+        writer = PartWriter(os.path.join(folder, f"part-{number:05d}.parquet"), USERS, group_readable)
+        try:
+            for batch in table.to_batches(max_chunksize=ROW_GROUP_ROWS):
+                writer.append_batch(batch)
+            written.append(writer.commit())
+        except BaseException:
+            writer.abort()
+            raise
+        rows += table.num_rows
+    return written, rows

@@ -1,12 +1,25 @@
-"""Per-page counters computed while a page's revisions stream past.
+"""Per-page statistics computed while a page's revisions stream past: counters and identity reverts.
 
-``PageCounters`` follows one page in dump order and gives each revision its
-position in the page, the bytes changed and the seconds since the page's
-previous revision. It keeps a few integers per page, never texts.
+``PageCounters`` gives each revision its position in the page, the bytes
+changed and the seconds since the page's previous revision.
+
+``RevertDetector`` finds identity reverts as ``SPEC.md`` (and mwreverts'
+``Detector``) define them: within one page, in dump order, a revision R is a
+revert when, among the ``radius + 1`` revisions just before it (all of them
+when the radius is 0, unlimited), the latest one with R's sha1 is not R's
+immediate predecessor; the revisions between that one and R are reverted by R.
+A revision without a sha1 matches nothing but still counts toward the radius.
+Its memory is bounded by the radius, or with an unlimited radius by the
+page's distinct sha1 values, kept as 20-byte digests, never texts.
+
+``RevertMarks`` records, for each revision of a page, the first revert that
+reverted it; marking skips revisions already marked, so a page costs time
+linear in its revisions however the reverts overlap.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import datetime, timezone
 from typing import NamedTuple
 
@@ -50,3 +63,90 @@ class PageCounters:
         self.previous_bytes = size
         self.previous_us = moment
         return RevisionCounters(moment, self.count, bytes_diff, since)
+
+
+def sha1_digest(sha1: str | None) -> bytes | None:
+    """A base-36 sha1 as its 20-byte digest (None stays None; anything unparsable too)."""
+    if not sha1:
+        return None
+    try:
+        return int(sha1, 36).to_bytes(20, "big")
+    except (ValueError, OverflowError):
+        return None
+
+
+class RevertDetector:
+    """Identity reverts of one page; ``radius`` 0 means unlimited."""
+
+    __slots__ = ("radius", "count", "_window", "_positions", "_latest")
+
+    def __init__(self, radius: int = 0):
+        if radius < 0:
+            raise ValueError("--revert-radius must be 0 (unlimited) or positive")
+        self.radius = radius
+        self.count = 0
+        self._window: deque = deque()  # (digest or None) of the last radius + 1 revisions
+        self._positions: dict[bytes, deque] = {}  # digest -> its positions inside the window
+        self._latest: dict[bytes, int] = {}  # unlimited radius: digest -> latest position
+
+    def add(self, sha1: str | None) -> tuple[int, int] | None:
+        """The next revision's sha1; returns (first, last) positions it reverts, or None."""
+        position = self.count
+        self.count += 1
+        digest = sha1_digest(sha1)
+        reverted = None
+        if self.radius == 0:
+            if digest is not None:
+                match = self._latest.get(digest)
+                if match is not None and match < position - 1:
+                    reverted = (match + 1, position - 1)
+                self._latest[digest] = position
+            return reverted
+        if digest is not None:
+            seen = self._positions.get(digest)
+            if seen:
+                match = seen[-1]
+                if match < position - 1:
+                    reverted = (match + 1, position - 1)
+        self._window.append(digest)
+        if digest is not None:
+            self._positions.setdefault(digest, deque()).append(position)
+        if len(self._window) > self.radius + 1:
+            old = self._window.popleft()
+            if old is not None:
+                seen = self._positions[old]
+                seen.popleft()
+                if not seen:
+                    del self._positions[old]
+        return reverted
+
+
+class RevertMarks:
+    """Which revisions of a page were reverted, and by which revert first."""
+
+    __slots__ = ("reverter", "_next")
+
+    def __init__(self) -> None:
+        self.reverter: list[int] = []  # position of the first revert that reverted it, or -1
+        self._next: list[int] = []  # union-find: the next position not yet marked
+
+    def add(self) -> None:
+        self._next.append(len(self.reverter))
+        self.reverter.append(-1)
+
+    def _find(self, position: int) -> int:
+        nxt = self._next
+        root = position
+        while root < len(nxt) and nxt[root] != root:
+            root = nxt[root]
+        while position < len(nxt) and nxt[position] != root:  # compress the path
+            nxt[position], position = root, nxt[position]
+        return root
+
+    def mark(self, first: int, last: int, by: int) -> None:
+        """Positions first..last (inclusive) are reverted by the revert at ``by``, unless already."""
+        position = self._find(first)
+        while position <= last:
+            self.reverter[position] = by
+            self._next[position] = position + 1
+            position = self._find(position + 1)

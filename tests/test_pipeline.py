@@ -15,14 +15,6 @@ from dumpproc.privacy import IpPolicy
 from dumpproc.records import SiteInfo
 from dumpproc.schema import REVISIONS
 
-# Filled by the diff and statistics stage (issue 4); null until then.
-NOT_YET_COMPUTED = [
-    "revision_is_identity_revert", "revision_is_identity_reverted", "revision_first_identity_reverting_revision_id",
-    "revision_seconds_to_identity_revert", "diff_lines_added", "diff_lines_removed", "diff_words_added",
-    "diff_words_removed", "diff_chars_added", "diff_chars_removed",
-]
-
-
 def test_sample_run_layout_and_manifest(tmp_path):
     out = tmp_path / "out"
     result = run([str(SAMPLE)], Options(out=str(out), workers=1))
@@ -35,16 +27,17 @@ def test_sample_run_layout_and_manifest(tmp_path):
     manifest = json.loads((out / "_manifest.json").read_text())
     unit, = manifest["units"]
     assert unit["status"] == "committed" and unit["revisions"] == table.num_rows == 564 and unit["pages"] == 40
+    for name in ("diffs", "pages", "users"):
+        assert (out / name / "wiki_db=samplewiki" / "snapshot=2026-01").is_dir(), name
+    assert manifest["users"]["samplewiki/2026-01"]["rows"] == pq.read_table(out / "users").num_rows > 0
     assert unit["path"] == str(SAMPLE.resolve()) and unit["start"] == 0 and unit["end"] == SAMPLE.stat().st_size
     assert unit["error"] is None and unit["seconds"] >= 0
     assert manifest["options"]["ips"] == "keep" and manifest["versions"]["pyarrow"]
 
 
-def test_counters_and_columns_not_yet_computed(tmp_path):
+def test_counters(tmp_path):
     run([str(SAMPLE)], Options(out=str(tmp_path), workers=1))
     table = pq.read_table(tmp_path / "revisions")
-    for name in NOT_YET_COMPUTED:
-        assert table.column(name).null_count == table.num_rows, name
     rows = table.to_pylist()
     by_page: dict[int, list] = {}
     for row in rows:
@@ -57,6 +50,10 @@ def test_counters_and_columns_not_yet_computed(tmp_path):
             assert after["revision_text_bytes_diff"] == after["revision_text_bytes"] - before["revision_text_bytes"]
             assert after["page_seconds_since_previous_revision"] == int(
                 (after["revision_dt"] - before["revision_dt"]).total_seconds())
+    visible = [r for r in rows if r["content_is_visible"]]
+    assert all(r["diff_lines_added"] is not None for r in visible)
+    assert all(r["diff_lines_added"] is None for r in rows if not r["content_is_visible"])
+    assert sum(r["revision_is_identity_revert"] for r in rows) > 0
 
 
 def test_namespaces_filter(tmp_path):
@@ -96,6 +93,7 @@ def test_failed_unit_does_not_stop_the_others(tmp_path):
     failed, = result.failed
     assert failed["id"] == "brokenwiki-20260101-pages" and "brokenwiki-20260101-pages.xml" in failed["error"]
     assert pq.read_table(out / "revisions" / "wiki_db=samplewiki").num_rows == 564
+    assert pq.read_table(out / "users").num_rows > 0  # the reduce ran over the committed unit
     assert not (out / "_SUCCESS").exists()
     assert not list(out.rglob("part-brokenwiki*")) and not list(out.rglob(".*tmp*"))
 
@@ -104,9 +102,11 @@ def test_workers_do_not_change_rows(tmp_path):
     inputs = [str(SAMPLE), str(SAMPLE.with_name("samplewiki-20260101-deleted-0.11.xml"))]
     run(inputs, Options(out=str(tmp_path / "one"), workers=1))
     run(inputs, Options(out=str(tmp_path / "two"), workers=2))
-    one = pq.read_table(tmp_path / "one" / "revisions").sort_by("revision_id")
-    two = pq.read_table(tmp_path / "two" / "revisions").sort_by("revision_id")
-    assert one.equals(two)
+    for table, key in (("revisions", "revision_id"), ("diffs", "revision_id"), ("pages", "page_id"),
+                       ("users", "user_text")):
+        one = pq.read_table(tmp_path / "one" / table).sort_by(key)
+        two = pq.read_table(tmp_path / "two" / table).sort_by(key)
+        assert one.equals(two), table
 
 
 def test_unit_ids_are_stable_and_unique(tmp_path):

@@ -1,0 +1,186 @@
+"""Assemble the output tables' rows from a page's records, diffs and statistics.
+
+``PageAssembler`` follows one page: for each revision it runs the counters,
+the revert detector and the diff, hands back the ``diffs`` and ``content``
+rows at once, and keeps the ``revisions`` rows (packed as Arrow batches) until
+the page ends, because whether a revision was reverted is known only later.
+``finish`` then gives the page's ``revisions`` batch, its ``pages`` row and its
+contributors' totals, which ``UserTotals`` adds up for the unit.
+
+The per-page buffer holds revision metadata only, never texts: about 150 bytes
+a revision once packed.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from .diff import DiffResult, PageDiffer
+from .privacy import IpPolicy
+from .records import PageHeader, Revision, sha1_base36
+from .schema import REVISIONS, USERS
+from .stats import PageCounters, RevertDetector, RevertMarks
+
+REVERT_COLUMNS = (
+    "revision_is_identity_revert",
+    "revision_is_identity_reverted",
+    "revision_first_identity_reverting_revision_id",
+    "revision_seconds_to_identity_revert",
+)
+_BASE = pa.schema([f for f in REVISIONS if f.name not in REVERT_COLUMNS])
+_PACK_ROWS = 4_096
+#: Buckets of the users table: the reduce holds one bucket's totals in memory at a time.
+USER_BUCKETS = 8
+USERS_STAGING = USERS.append(pa.field("bucket", pa.int32(), nullable=False))
+
+
+def user_bucket(user_text: str) -> int:
+    return zlib.crc32(user_text.encode("utf-8")) % USER_BUCKETS
+
+
+@dataclass
+class PageSummary:
+    """What a finished page gives: its revisions, its pages row, its diff statistics."""
+
+    revisions: pa.RecordBatch
+    page_row: tuple
+    coarse_diffs: int = 0
+    contributions: list = field(default_factory=list)  # (user key, timestamp_us, is_revert, reverted)
+
+
+class PageAssembler:
+    """One page's revisions through counters, reverts and diffs."""
+
+    def __init__(self, page: PageHeader, radius: int = 0, ips: IpPolicy | None = None, with_diffs: bool = True):
+        self.page = page
+        self.ips = ips or IpPolicy()
+        self.with_diffs = with_diffs
+        self.counters = PageCounters()
+        self.detector = RevertDetector(radius)
+        self.marks = RevertMarks()
+        self.differ = PageDiffer()
+        self.ids: list[int] = []
+        self.times: list[int] = []
+        self.users: list[tuple | None] = []
+        self.reverts: list[bool] = []
+        self.coarse_diffs = 0
+        self.last_text_bytes = 0
+        self._columns: list[list] = [[] for _ in _BASE]
+        self._batches: list[pa.RecordBatch] = []
+
+    def add(self, revision: Revision) -> tuple[int | None, DiffResult] | None:
+        """Take the page's next revision; returns (base revision id, diff) when its text is visible."""
+        counted = self.counters.add(revision)
+        sha1 = revision.sha1
+        if sha1 is None and revision.text is not None:
+            sha1 = sha1_base36(revision.text)
+        position = len(self.ids)
+        self.marks.add()
+        reverted = self.detector.add(sha1)
+        if reverted is not None:
+            self.marks.mark(reverted[0], reverted[1], position)
+        self.ids.append(revision.id)
+        self.times.append(counted.timestamp_us)
+        self.reverts.append(reverted is not None)
+        user_text = revision.user_text
+        if revision.user_is_anonymous:
+            user_text = self.ips.apply(user_text)
+        self.users.append(None if user_text is None else (revision.user_is_anonymous, revision.user_id, user_text))
+        self.last_text_bytes = revision.text_bytes or 0
+
+        diffed = None
+        counts = (None,) * 6
+        if self.with_diffs and revision.text is not None:
+            diffed = self.differ.next(revision.id, revision.text, revision.text_utf8)
+            result = diffed[1]
+            self.coarse_diffs += result.coarse
+            counts = (result.lines_added, result.lines_removed, result.words_added, result.words_removed,
+                      result.chars_added, result.chars_removed)
+        page = self.page
+        row = (
+            page.id, page.namespace, page.title, page.redirect_title, revision.id, revision.parent_id,
+            counted.timestamp_us, revision.minor, revision.comment, revision.text_bytes or 0, sha1,
+            revision.model, revision.format, revision.user_id, user_text, revision.user_is_anonymous,
+            not revision.user_deleted, not revision.comment_deleted, not revision.text_deleted,
+            counted.text_bytes_diff, counted.page_revision_count, counted.seconds_since_previous, *counts,
+        )
+        for column, value in zip(self._columns, row):
+            column.append(value)
+        if len(self._columns[0]) >= _PACK_ROWS:
+            self._pack()
+        return diffed
+
+    def _pack(self) -> None:
+        if self._columns[0]:
+            arrays = [pa.array(values, type=f.type) for values, f in zip(self._columns, _BASE)]
+            self._batches.append(pa.RecordBatch.from_arrays(arrays, schema=_BASE))
+            self._columns = [[] for _ in _BASE]
+
+    def finish(self) -> PageSummary:
+        """The page's revisions (with their revert columns), pages row and contributions."""
+        self._pack()
+        base = pa.Table.from_batches(self._batches, schema=_BASE).combine_chunks()
+        ids, times, reverter = self.ids, self.times, self.marks.reverter
+        is_reverted = [r >= 0 for r in reverter]
+        first_reverting = [ids[r] if r >= 0 else None for r in reverter]
+        seconds = [(times[r] - times[i]) // 1_000_000 if r >= 0 else None for i, r in enumerate(reverter)]
+        extra = {
+            "revision_is_identity_revert": pa.array(self.reverts, pa.bool_()),
+            "revision_is_identity_reverted": pa.array(is_reverted, pa.bool_()),
+            "revision_first_identity_reverting_revision_id": pa.array(first_reverting, pa.int64()),
+            "revision_seconds_to_identity_revert": pa.array(seconds, pa.int64()),
+        }
+        columns = [extra[f.name] if f.name in extra else base.column(f.name).combine_chunks() for f in REVISIONS]
+        batch = pa.RecordBatch.from_arrays(columns, schema=REVISIONS)
+
+        page = self.page
+        editors = {user for user in self.users if user is not None}
+        creator = self.users[0][2] if self.users[0] is not None else None
+        page_row = (
+            page.id, page.namespace, page.title, page.redirect_title, len(ids), ids[0], times[0], ids[-1],
+            times[-1], creator, len(editors), self.last_text_bytes, sum(self.reverts),
+        )
+        contributions = list(zip(self.users, times, self.reverts, is_reverted))
+        return PageSummary(batch, page_row, self.coarse_diffs, contributions)
+
+
+class UserTotals:
+    """Each contributor's totals over the pages of one unit (or part of one)."""
+
+    def __init__(self) -> None:
+        # (anonymous, user id, user text) -> [revisions, first us, last us, pages, reverts made, reverted]
+        self.totals: dict[tuple, list] = {}
+
+    def __len__(self) -> int:
+        return len(self.totals)
+
+    def add_page(self, contributions) -> None:
+        seen = set()
+        totals = self.totals
+        for user, moment, is_revert, reverted in contributions:
+            if user is None:
+                continue  # deleted, or an IP dropped: nobody to count
+            entry = totals.get(user)
+            if entry is None:
+                totals[user] = entry = [0, moment, moment, 0, 0, 0]
+            entry[0] += 1
+            if moment < entry[1]:
+                entry[1] = moment
+            if moment > entry[2]:
+                entry[2] = moment
+            if user not in seen:
+                seen.add(user)
+                entry[3] += 1
+            entry[4] += is_revert
+            entry[5] += reverted
+
+    def rows(self):
+        """Rows of ``USERS_STAGING``: the users columns and the bucket."""
+        for (anonymous, user_id, user_text), (count, first, last, pages, made, reverted) in self.totals.items():
+            yield (user_id, user_text, anonymous, count, first, last, pages, made, reverted, user_bucket(user_text))
+
+    def clear(self) -> None:
+        self.totals.clear()
