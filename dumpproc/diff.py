@@ -15,10 +15,13 @@
    unmatched word tokens are the words added or removed, unmatched tokens'
    lengths the characters (code points).
 
-When an exact diff would blow up (more than ``MAX_EDITS`` line or token edits,
-e.g. two long unrelated texts), the hunk is kept whole and only the common
-token prefix and suffix are credited: coarser, still exact for rebuilding and
-for the counter identities, and counted in ``DiffResult.coarse``.
+When an exact diff would blow up, the result gets coarser but stays exact for
+rebuilding and for the counter identities, and is counted in
+``DiffResult.coarse``: lines that would need more than ``MAX_EDITS`` edits or
+``WORK_BUDGET`` steps are kept as one hunk; tokens that would need more than
+``TOKEN_MAX_EDITS`` edits are matched as a multiset; a hunk over
+``TOKEN_MAX_BYTES`` is counted with no tokens matched. Short-against-long
+sequences use a full LCS table instead of Myers' quadratic trace.
 
 Lines are the text split after each ``\\n`` (the newline stays with its line;
 a last line without one is a line too); words are the tokens of ``\\w+``.
@@ -46,7 +49,11 @@ WORK_BUDGET = 4_000_000
 #: The same for the tokens inside a hunk; past them, tokens are matched as a multiset.
 TOKEN_MAX_EDITS = 64
 TOKEN_BUDGET = 400_000
+#: A hunk larger than this (both sides, UTF-8 bytes) is counted without matching tokens: its token
+#: arrays would take ~20 bytes per byte of text.
+TOKEN_MAX_BYTES = 1 << 20
 _WORD = re.compile(r"\w+")
+_SPACE = re.compile(r"\s+")
 
 
 class DiffResult(NamedTuple):
@@ -188,7 +195,10 @@ def _hunks(a: list, b: list) -> tuple[list[tuple[int, int, int, int]], bool]:
     """Hunks turning ``a`` into ``b`` (lists of lines), and whether the diff is exact."""
     if not a or not b:
         return ([(0, len(a), 0, len(b))] if a or b else []), True
-    ok, found = _myers(_hashes(a), _hashes(b), edit_limit(len(a), len(b)))
+    if min(len(a), len(b)) <= 32 and len(a) * len(b) <= WORK_BUDGET // 4:  # a short side: a full table
+        ok, found = True, _lcs_hunks(_hashes(a), _hashes(b))
+    else:
+        ok, found = _myers(_hashes(a), _hashes(b), edit_limit(len(a), len(b)))
     if not ok:
         return [(0, len(a), 0, len(b))], False
     hunks = found.tolist()
@@ -253,11 +263,12 @@ def _snap_suffix(a: bytes, b: bytes, prefix: int, suffix: int) -> int:
 def _class_tables() -> np.ndarray:
     """Per code point: 1 for \\w (word), 2 for \\s (space), 0 otherwise, as Python's re sees them."""
     table = np.zeros(0x110000, np.uint8)
-    everything = "".join(map(chr, range(0x110000)))
-    for match in re.finditer(r"\w+", everything):
-        table[match.start():match.end()] = 1
-    for match in re.finditer(r"\s+", everything):
-        table[match.start():match.end()] = 2
+    step = 1 << 14  # a slice of code points at a time keeps the transient strings small
+    for low in range(0, 0x110000, step):
+        chunk = "".join(map(chr, range(low, min(low + step, 0x110000))))
+        for kind, pattern in ((1, _WORD), (2, _SPACE)):
+            for match in pattern.finditer(chunk):
+                table[low + match.start():low + match.end()] = kind
     return table
 
 
@@ -272,12 +283,41 @@ def _classes() -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def _token_count(data, classes):  # pragma: no cover - compiled
+    """How many \\w+ | \\s+ | [^\\w\\s]+ tokens UTF-8 bytes hold."""
+    count = 0
+    current = -1
+    i = 0
+    n = data.shape[0]
+    while i < n:
+        byte = data[i]
+        if byte < 0x80:
+            cp = byte
+            i += 1
+        elif byte < 0xE0:
+            cp = ((byte & 0x1F) << 6) | (data[i + 1] & 0x3F)
+            i += 2
+        elif byte < 0xF0:
+            cp = ((byte & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
+            i += 3
+        else:
+            cp = ((byte & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6) | (data[i + 3] & 0x3F)
+            i += 4
+        kind = classes[cp]
+        if kind != current:
+            count += 1
+            current = kind
+    return count
+
+
+@njit(cache=True, nogil=True)
 def _tokens(data, classes):  # pragma: no cover - compiled
     """Tokens of UTF-8 bytes as \\w+ | \\s+ | [^\\w\\s]+ runs: (keys, lengths in code points, is word)."""
     n = data.shape[0]
-    keys = np.zeros(n, np.int64)
-    lengths = np.zeros(n, np.int64)
-    words = np.zeros(n, np.bool_)
+    tokens = _token_count(data, classes)
+    keys = np.empty(tokens, np.int64)
+    lengths = np.empty(tokens, np.int64)
+    words = np.empty(tokens, np.bool_)
     count = 0
     current = -1
     h = np.uint64(14695981039346656037)
@@ -304,6 +344,7 @@ def _tokens(data, classes):  # pragma: no cover - compiled
             current = kind
             h = np.uint64(14695981039346656037)
             words[count] = kind == 1
+            lengths[count] = 0
         h = (h ^ np.uint64(cp)) * np.uint64(1099511628211)
         lengths[count] += 1
     if current >= 0:
@@ -486,7 +527,7 @@ def _words_and_chars(data, classes):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _hunk_counts(a, b, a_offsets, b_offsets, hunks, classes, budget, max_edits):  # pragma: no cover
+def _hunk_counts(a, b, a_offsets, b_offsets, hunks, classes, budget, max_edits, max_bytes):  # pragma: no cover
     """Total (words added, words removed, chars added, chars removed, coarse hunks) over line hunks;
     ``a_offsets``/``b_offsets`` are the byte offsets of the lines of ``a``/``b`` (one more than lines)."""
     wa = wr = ca = cr = 0
@@ -502,6 +543,14 @@ def _hunk_counts(a, b, a_offsets, b_offsets, hunks, classes, budget, max_edits):
             words, chars = _words_and_chars(removed, classes)
             wr += words
             cr += chars
+        elif removed.shape[0] + added.shape[0] > max_bytes:  # too large to hold its tokens: nothing matches
+            words, chars = _words_and_chars(added, classes)
+            wa += words
+            ca += chars
+            words, chars = _words_and_chars(removed, classes)
+            wr += words
+            cr += chars
+            coarse += 1
         else:
             w_a, w_r, c_a, c_r, exact = _token_diff(removed, added, classes, budget, max_edits)
             wa += w_a
@@ -550,7 +599,7 @@ def diff(a: str, b: str, a_utf8: bytes | None = None, b_utf8: bytes | None = Non
         lines_added += b_end - b_start
     words_added, words_removed, chars_added, chars_removed, coarse = _hunk_counts(
         np.frombuffer(a_mid, np.uint8), np.frombuffer(b_mid, np.uint8), _offsets(a_lines), b_offsets,
-        np.asarray(hunks, np.int64).reshape(-1, 4), _classes(), TOKEN_BUDGET, TOKEN_MAX_EDITS)
+        np.asarray(hunks, np.int64).reshape(-1, 4), _classes(), TOKEN_BUDGET, TOKEN_MAX_EDITS, TOKEN_MAX_BYTES)
     return DiffResult(ops, lines_added, lines_removed, int(words_added), int(words_removed), int(chars_added),
                       int(chars_removed), int(coarse) + (0 if exact else 1))
 

@@ -30,7 +30,7 @@ ROW_GROUP_ROWS = 65_536
 #: Rows kept as Python objects before they are packed into an Arrow batch.
 BATCH_ROWS = 4_096
 #: For tables with texts, a row group is also cut once it holds this many bytes of text.
-ROW_GROUP_TEXT_BYTES = 64 << 20
+ROW_GROUP_TEXT_BYTES = 16 << 20
 
 
 def modes(group_readable: bool) -> tuple[int, int]:

@@ -1,9 +1,17 @@
-"""Per-page counters."""
+"""Per-page counters and identity reverts, checked against mwreverts and a naive reading of the spec."""
 
 from __future__ import annotations
 
+import random
+
+import mwreverts
+import pytest
+from hypothesis import given, settings, strategies as st
+
 from dumpproc.records import Revision
-from dumpproc.stats import PageCounters, timestamp_us
+from dumpproc.stats import PageCounters, RevertDetector, RevertMarks, sha1_digest, timestamp_us
+
+DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def _rev(rev_id, stamp, size):
@@ -26,3 +34,79 @@ def test_page_counters():
     assert first.page_revision_count == 1 and first.text_bytes_diff is None and first.seconds_since_previous is None
     assert (second.page_revision_count, second.text_bytes_diff, second.seconds_since_previous) == (2, -6, 90)
     assert (third.page_revision_count, third.text_bytes_diff, third.seconds_since_previous) == (3, 0, 86400)
+
+
+def test_sha1_digest():
+    assert sha1_digest("phoiac9h4m842xq45sp7s6u21eteeq1") == bytes.fromhex("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+    assert sha1_digest(None) is None and sha1_digest("") is None and sha1_digest("not base 36!") is None
+
+
+def ours(sha1s, radius):
+    """(is revert, first reverter position or -1) per position."""
+    detector, marks, reverts = RevertDetector(radius), RevertMarks(), []
+    for position, sha1 in enumerate(sha1s):
+        marks.add()
+        reverted = detector.add(sha1)
+        reverts.append(reverted is not None)
+        if reverted:
+            marks.mark(*reverted, position)
+    return reverts, marks.reverter
+
+
+def reference(sha1s, radius):
+    """mwreverts' Detector(radius), or for radius 0 the spec read literally, O(n^2)."""
+    reverts, reverter = [], [-1] * len(sha1s)
+    if radius:
+        detector = mwreverts.Detector(radius=radius)
+        for position, sha1 in enumerate(sha1s):
+            found = detector.process(sha1 if sha1 is not None else ("missing", position), position)
+            reverts.append(found is not None)
+            for reverted in (found.reverteds if found else []):
+                if reverter[reverted] == -1:
+                    reverter[reverted] = position
+        return reverts, reverter
+    for position, sha1 in enumerate(sha1s):
+        match = max((j for j in range(position) if sha1 is not None and sha1s[j] == sha1), default=None)
+        is_revert = match is not None and match < position - 1
+        reverts.append(is_revert)
+        if is_revert:
+            for reverted in range(match + 1, position):
+                if reverter[reverted] == -1:
+                    reverter[reverted] = position
+    return reverts, reverter
+
+
+SHA1S = st.lists(st.one_of(st.none(), st.sampled_from([c * 31 for c in "abcdef"])), max_size=60)
+
+
+@settings(max_examples=500, deadline=None)
+@given(SHA1S, st.sampled_from([0, 1, 2, 3, 15]))
+def test_reverts_agree_with_the_reference(sha1s, radius):
+    assert ours(sha1s, radius) == reference(sha1s, radius)
+
+
+def test_long_random_histories_agree_with_mwreverts():
+    rng = random.Random(7)
+    for radius in (1, 5, 15, 40):
+        sha1s = [rng.choice("abcdefghij") * 31 if rng.random() > 0.05 else None for _ in range(3000)]
+        assert ours(sha1s, radius) == reference(sha1s, radius)
+
+
+def test_unlimited_radius_sees_far_back():
+    sha1s = ["a" * 31] + [DIGITS[i % 36] * 30 + "z" for i in range(100)] + ["a" * 31]
+    assert ours(sha1s, 0)[0][-1] is True
+    assert ours(sha1s, 15)[0][-1] is False
+
+
+def test_marks_are_linear_when_reverts_nest():
+    """1, 2, ..., n, n-1, ..., 1: every return reverts all after it, overlapping; first reverter wins."""
+    n = 2000
+    sha1s = [f"{i:031d}" for i in range(n)] + [f"{i:031d}" for i in range(n - 2, -1, -1)]
+    reverts, reverter = ours(sha1s, 0)
+    assert reverts[n:] == [True] * (n - 1)
+    assert reverter[n - 1] == n and reverter[0] == -1 and reverter[1] == 2 * n - 2
+
+
+def test_radius_must_not_be_negative():
+    with pytest.raises(ValueError):
+        RevertDetector(-1)

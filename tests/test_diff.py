@@ -1,0 +1,168 @@
+"""The diff: ops rebuild the new text exactly, and the counter identities of the spec hold."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from dumpproc import diff as diff_module
+from dumpproc.diff import PageDiffer, apply_ops, count_words, diff, split_lines
+
+ALPHABET = st.sampled_from(["a", "b", "é", "中", "😀", " ", "\n", "\n", "_", "-", "1", "\t", "\r", "\u2028"])
+TEXT = st.text(ALPHABET, max_size=80)
+LINES = st.lists(st.sampled_from(["x\n", "y\n", "z z\n", "\n", "é w\n", "last", "a_b c\n"]), max_size=30)
+
+
+def check(a: str, b: str):
+    result = diff(a, b)
+    assert apply_ops(a, result.ops) == b
+    assert result.lines_added - result.lines_removed == len(split_lines(b)) - len(split_lines(a))
+    assert result.words_added - result.words_removed == count_words(b) - count_words(a)
+    assert result.chars_added - result.chars_removed == len(b) - len(a)
+    for counter in result[1:7]:
+        assert counter >= 0
+    previous_end = (0, 0)
+    for a_start, a_end, b_start, b_end, text in result.ops:  # sorted, non-overlapping, consistent
+        assert (a_start, b_start) >= previous_end and a_start <= a_end and b_start <= b_end
+        assert (a_start, a_end) != (b_start, b_end) or text or a_start != a_end
+        assert "".join(split_lines(b)[b_start:b_end]) == text
+        previous_end = (a_end, b_end)
+    return result
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXT, TEXT)
+def test_random_texts(a, b):
+    check(a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LINES, st.data())
+def test_edited_line_lists(lines, data):
+    a = "".join(lines)
+    edited = list(lines)
+    for _ in range(data.draw(st.integers(0, 4))):
+        at = data.draw(st.integers(0, len(edited)))
+        edited[at:at + data.draw(st.integers(0, 3))] = data.draw(LINES)[:3]
+    check(a, "".join(edited))
+
+
+def test_generated_histories(generate):
+    from conftest import SAMPLE
+    from dumpproc.parse import Dump
+    from dumpproc.sources import open_dump
+
+    pairs = 0
+    with open_dump(str(SAMPLE)) as stream:
+        for page in Dump(stream).pages():
+            previous = ""
+            for revision in page:
+                if revision.text is not None:
+                    check(previous, revision.text)
+                    previous = revision.text
+                    pairs += 1
+    assert pairs > 500
+
+
+def test_lines_and_words_as_the_spec_defines_them():
+    assert split_lines("a\nb") == ["a\n", "b"]
+    assert split_lines("a\n\n") == ["a\n", "\n"]
+    assert split_lines("a\rb\u2028c\n") == ["a\rb\u2028c\n"]  # only \n ends a line
+    assert split_lines("") == []
+    assert count_words("l'été, 2 x_y!") == len(re.findall(r"\w+", "l'été, 2 x_y!")) == 4
+
+
+def test_small_edit_counts():
+    result = check("intro\nThe cat sat.\nend\n", "intro\nThe dog sat down.\nend\n")
+    assert result.ops == [(1, 2, 1, 2, "The dog sat down.\n")]
+    assert (result.lines_added, result.lines_removed) == (1, 1)
+    assert (result.words_added, result.words_removed) == (2, 1)  # dog, down / cat
+    assert (result.chars_added, result.chars_removed) == (len("dog") + len(" down"), len("cat"))
+
+
+def test_first_revision_is_diffed_against_nothing():
+    result = check("", "a b\nc\n")
+    assert result.ops == [(0, 0, 0, 2, "a b\nc\n")] and result.words_added == 3 and result.words_removed == 0
+
+
+def test_identical_texts_have_no_ops():
+    assert check("same\ntext", "same\ntext").ops == []
+
+
+def test_pathological_pairs_fall_back_and_stay_exact(monkeypatch):
+    monkeypatch.setattr(diff_module, "WORK_BUDGET", 20_000)
+    a = "".join(f"line {i}\n" for i in range(3000))
+    b = "".join(f"other {i}\n" for i in range(3000))
+    result = check(a, b)
+    assert result.coarse >= 1 and len(result.ops) == 1  # no common lines: one hunk, kept whole
+    same = "\n".join(["same"] * 5000)
+    shuffled = "\n".join(["same", "diff"] * 2500)
+    assert check(same, shuffled).ops  # thousands of identical lines
+
+
+def test_token_counts_fall_back_to_a_multiset(monkeypatch):
+    monkeypatch.setattr(diff_module, "TOKEN_MAX_EDITS", 2)
+    words = [f"w{i}" for i in range(40)]
+    result = check(" ".join(words) + "\n", " ".join(reversed(words)) + " x\n")
+    assert result.coarse == 1
+    assert (result.words_added, result.words_removed) == (1, 0)  # as a multiset only x is new
+
+
+def test_page_differ_skips_deleted_texts():
+    differ = PageDiffer()
+    assert differ.next(1, "a\n")[0] is None
+    base, result = differ.next(3, "a\nb\n")  # revision 2 had no visible text: it was never given
+    assert base == 1 and result.lines_added == 1
+
+
+def test_real_histories(tmp_path):
+    """Every consecutive pair of the real histories in ../shared/dumps, Anarchism aside (slow)."""
+    from conftest import shared_dump
+    from dumpproc.parse import Dump
+    from dumpproc.sources import open_dump
+
+    for name in ["Schuwi__wikiwho_rs/Hallo.xml", "dkpro__dkpro-jwpl/aawiki-20260101-pages-meta-history.xml.7z",
+                 "wikimedia__pywikibot/article-pear.xml", "mediawiki-client-tools__mediawiki-dump-generator/"
+                 "math.miraheze.org-20231110-history.xml"]:
+        path = shared_dump(name)
+        with open_dump(str(path)) as stream:
+            for page in Dump(stream).pages():
+                differ = PageDiffer()
+                previous = ""
+                for revision in page:
+                    if revision.text is None:
+                        continue
+                    _, result = differ.next(revision.id, revision.text)
+                    assert apply_ops(previous, result.ops) == revision.text
+                    assert result.chars_added - result.chars_removed == len(revision.text) - len(previous)
+                    assert result.words_added - result.words_removed == count_words(revision.text) - count_words(previous)
+                    previous = revision.text
+
+
+@pytest.mark.slow
+def test_anarchism_history():
+    from conftest import shared_dump
+    from dumpproc.parse import Dump
+    from dumpproc.sources import open_dump
+
+    path = shared_dump("maribelacosta__wikiwho/enwiki-Anarchism-pages-meta-history.xml.7z")
+    pairs = 0
+    with open_dump(str(path), 2) as stream:
+        for page in Dump(stream).pages():
+            differ = PageDiffer()
+            previous, previous_words = "", 0
+            for revision in page:
+                if revision.text is None:
+                    continue
+                _, result = differ.next(revision.id, revision.text, revision.text_utf8)
+                words = count_words(revision.text)
+                assert apply_ops(previous, result.ops) == revision.text
+                assert result.lines_added - result.lines_removed == (
+                    len(split_lines(revision.text)) - len(split_lines(previous)))
+                assert result.words_added - result.words_removed == words - previous_words
+                assert result.chars_added - result.chars_removed == len(revision.text) - len(previous)
+                previous, previous_words = revision.text, words
+                pairs += 1
+    assert pairs > 15_000
