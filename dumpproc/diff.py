@@ -6,10 +6,11 @@
 1. The common prefix and suffix are found on the raw strings in C-speed chunks
    and snapped to line boundaries, so a typical edit of a long article leaves
    only a few lines to compare.
-2. The lines left are compared by hash with Myers' O(ND) algorithm, compiled
-   by numba (cached on disk, so the compile is paid once per installation, not
-   per unit or revision). Matched runs are checked string by string, so a hash
-   collision can never make ops that do not rebuild the text.
+2. The lines left are split and hashed in one pass and compared by hash with
+   Myers' O(ND) algorithm, compiled by numba (cached on disk, so the compile is
+   paid once per installation, not per unit or revision). Matched runs are then
+   checked byte for byte, so a hash collision can never make ops that do not
+   rebuild the text.
 3. Inside each changed hunk, the removed and added lines are split into tokens
    (``\\w+`` words, whitespace runs, punctuation runs) and diffed the same way:
    unmatched word tokens are the words added or removed, unmatched tokens'
@@ -182,33 +183,81 @@ def _myers(a, b, max_edits):  # pragma: no cover - compiled
     return True, hunks[:count]
 
 
-def _hashes(items: list[str]) -> np.ndarray:
-    return np.fromiter(map(hash, items), dtype=np.int64, count=len(items))
+@njit(cache=True, nogil=True)
+def _lines(data):  # pragma: no cover - compiled
+    """Line byte offsets (one more than lines) and line hashes of UTF-8 bytes, split after each \\n."""
+    n = data.shape[0]
+    count = 0
+    for i in range(n):
+        if data[i] == 10:
+            count += 1
+    if n > 0 and data[n - 1] != 10:
+        count += 1
+    offsets = np.zeros(count + 1, np.int64)
+    hashes = np.empty(count, np.int64)
+    line = 0
+    h = np.uint64(14695981039346656037)
+    for i in range(n):
+        h = (h ^ np.uint64(data[i])) * np.uint64(1099511628211)
+        if data[i] == 10 or i == n - 1:
+            hashes[line] = np.int64(h)
+            offsets[line + 1] = i + 1
+            line += 1
+            h = np.uint64(14695981039346656037)
+    return offsets, hashes
 
 
-def edit_limit(n: int, m: int) -> int:
-    """How many edits Myers may try on sequences of n and m items: bounded work, O((n + m) D)."""
-    return max(16, min(MAX_EDITS, WORK_BUDGET // max(1, n + m)))
+@njit(cache=True, nogil=True)
+def _same_lines(a, b, a_offsets, b_offsets, i, j, count):  # pragma: no cover - compiled
+    """Whether lines a[i:i+count] and b[j:j+count] are equal byte for byte."""
+    for k in range(count):
+        a0 = a_offsets[i + k]
+        a1 = a_offsets[i + k + 1]
+        b0 = b_offsets[j + k]
+        if a1 - a0 != b_offsets[j + k + 1] - b0:
+            return False
+        for x in range(a1 - a0):
+            if a[a0 + x] != b[b0 + x]:
+                return False
+    return True
 
 
-def _hunks(a: list, b: list) -> tuple[list[tuple[int, int, int, int]], bool]:
-    """Hunks turning ``a`` into ``b`` (lists of lines), and whether the diff is exact."""
-    if not a or not b:
-        return ([(0, len(a), 0, len(b))] if a or b else []), True
-    if min(len(a), len(b)) <= 32 and len(a) * len(b) <= WORK_BUDGET // 4:  # a short side: a full table
-        ok, found = True, _lcs_hunks(_hashes(a), _hashes(b))
+@njit(cache=True, nogil=True)
+def _line_hunks(a, b, max_edits, budget):  # pragma: no cover - compiled
+    """(exact, hunks, a line offsets, b line offsets) turning the lines of ``a`` into those of ``b``.
+
+    Lines are compared by hash, then every matched run byte for byte, so that a hash collision
+    can never pass for equality; beyond the edit or work budget, one hunk covers everything.
+    """
+    a_offsets, a_hashes = _lines(a)
+    b_offsets, b_hashes = _lines(b)
+    n = a_hashes.shape[0]
+    m = b_hashes.shape[0]
+    whole = np.zeros((1, 4), np.int64)
+    whole[0, 1] = n
+    whole[0, 3] = m
+    if n == 0 or m == 0:
+        if n == 0 and m == 0:
+            return True, np.zeros((0, 4), np.int64), a_offsets, b_offsets
+        return True, whole, a_offsets, b_offsets
+    if min(n, m) <= 32 and n * m <= budget // 4:  # a short side: a full table beats Myers' trace
+        ok = True
+        hunks = _lcs_hunks(a_hashes, b_hashes)
     else:
-        ok, found = _myers(_hashes(a), _hashes(b), edit_limit(len(a), len(b)))
+        ok, hunks = _myers(a_hashes, b_hashes, max(16, min(max_edits, budget // (n + m))))
     if not ok:
-        return [(0, len(a), 0, len(b))], False
-    hunks = found.tolist()
-    # Check the matched runs between hunks: a hash collision must not pass for equality.
-    ax = by = 0
-    for a_start, a_end, b_start, b_end in hunks + [(len(a), len(a), len(b), len(b))]:
-        if a[ax:a_start] != b[by:b_start]:
-            return [(0, len(a), 0, len(b))], False
-        ax, by = a_end, b_end
-    return hunks, True
+        return False, whole, a_offsets, b_offsets
+    ax = 0
+    by = 0
+    for h in range(hunks.shape[0] + 1):
+        a_start = hunks[h, 0] if h < hunks.shape[0] else n
+        b_start = hunks[h, 2] if h < hunks.shape[0] else m
+        if a_start - ax != b_start - by or not _same_lines(a, b, a_offsets, b_offsets, ax, by, a_start - ax):
+            return False, whole, a_offsets, b_offsets
+        if h < hunks.shape[0]:
+            ax = hunks[h, 1]
+            by = hunks[h, 3]
+    return True, hunks, a_offsets, b_offsets
 
 
 @njit(cache=True, nogil=True)
@@ -283,59 +332,31 @@ def _classes() -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _token_count(data, classes):  # pragma: no cover - compiled
-    """How many \\w+ | \\s+ | [^\\w\\s]+ tokens UTF-8 bytes hold."""
-    count = 0
-    current = -1
-    i = 0
-    n = data.shape[0]
-    while i < n:
-        byte = data[i]
-        if byte < 0x80:
-            cp = byte
-            i += 1
-        elif byte < 0xE0:
-            cp = ((byte & 0x1F) << 6) | (data[i + 1] & 0x3F)
-            i += 2
-        elif byte < 0xF0:
-            cp = ((byte & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
-            i += 3
-        else:
-            cp = ((byte & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6) | (data[i + 3] & 0x3F)
-            i += 4
-        kind = classes[cp]
-        if kind != current:
-            count += 1
-            current = kind
-    return count
+def _code_point(data, i):  # pragma: no cover - compiled
+    """The code point of the valid UTF-8 at ``data[i]``, and where the next one starts."""
+    byte = data[i]
+    if byte < 0x80:
+        return byte, i + 1
+    if byte < 0xE0:
+        return ((byte & 0x1F) << 6) | (data[i + 1] & 0x3F), i + 2
+    if byte < 0xF0:
+        return ((byte & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F), i + 3
+    return ((byte & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6) | (data[i + 3] & 0x3F), i + 4
 
 
 @njit(cache=True, nogil=True)
 def _tokens(data, classes):  # pragma: no cover - compiled
     """Tokens of UTF-8 bytes as \\w+ | \\s+ | [^\\w\\s]+ runs: (keys, lengths in code points, is word)."""
     n = data.shape[0]
-    tokens = _token_count(data, classes)
-    keys = np.empty(tokens, np.int64)
-    lengths = np.empty(tokens, np.int64)
-    words = np.empty(tokens, np.bool_)
+    keys = np.empty(n, np.int64)  # at most a token a byte; hunks are capped at TOKEN_MAX_BYTES
+    lengths = np.empty(n, np.int64)
+    words = np.empty(n, np.bool_)
     count = 0
     current = -1
     h = np.uint64(14695981039346656037)
     i = 0
     while i < n:
-        byte = data[i]
-        if byte < 0x80:
-            cp = byte
-            i += 1
-        elif byte < 0xE0:
-            cp = ((byte & 0x1F) << 6) | (data[i + 1] & 0x3F)
-            i += 2
-        elif byte < 0xF0:
-            cp = ((byte & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
-            i += 3
-        else:
-            cp = ((byte & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6) | (data[i + 3] & 0x3F)
-            i += 4
+        cp, i = _code_point(data, i)
         kind = classes[cp]
         if kind != current:
             if current >= 0:
@@ -453,10 +474,60 @@ def _bag_counts(old_keys, old_lengths, old_words, new_keys, new_lengths, new_wor
 
 
 @njit(cache=True, nogil=True)
+def _shared_edges(old, new, classes):  # pragma: no cover - compiled
+    """(head, tail) byte lengths that both texts share as whole tokens: ``old[:head] == new[:head]``
+    and the last ``tail`` bytes equal, each ending or starting at a token boundary of both texts.
+
+    A boundary is a change of character class between two characters that both texts share, so
+    the shared edges tokenise alike and need not be tokenised at all.
+    """
+    n = old.shape[0]
+    m = new.shape[0]
+    limit = min(n, m)
+    p = 0
+    while p < limit and old[p] == new[p]:
+        p += 1
+    head = 0
+    previous = -1
+    i = 0
+    while i < p:
+        cp, following = _code_point(old, i)
+        if following > p:
+            break  # this character is not wholly shared
+        kind = classes[cp]
+        if kind != previous:
+            head = i
+        previous = kind
+        i = following
+    if p == n and p == m:
+        return n, 0
+    s = 0
+    while s < limit - head and old[n - 1 - s] == new[m - 1 - s]:
+        s += 1
+    i = n - s
+    while i < n and (old[i] & 0xC0) == 0x80:
+        i += 1  # to the first character wholly in the shared tail
+    if i >= n:
+        return head, 0
+    cp, i2 = _code_point(old, i)
+    previous = classes[cp]
+    i = i2
+    while i < n:
+        cp, following = _code_point(old, i)
+        kind = classes[cp]
+        if kind != previous:
+            return head, n - i
+        previous = kind
+        i = following
+    return head, 0
+
+
+@njit(cache=True, nogil=True)
 def _token_diff(old, new, classes, budget, max_edits):  # pragma: no cover - compiled
     """(words added, words removed, chars added, chars removed, exact) between two UTF-8 hunks."""
-    old_keys, old_lengths, old_words = _tokens(old, classes)
-    new_keys, new_lengths, new_words = _tokens(new, classes)
+    head, tail = _shared_edges(old, new, classes)
+    old_keys, old_lengths, old_words = _tokens(old[head:old.shape[0] - tail], classes)
+    new_keys, new_lengths, new_words = _tokens(new[head:new.shape[0] - tail], classes)
     # the common token prefix and suffix match as they are; align only what lies between
     p = 0
     while p < old_keys.shape[0] and p < new_keys.shape[0] and old_keys[p] == new_keys[p]:
@@ -503,19 +574,7 @@ def _words_and_chars(data, classes):  # pragma: no cover - compiled
     i = 0
     n = data.shape[0]
     while i < n:
-        byte = data[i]
-        if byte < 0x80:
-            cp = byte
-            i += 1
-        elif byte < 0xE0:
-            cp = ((byte & 0x1F) << 6) | (data[i + 1] & 0x3F)
-            i += 2
-        elif byte < 0xF0:
-            cp = ((byte & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F)
-            i += 3
-        else:
-            cp = ((byte & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6) | (data[i + 3] & 0x3F)
-            i += 4
+        cp, i = _code_point(data, i)
         chars += 1
         if classes[cp] == 1:
             if not in_word:
@@ -562,12 +621,6 @@ def _hunk_counts(a, b, a_offsets, b_offsets, hunks, classes, budget, max_edits, 
     return wa, wr, ca, cr, coarse
 
 
-def _offsets(lines: list[bytes]) -> np.ndarray:
-    offsets = np.zeros(len(lines) + 1, np.int64)
-    np.cumsum(np.fromiter(map(len, lines), np.int64, count=len(lines)), out=offsets[1:])
-    return offsets
-
-
 def diff(a: str, b: str, a_utf8: bytes | None = None, b_utf8: bytes | None = None) -> DiffResult:
     """The ops and counters that turn text ``a`` into text ``b`` (their UTF-8 forms may be given)."""
     ab = a.encode("utf-8") if a_utf8 is None else a_utf8
@@ -581,25 +634,21 @@ def diff(a: str, b: str, a_utf8: bytes | None = None, b_utf8: bytes | None = Non
     prefix = ab.rfind(b"\n", 0, prefix) + 1  # back to a line start (0 when none)
     suffix = int(_common_suffix(av, bv, _tail_words(av), _tail_words(bv), limit - prefix)) if limit > prefix else 0
     suffix = _snap_suffix(ab, bb, prefix, suffix)
-    a_mid = ab[prefix:len(ab) - suffix]
-    b_mid = bb[prefix:len(bb) - suffix]
-    a_lines = split_lines(a_mid)
-    b_lines = split_lines(b_mid)
-    hunks, exact = _hunks(a_lines, b_lines)
-    if not hunks:
+    a_mid = av[prefix:len(ab) - suffix]
+    b_mid = bv[prefix:len(bb) - suffix]
+    exact, hunks, a_offsets, b_offsets = _line_hunks(a_mid, b_mid, MAX_EDITS, WORK_BUDGET)
+    if not hunks.shape[0]:
         return DiffResult([], 0, 0, 0, 0, 0, 0, 0)
     first_line = ab.count(b"\n", 0, prefix)
-    b_offsets = _offsets(b_lines)
     ops = []
     lines_added = lines_removed = 0
-    for a_start, a_end, b_start, b_end in hunks:
-        added = b_mid[b_offsets[b_start]:b_offsets[b_end]].decode("utf-8")
+    for a_start, a_end, b_start, b_end in hunks.tolist():
+        added = bb[prefix + b_offsets[b_start]:prefix + b_offsets[b_end]].decode("utf-8")
         ops.append((first_line + a_start, first_line + a_end, first_line + b_start, first_line + b_end, added))
         lines_removed += a_end - a_start
         lines_added += b_end - b_start
     words_added, words_removed, chars_added, chars_removed, coarse = _hunk_counts(
-        np.frombuffer(a_mid, np.uint8), np.frombuffer(b_mid, np.uint8), _offsets(a_lines), b_offsets,
-        np.asarray(hunks, np.int64).reshape(-1, 4), _classes(), TOKEN_BUDGET, TOKEN_MAX_EDITS, TOKEN_MAX_BYTES)
+        a_mid, b_mid, a_offsets, b_offsets, hunks, _classes(), TOKEN_BUDGET, TOKEN_MAX_EDITS, TOKEN_MAX_BYTES)
     return DiffResult(ops, lines_added, lines_removed, int(words_added), int(words_removed), int(chars_added),
                       int(chars_removed), int(coarse) + (0 if exact else 1))
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import bz2
 import gzip
-import hashlib
 import lzma
 import random
 import sys
 from dataclasses import dataclass, field
 from typing import BinaryIO
+
+from dumpproc.records import sha1_base36
 
 SCHEMAS = ("0.3", "0.4", "0.5", "0.6", "0.8", "0.9", "0.10", "0.11")
 COMPRESSIONS = ("none", "bz2", "bz2-multistream", "gz", "xz", "zst")
@@ -68,16 +69,6 @@ def _escape(text: str) -> str:
 
 def _escape_attr(text: str) -> str:
     return _escape(text).replace('"', "&quot;")
-
-
-def sha1_base36(text: str) -> str:
-    number = int.from_bytes(hashlib.sha1(text.encode("utf-8")).digest(), "big")
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = []
-    while number:
-        number, rest = divmod(number, 36)
-        out.append(digits[rest])
-    return "".join(reversed(out)).rjust(31, "0")
 
 
 class _Writer:
