@@ -1,0 +1,284 @@
+"""Token-level kernels of the diff: words and characters added and removed inside hunks.
+
+Tokens are the runs of ``\\w+``, ``\\s+`` and ``[^\\w\\s]+`` of a hunk's UTF-8,
+classified per code point exactly as Python's ``re`` does (``class_table``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from numba import njit
+
+from .lines import _lcs_hunks, _myers
+
+_WORD = re.compile(r"\w+")
+_SPACE = re.compile(r"\s+")
+
+
+def _class_tables() -> np.ndarray:
+    """Per code point: 1 for \\w (word), 2 for \\s (space), 0 otherwise, as Python's re sees them."""
+    table = np.zeros(0x110000, np.uint8)
+    step = 1 << 14  # a slice of code points at a time keeps the transient strings small
+    for low in range(0, 0x110000, step):
+        chunk = "".join(map(chr, range(low, min(low + step, 0x110000))))
+        for kind, pattern in ((1, _WORD), (2, _SPACE)):
+            for match in pattern.finditer(chunk):
+                table[low + match.start():low + match.end()] = kind
+    return table
+
+
+_CLASSES: np.ndarray | None = None
+
+
+def _classes() -> np.ndarray:
+    global _CLASSES
+    if _CLASSES is None:
+        _CLASSES = _class_tables()
+    return _CLASSES
+
+
+@njit(cache=True, nogil=True)
+def _code_point(data, i):  # pragma: no cover - compiled
+    """The code point of the valid UTF-8 at ``data[i]``, and where the next one starts."""
+    byte = data[i]
+    if byte < 0x80:
+        return byte, i + 1
+    if byte < 0xE0:
+        return ((byte & 0x1F) << 6) | (data[i + 1] & 0x3F), i + 2
+    if byte < 0xF0:
+        return ((byte & 0x0F) << 12) | ((data[i + 1] & 0x3F) << 6) | (data[i + 2] & 0x3F), i + 3
+    return ((byte & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6) | (data[i + 3] & 0x3F), i + 4
+
+
+@njit(cache=True, nogil=True)
+def _tokens(data, classes):  # pragma: no cover - compiled
+    """Tokens of UTF-8 bytes as \\w+ | \\s+ | [^\\w\\s]+ runs: (keys, lengths in code points, is word)."""
+    n = data.shape[0]
+    keys = np.empty(n, np.int64)  # at most a token a byte; hunks are capped at TOKEN_MAX_BYTES
+    lengths = np.empty(n, np.int64)
+    words = np.empty(n, np.bool_)
+    count = 0
+    current = -1
+    h = np.uint64(14695981039346656037)
+    i = 0
+    while i < n:
+        cp, i = _code_point(data, i)
+        kind = classes[cp]
+        if kind != current:
+            if current >= 0:
+                keys[count] = np.int64(h ^ np.uint64(current)) ^ (lengths[count] << 56)
+                count += 1
+            current = kind
+            h = np.uint64(14695981039346656037)
+            words[count] = kind == 1
+            lengths[count] = 0
+        h = (h ^ np.uint64(cp)) * np.uint64(1099511628211)
+        lengths[count] += 1
+    if current >= 0:
+        keys[count] = np.int64(h ^ np.uint64(current)) ^ (lengths[count] << 56)
+        count += 1
+    return keys[:count], lengths[:count], words[:count]
+
+
+@njit(cache=True, nogil=True)
+def _unmatched(lengths, words, hunks, side):  # pragma: no cover - compiled
+    """(words, code points) of the tokens inside the hunks on one side (0: old, 1: new)."""
+    word_count = 0
+    chars = 0
+    for h in range(hunks.shape[0]):
+        for t in range(hunks[h, 2 * side], hunks[h, 2 * side + 1]):
+            chars += lengths[t]
+            if words[t]:
+                word_count += 1
+    return word_count, chars
+
+
+@njit(cache=True, nogil=True)
+def _bag_counts(old_keys, old_lengths, old_words, new_keys, new_lengths, new_words):  # pragma: no cover
+    """Unmatched (words, chars) of each side when tokens match as a multiset, ignoring order:
+    the coarse count for hunks too large to align, O((n + m) log(n + m))."""
+    old_order = np.argsort(old_keys, kind="mergesort")
+    new_order = np.argsort(new_keys, kind="mergesort")
+    n = old_order.shape[0]
+    m = new_order.shape[0]
+    matched_old = np.zeros(n, np.bool_)
+    matched_new = np.zeros(m, np.bool_)
+    i = 0
+    j = 0
+    while i < n and j < m:
+        a = old_keys[old_order[i]]
+        b = new_keys[new_order[j]]
+        if a == b:
+            matched_old[old_order[i]] = True
+            matched_new[new_order[j]] = True
+            i += 1
+            j += 1
+        elif a < b:
+            i += 1
+        else:
+            j += 1
+    wr = 0
+    cr = 0
+    for t in range(n):
+        if not matched_old[t]:
+            cr += old_lengths[t]
+            if old_words[t]:
+                wr += 1
+    wa = 0
+    ca = 0
+    for t in range(m):
+        if not matched_new[t]:
+            ca += new_lengths[t]
+            if new_words[t]:
+                wa += 1
+    return wa, wr, ca, cr
+
+
+@njit(cache=True, nogil=True)
+def _shared_edges(old, new, classes):  # pragma: no cover - compiled
+    """(head, tail) byte lengths that both texts share as whole tokens: ``old[:head] == new[:head]``
+    and the last ``tail`` bytes equal, each ending or starting at a token boundary of both texts.
+
+    A boundary is a change of character class between two characters that both texts share, so
+    the shared edges tokenise alike and need not be tokenised at all.
+    """
+    n = old.shape[0]
+    m = new.shape[0]
+    limit = min(n, m)
+    p = 0
+    while p < limit and old[p] == new[p]:
+        p += 1
+    head = 0
+    previous = -1
+    i = 0
+    while i < p:
+        cp, following = _code_point(old, i)
+        if following > p:
+            break  # this character is not wholly shared
+        kind = classes[cp]
+        if kind != previous:
+            head = i
+        previous = kind
+        i = following
+    if p == n and p == m:
+        return n, 0
+    s = 0
+    while s < limit - head and old[n - 1 - s] == new[m - 1 - s]:
+        s += 1
+    i = n - s
+    while i < n and (old[i] & 0xC0) == 0x80:
+        i += 1  # to the first character wholly in the shared tail
+    if i >= n:
+        return head, 0
+    cp, i2 = _code_point(old, i)
+    previous = classes[cp]
+    i = i2
+    while i < n:
+        cp, following = _code_point(old, i)
+        kind = classes[cp]
+        if kind != previous:
+            return head, n - i
+        previous = kind
+        i = following
+    return head, 0
+
+
+@njit(cache=True, nogil=True)
+def _token_diff(old, new, classes, budget, max_edits):  # pragma: no cover - compiled
+    """(words added, words removed, chars added, chars removed, exact) between two UTF-8 hunks."""
+    head, tail = _shared_edges(old, new, classes)
+    old_keys, old_lengths, old_words = _tokens(old[head:old.shape[0] - tail], classes)
+    new_keys, new_lengths, new_words = _tokens(new[head:new.shape[0] - tail], classes)
+    # the common token prefix and suffix match as they are; align only what lies between
+    p = 0
+    while p < old_keys.shape[0] and p < new_keys.shape[0] and old_keys[p] == new_keys[p]:
+        p += 1
+    q = 0
+    while (q < old_keys.shape[0] - p and q < new_keys.shape[0] - p
+           and old_keys[old_keys.shape[0] - 1 - q] == new_keys[new_keys.shape[0] - 1 - q]):
+        q += 1
+    old_keys = old_keys[p:old_keys.shape[0] - q]
+    old_lengths = old_lengths[p:old_lengths.shape[0] - q]
+    old_words = old_words[p:old_words.shape[0] - q]
+    new_keys = new_keys[p:new_keys.shape[0] - q]
+    new_lengths = new_lengths[p:new_lengths.shape[0] - q]
+    new_words = new_words[p:new_words.shape[0] - q]
+    n = old_keys.shape[0]
+    m = new_keys.shape[0]
+    if n == 0 or m == 0:
+        hunks = np.zeros((1, 4), np.int64)
+        hunks[0, 1] = n
+        hunks[0, 3] = m
+        ok = True
+    elif min(n, m) <= 32 and n * m <= budget:  # a short side: a full table beats Myers' trace
+        ok = True
+        hunks = _lcs_hunks(old_keys, new_keys)
+    else:
+        limit = min(max_edits, budget // (n + m))
+        ok = False
+        if abs(n - m) <= limit:  # Myers needs at least |n - m| edits
+            ok, hunks = _myers(old_keys, new_keys, limit)
+        if not ok:  # too far apart to align within the budget: match tokens as a multiset
+            wa, wr, ca, cr = _bag_counts(old_keys, old_lengths, old_words, new_keys, new_lengths, new_words)
+            return wa, wr, ca, cr, False
+    words_removed, chars_removed = _unmatched(old_lengths, old_words, hunks, 0)
+    words_added, chars_added = _unmatched(new_lengths, new_words, hunks, 1)
+    return words_added, words_removed, chars_added, chars_removed, ok
+
+
+@njit(cache=True, nogil=True)
+def _words_and_chars(data, classes):  # pragma: no cover - compiled
+    """(\\w+ tokens, code points) of UTF-8 bytes."""
+    words = 0
+    chars = 0
+    in_word = False
+    i = 0
+    n = data.shape[0]
+    while i < n:
+        cp, i = _code_point(data, i)
+        chars += 1
+        if classes[cp] == 1:
+            if not in_word:
+                words += 1
+                in_word = True
+        else:
+            in_word = False
+    return words, chars
+
+
+@njit(cache=True, nogil=True)
+def _hunk_counts(a, b, a_offsets, b_offsets, hunks, classes, budget, max_edits, max_bytes):  # pragma: no cover
+    """Total (words added, words removed, chars added, chars removed, coarse hunks) over line hunks;
+    ``a_offsets``/``b_offsets`` are the byte offsets of the lines of ``a``/``b`` (one more than lines)."""
+    wa = wr = ca = cr = 0
+    coarse = 0
+    for h in range(hunks.shape[0]):
+        removed = a[a_offsets[hunks[h, 0]]:a_offsets[hunks[h, 1]]]
+        added = b[b_offsets[hunks[h, 2]]:b_offsets[hunks[h, 3]]]
+        if removed.shape[0] == 0:
+            words, chars = _words_and_chars(added, classes)
+            wa += words
+            ca += chars
+        elif added.shape[0] == 0:
+            words, chars = _words_and_chars(removed, classes)
+            wr += words
+            cr += chars
+        elif removed.shape[0] + added.shape[0] > max_bytes:  # too large to hold its tokens: nothing matches
+            words, chars = _words_and_chars(added, classes)
+            wa += words
+            ca += chars
+            words, chars = _words_and_chars(removed, classes)
+            wr += words
+            cr += chars
+            coarse += 1
+        else:
+            w_a, w_r, c_a, c_r, exact = _token_diff(removed, added, classes, budget, max_edits)
+            wa += w_a
+            wr += w_r
+            ca += c_a
+            cr += c_r
+            if not exact:
+                coarse += 1
+    return wa, wr, ca, cr, coarse
