@@ -14,7 +14,7 @@ import os
 import sys
 
 from . import __version__
-from .errors import DumpError, IncompleteDump, InputNotFound, OutputError
+from .errors import DumpError, IncompleteDump, InputNotFound, MissingDependency, OutputError
 from .privacy import IP_MODES, IpPolicy
 from .sources.layout import DEFAULT_ROOT
 
@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--ip-key-file", help=f"secret key for --ips hash (else ${'DUMPPROC_IP_KEY'})")
     process.add_argument("--namespaces", type=_int_list, help="only pages in these namespace ids")
     process.add_argument("--snapshot", help="the snapshot= partition, YYYY-MM (default: the dump's date)")
+    process.add_argument("--engine", choices=("local", "spark"), default="local",
+                         help="run units in local worker processes or as Spark tasks (pip install 'dumpproc[spark]')")
     process.add_argument("--group-readable", action="store_true",
                          help="create output readable by the owner's group")
 
@@ -106,6 +108,7 @@ def _process(args) -> int:
             group_readable=args.group_readable,
             ips=IpPolicy.from_options(args.ips, args.ip_key_file),
             revert_radius=args.revert_radius,
+            engine=args.engine,
             checksums=checksums_for(inputs) if args.verify_checksums else None,
         )
     except OSError as exc:
@@ -148,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"process": _process, "inspect": _inspect}[args.command]
     try:
         return handler(args)
-    except (InputNotFound, IncompleteDump) as exc:
+    except (InputNotFound, IncompleteDump, MissingDependency) as exc:
         print(f"dumpproc: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:

@@ -63,7 +63,11 @@ class UnsupportedFormat(DumpError):
     """The file's first bytes match no registered codec, or it is empty."""
 
 
-class MissingCodecLibrary(DumpError):
+class MissingDependency(DumpError):
+    """An optional library or program that the asked-for work needs is not installed."""
+
+
+class MissingCodecLibrary(MissingDependency):
     """A codec's optional library or program is not installed."""
 
 

@@ -17,7 +17,6 @@ import os
 import platform
 import re
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable
@@ -27,6 +26,7 @@ from .errors import DumpError
 from .parse import Dump
 from .privacy import IpPolicy
 from .diff import warm_up
+from .engines import ENGINES, run_units
 from .records import SiteInfo
 from .schema import TABLES
 from .sink import PartWriter, clear_success, make_dirs, mark_success, merge_users, partition_dir, write_manifest
@@ -55,6 +55,7 @@ class Options:
     group_readable: bool = False
     ips: IpPolicy = field(default_factory=IpPolicy)
     revert_radius: int = 0
+    engine: str = "local"
     #: absolute path -> (algorithm, digest) to verify before reading; None: do not verify
     checksums: dict[str, tuple[str, str]] | None = None
 
@@ -68,6 +69,8 @@ class Options:
             raise ValueError(f"--snapshot must be YYYY-MM, not {self.snapshot!r}")
         if self.workers < 1:
             raise ValueError("--workers must be at least 1")
+        if self.engine not in ENGINES:
+            raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         if self.revert_radius < 0:
             raise ValueError("--revert-radius must be 0 (unlimited) or positive")
 
@@ -206,6 +209,7 @@ def run_unit(unit: Unit, options: Options, threads: int = 1) -> dict:
                 for row in totals.rows():
                     users.append(row)
             entry["files"] = [os.path.relpath(w.commit(), options.out) for w in writers.values()]
+            entry["rows"] = {table: writer.rows for table, writer in writers.items() if table != "users"}
             entry.update(status="committed", pages=page_count, revisions=revision_count,
                          coarse_diffs=coarse, unknown_elements=dict(dump.unknown_elements),
                          bytes_xml=stream.bytes_read)
@@ -277,14 +281,8 @@ def run(paths: Iterable[str], options: Options) -> RunResult:
     make_dirs(options.out, options.group_readable)
     clear_success(options.out)
     started = time.monotonic()
-    workers = min(options.workers, len(units)) or 1
-    threads = max(1, options.workers // workers)
     warm_up()  # compile or load the diff kernels once, before workers fork
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            entries = list(pool.map(run_unit, units, [options] * len(units), [threads] * len(units)))
-    else:
-        entries = [run_unit(unit, options, threads) for unit in units]
+    entries = run_units(units, options)
     users = merge_unit_users(options.out, entries, options.group_readable) if "users" in options.tables else {}
     manifest = {
         "dumpproc_version": __version__,

@@ -50,6 +50,38 @@ def test_revisions_schema_is_the_specs():
             assert REVISIONS.field(name).nullable, name
 
 
+def spec_prose_table(name: str) -> list[tuple[str, pa.DataType, bool]]:
+    """Columns of a table the spec lists in prose: ``name type[ null], ...``."""
+    text = SPEC.read_text(encoding="utf-8")
+    section = re.search(rf"^## Table `{name}`[^\n]*\n(.*?)(?=^## |\Z)", text, re.S | re.M).group(1)
+    found = re.finditer(r"\b([a-z_]+)\s+(int64|int32|string|bool|timestamp\[us, UTC\])(\s+null)?", section)
+    return [(m.group(1), _TYPES[m.group(2)], bool(m.group(3))) for m in found]
+
+
+@pytest.mark.parametrize("name", ["pages", "users", "content"])
+def test_prose_tables_are_the_specs(name):
+    from dumpproc.schema import TABLES
+
+    if not SPEC.is_file():
+        pytest.skip(f"{SPEC} is absent")
+    expected = spec_prose_table(name)
+    schema = TABLES[name]
+    assert [(f.name, f.type) for f in schema] == [(n, t) for n, t, _ in expected]
+    for column, _, nullable in expected:
+        if nullable:
+            assert schema.field(column).nullable, column
+
+
+def test_diffs_schema_is_the_specs():
+    from dumpproc.schema import DIFFS
+
+    assert DIFFS.names == ["page_id", "revision_id", "base_revision_id", "ops"]
+    assert DIFFS.field("base_revision_id").nullable
+    op = DIFFS.field("ops").type.value_type
+    assert [(f.name, f.type) for f in op] == [("a_start", pa.int32()), ("a_end", pa.int32()),
+                                              ("b_start", pa.int32()), ("b_end", pa.int32()), ("text", pa.string())]
+
+
 def test_content_schema_is_the_specs():
     assert [(f.name, f.type) for f in CONTENT] == [
         ("page_id", pa.int64()), ("revision_id", pa.int64()), ("revision_text", pa.string())]
