@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--ip-key-file", help=f"secret key for --ips hash (else ${'DUMPPROC_IP_KEY'})")
     process.add_argument("--namespaces", type=_int_list, help="only pages in these namespace ids")
     process.add_argument("--snapshot", help="the snapshot= partition, YYYY-MM (default: the dump's date)")
+    process.add_argument("--resume", action="store_true",
+                         help="skip units that an earlier run of the same OUT committed")
     process.add_argument("--engine", choices=("local", "spark"), default="local",
                          help="run units in local worker processes or as Spark tasks (pip install 'dumpproc[spark]')")
     process.add_argument("--group-readable", action="store_true",
@@ -109,11 +111,18 @@ def _process(args) -> int:
             ips=IpPolicy.from_options(args.ips, args.ip_key_file),
             revert_radius=args.revert_radius,
             engine=args.engine,
+            resume=args.resume,
             checksums=checksums_for(inputs) if args.verify_checksums else None,
         )
     except OSError as exc:
         raise InputNotFound(f"cannot read the key file: {exc.strerror}", path=args.ip_key_file) from exc
-    result = run(inputs, options)
+    from .progress import Progress
+
+    progress = Progress(sum(os.path.getsize(p) for p in inputs))
+    try:
+        result = run(inputs, options, progress)
+    finally:
+        progress.close()
     committed = [u for u in result.units if u["status"] == "committed"]
     pages = sum(u["pages"] for u in committed)
     revisions = sum(u["revisions"] for u in committed)
@@ -148,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
     )
+    import multiprocessing_logging
+
+    multiprocessing_logging.install_mp_handler()  # worker processes' records reach this log
     handler = {"process": _process, "inspect": _inspect}[args.command]
     try:
         return handler(args)

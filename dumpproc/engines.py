@@ -8,10 +8,12 @@ executor and the driver see alike (a shared mount); see ``docs/spark.md``.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING
+import threading
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from .errors import MissingDependency
 
@@ -21,16 +23,75 @@ if TYPE_CHECKING:  # pragma: no cover
 ENGINES = ("local", "spark")
 
 
-def run_local(units: list["Unit"], options: "Options") -> list[dict]:
-    """Units in worker processes (``options.workers`` at most), or in this process for one."""
+_PROGRESS = None  # a worker's queue to the parent's progress display
+
+
+def _init_worker(queue) -> None:
+    global _PROGRESS
+    _PROGRESS = queue
+
+
+def _local_task(unit: "Unit", options: "Options", threads: int) -> dict:
+    from .pipeline import run_unit
+
+    return run_unit(unit, options, threads, _PROGRESS)
+
+
+class _Direct:
+    """A queue stand-in for units run in this process: updates go straight to the display."""
+
+    def __init__(self, on_progress):
+        self.on_progress = on_progress
+
+    def put_nowait(self, update) -> None:
+        self.on_progress(*update)
+
+
+def run_local(units: list["Unit"], options: "Options", on_progress: Callable | None = None) -> Iterator[dict]:
+    """Units in worker processes (``options.workers`` at most), or in this process for one;
+    yields each unit's manifest entry as it finishes. At most one unit per worker is in flight
+    beyond those running, so memory does not grow with the number of units."""
     from .pipeline import run_unit
 
     workers = min(options.workers, len(units)) or 1
     threads = max(1, options.workers // workers)  # decompression threads per unit
     if workers == 1:
-        return [run_unit(unit, options, threads) for unit in units]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run_unit, units, [options] * len(units), [threads] * len(units)))
+        direct = _Direct(on_progress) if on_progress else None
+        for unit in units:
+            yield run_unit(unit, options, threads, direct)
+        return
+    queue = multiprocessing.get_context("fork").Queue() if on_progress else None
+    listener = None
+    if queue is not None:
+        def listen():
+            while True:
+                update = queue.get()
+                if update is None:
+                    return
+                on_progress(*update)
+
+        listener = threading.Thread(target=listen, name="dumpproc-progress", daemon=True)
+        listener.start()
+    pending = iter(units)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_init_worker, initargs=(queue,)) as pool:
+            running = set()
+            for unit in pending:
+                running.add(pool.submit(_local_task, unit, options, threads))
+                if len(running) >= 2 * workers:
+                    break
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    yield future.result()
+                    unit = next(pending, None)
+                    if unit is not None:
+                        running.add(pool.submit(_local_task, unit, options, threads))
+    finally:
+        if queue is not None:
+            queue.put(None)
+            listener.join(timeout=5)
 
 
 def _spark_task(unit: "Unit", options: "Options") -> dict:
@@ -64,7 +125,9 @@ def run_spark(units: list["Unit"], options: "Options") -> list[dict]:
     return work.map(lambda item: _spark_task(*item)).collect()
 
 
-def run_units(units: list["Unit"], options: "Options") -> list[dict]:
+def run_units(units: list["Unit"], options: "Options", on_progress: Callable | None = None) -> Iterator[dict]:
+    """Each unit's manifest entry, as units finish (with Spark, once the job is done)."""
     if options.engine == "spark":
-        return run_spark(units, options)
-    return run_local(units, options)
+        yield from run_spark(units, options)
+    else:
+        yield from run_local(units, options, on_progress)

@@ -29,7 +29,9 @@ from .diff import warm_up
 from .engines import ENGINES, run_units
 from .records import SiteInfo
 from .schema import TABLES
-from .sink import PartWriter, clear_success, make_dirs, mark_success, merge_users, partition_dir, write_manifest
+from .progress import Progress, Reporter
+from .sink import (PartWriter, clear_success, make_dirs, mark_success, merge_users, partition_dir, read_manifest,
+                   remove_temporaries, write_manifest)
 from .tables import USER_BUCKETS, USERS_STAGING, PageAssembler, UserTotals
 from .sources import open_dump
 from .sources.layout import verify_checksum
@@ -56,6 +58,7 @@ class Options:
     ips: IpPolicy = field(default_factory=IpPolicy)
     revert_radius: int = 0
     engine: str = "local"
+    resume: bool = False
     #: absolute path -> (algorithm, digest) to verify before reading; None: do not verify
     checksums: dict[str, tuple[str, str]] | None = None
 
@@ -151,9 +154,13 @@ def _staging_users_path(out: str, db: str, snapshot: str, unit_id: str) -> str:
     return os.path.join(out, STAGING, "users", f"wiki_db={db}", f"snapshot={snapshot}", f"part-{unit_id}.parquet")
 
 
-def run_unit(unit: Unit, options: Options, threads: int = 1) -> dict:
-    """Process one unit end to end and commit its parts; returns its manifest entry."""
+def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> dict:
+    """Process one unit end to end and commit its parts; returns its manifest entry.
+
+    ``progress`` is a queue (``put_nowait``) for ``(unit id, bytes done, pages, revisions)`` updates.
+    """
     started = time.monotonic()
+    report = Reporter(progress, unit.id, unit.start)
     entry = {**asdict(unit), "status": "failed", "pages": 0, "revisions": 0, "seconds": 0.0, "error": None}
     writers: dict[str, PartWriter] = {}
     try:
@@ -191,6 +198,7 @@ def run_unit(unit: Unit, options: Options, threads: int = 1) -> dict:
                         diffs.append((page.id, revision.id, diffed[0], diffed[1].ops))
                     if content is not None:
                         content.append((page.id, revision.id, revision.text))
+                report(stream.compressed_offset() or unit.start, page_count, revision_count)
                 if not assembler.ids:
                     continue  # a page without revisions has no rows
                 summary = assembler.finish()
@@ -208,8 +216,11 @@ def run_unit(unit: Unit, options: Options, threads: int = 1) -> dict:
             if users is not None:
                 for row in totals.rows():
                     users.append(row)
-            entry["files"] = [os.path.relpath(w.commit(), options.out) for w in writers.values()]
+            for writer in writers.values():  # every table complete before any appears under its name
+                writer.finish()
+            entry["files"] = [os.path.relpath(w.publish(), options.out) for w in writers.values()]
             entry["rows"] = {table: writer.rows for table, writer in writers.items() if table != "users"}
+            report(unit.end or unit.start, page_count, revision_count, force=True)
             entry.update(status="committed", pages=page_count, revisions=revision_count,
                          coarse_diffs=coarse, unknown_elements=dict(dump.unknown_elements),
                          bytes_xml=stream.bytes_read)
@@ -275,26 +286,65 @@ def _versions() -> dict:
     }
 
 
-def run(paths: Iterable[str], options: Options) -> RunResult:
-    """Process every input into ``options.out``; one unit's failure does not stop the others."""
+def _unit_key(entry) -> tuple:
+    return (entry["id"], entry["path"], entry["start"], entry["end"])
+
+
+def _committed_before(out: str, units: list[Unit]) -> dict[tuple, dict]:
+    """Entries of an earlier run's manifest for these units that committed and whose files are all there."""
+    manifest = read_manifest(out) or {}
+    wanted = {_unit_key(asdict(unit)) for unit in units}
+    kept = {}
+    for entry in manifest.get("units", []):
+        key = _unit_key(entry)
+        files = entry.get("files", [])
+        if (entry.get("status") == "committed" and key in wanted
+                and all(os.path.exists(os.path.join(out, f)) for f in files)):
+            kept[key] = {**entry, "resumed": True}
+    return kept
+
+
+def run(paths: Iterable[str], options: Options, progress: Progress | None = None) -> RunResult:
+    """Process every input into ``options.out``; one unit's failure does not stop the others.
+
+    The manifest is rewritten (atomically) each time a unit finishes, so a run that is killed
+    leaves a manifest naming what committed; ``options.resume`` then skips those units.
+    """
     units = plan_units(paths)
     make_dirs(options.out, options.group_readable)
     clear_success(options.out)
     started = time.monotonic()
-    warm_up()  # compile or load the diff kernels once, before workers fork
-    entries = run_units(units, options)
-    users = merge_unit_users(options.out, entries, options.group_readable) if "users" in options.tables else {}
-    manifest = {
+    done = _committed_before(options.out, units) if options.resume else {}
+    if options.resume:
+        remove_temporaries(options.out)
+    entries = {unit.id: done.get(_unit_key(asdict(unit)), {**asdict(unit), "status": "pending"}) for unit in units}
+    todo = [unit for unit in units if entries[unit.id]["status"] != "committed"]
+    base = {
         "dumpproc_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "options": options.describe(),
         "versions": _versions(),
-        "seconds": round(time.monotonic() - started, 3),
-        "units": entries,
-        "users": users,
-        "coarse_diffs": sum(e.get("coarse_diffs", 0) for e in entries),
     }
-    write_manifest(options.out, manifest, options.group_readable)
+
+    def journal(**more) -> dict:
+        manifest = {**base, "seconds": round(time.monotonic() - started, 3), "units": list(entries.values()),
+                    **more}
+        write_manifest(options.out, manifest, options.group_readable)
+        return manifest
+
+    journal()
+    if progress is not None:
+        for entry in done.values():
+            progress.update(entry["id"], entry["end"] - entry["start"], entry["pages"], entry["revisions"])
+    warm_up()  # compile or load the diff kernels once, before workers fork
+    for entry in run_units(todo, options, progress.update if progress is not None else None):
+        entries[entry["id"]] = entry
+        journal()
+        log.info("unit %s %s: %s pages, %s revisions in %.1f s", entry["id"], entry["status"],
+                 entry.get("pages"), entry.get("revisions"), entry.get("seconds", 0))
+    finished = list(entries.values())
+    users = merge_unit_users(options.out, finished, options.group_readable) if "users" in options.tables else {}
+    manifest = journal(users=users, coarse_diffs=sum(e.get("coarse_diffs", 0) for e in finished))
     result = RunResult(options.out, manifest)
     if result.ok:
         mark_success(options.out, options.group_readable)

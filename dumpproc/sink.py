@@ -176,19 +176,31 @@ class PartWriter:
         self._batched_rows = 0
         self._buffered_text = 0
 
-    def commit(self) -> str:
-        """Finish the file and move it under its final name; returns that name."""
+    def finish(self) -> None:
+        """Write everything and make it durable under the temporary name."""
         try:
             self.flush()
             self._writer.close()
             self._file.flush()
             os.fsync(self._file.fileno())
             self._file.close()
+        except OSError as exc:
+            self.abort()
+            raise _output_error(exc, self.final_path) from exc
+
+    def publish(self) -> str:
+        """Move the finished file under its final name; returns that name."""
+        try:
             os.replace(self.tmp_path, self.final_path)
         except OSError as exc:
             self.abort()
             raise _output_error(exc, self.final_path) from exc
         return self.final_path
+
+    def commit(self) -> str:
+        """Finish the file and move it under its final name; returns that name."""
+        self.finish()
+        return self.publish()
 
     def abort(self) -> None:
         """Drop the temporary file; nothing appears under the final name."""
@@ -227,6 +239,17 @@ def mark_success(out: str, group_readable: bool = False) -> None:
 
 def clear_success(out: str) -> None:
     _remove_quietly(os.path.join(out, "_SUCCESS"))
+
+
+def remove_temporaries(out: str) -> int:
+    """Delete the hidden temporary parts a killed run left behind; returns how many."""
+    removed = 0
+    for root, _, files in os.walk(out):
+        for name in files:
+            if name.startswith(".") and ".tmp-" in name:
+                _remove_quietly(os.path.join(root, name))
+                removed += 1
+    return removed
 
 
 #: Staging rows the users reduce adds up in one pass; more are split by bucket.

@@ -76,7 +76,7 @@ def open_bz2(path: str, threads: int) -> BinaryIO:
         if backend == "lbzip2":
             program = which("lbzip2")
             if program:
-                return program_stream([program, "-dc", f"-n{max(1, threads)}", path], path)
+                return program_stream([program, "-dc", f"-n{max(1, threads)}"], path, feed_file=True)
         elif backend == "indexed_bzip2":
             indexed_bzip2 = require("indexed_bzip2", "indexed-bzip2")
             return indexed_bzip2.open(path, parallelization=max(1, threads))
@@ -134,8 +134,10 @@ class _ArchiveEntryStream(io.RawIOBase):
         libarchive = _libarchive()
         self._errors = (libarchive.ArchiveError,)
         self._stack = contextlib.ExitStack()
+        # libarchive reads from our descriptor, so its offset tells how far it has read
+        self._file = self._stack.enter_context(open(path, "rb"))
         try:
-            archive = self._stack.enter_context(libarchive.file_reader(path))
+            archive = self._stack.enter_context(libarchive.fd_reader(self._file.fileno()))
             self._blocks = None
             for entry in archive:  # headers only, until the chosen member
                 if _is_dump_member(entry.pathname):
@@ -151,6 +153,9 @@ class _ArchiveEntryStream(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def compressed_offset(self) -> int | None:
+        return None if self._file.closed else os.lseek(self._file.fileno(), 0, os.SEEK_CUR)
 
     def readinto(self, buffer) -> int:
         if not self._left:

@@ -34,10 +34,13 @@ def which(*names: str) -> str | None:
 class ProgramStream(io.RawIOBase):
     """The stdout of ``argv`` as a raw binary stream; errors name ``path`` and the program."""
 
-    def __init__(self, argv: list[str], path: str):
+    def __init__(self, argv: list[str], path: str, feed_file: bool = False):
         super().__init__()
         self.argv = argv
         self.path = path
+        # With feed_file the program reads the file on its standard input: the open file is shared,
+        # so its offset is how far the program has read (compressed_offset).
+        self._input = open(path, "rb") if feed_file else None
         self._stderr = tempfile.TemporaryFile()
         read_end, write_end = os.pipe()
         try:
@@ -48,7 +51,8 @@ class ProgramStream(io.RawIOBase):
             pass
         try:
             self._process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=write_end, stderr=self._stderr, close_fds=True
+                argv, stdin=self._input if self._input is not None else subprocess.DEVNULL, stdout=write_end,
+                stderr=self._stderr, close_fds=True
             )
         except OSError as exc:
             os.close(read_end)
@@ -60,6 +64,12 @@ class ProgramStream(io.RawIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def compressed_offset(self) -> int | None:
+        """How far the program has read the file, where it reads it from our descriptor."""
+        if self._input is None or self._input.closed:
+            return None
+        return os.lseek(self._input.fileno(), 0, os.SEEK_CUR)
 
     def readinto(self, buffer) -> int:
         count = self._pipe.readinto(buffer)
@@ -89,9 +99,11 @@ class ProgramStream(io.RawIOBase):
             self._pipe.close()
         finally:
             self._stderr.close()
+            if self._input is not None:
+                self._input.close()
             super().close()
 
 
-def program_stream(argv: list[str], path: str) -> io.BufferedReader:
-    """A buffered stream of the program's output."""
-    return io.BufferedReader(ProgramStream(argv, path), PIPE_BYTES)
+def program_stream(argv: list[str], path: str, feed_file: bool = False) -> io.BufferedReader:
+    """A buffered stream of the program's output (reading ``path`` on its stdin with ``feed_file``)."""
+    return io.BufferedReader(ProgramStream(argv, path, feed_file), PIPE_BYTES)

@@ -85,6 +85,9 @@ class DumpStream(io.RawIOBase):
         """How far into the file on disk the decompressor has read, where it can say."""
         inner = self._inner
         try:
+            raw = getattr(inner, "raw", None)
+            if hasattr(raw, "compressed_offset"):
+                return raw.compressed_offset()
             if hasattr(inner, "tell_compressed"):
                 return int(inner.tell_compressed()) // 8  # indexed-bzip2 counts bits
             if self.codec.name == "xml":
