@@ -204,7 +204,10 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
                 summary = assembler.finish()
                 coarse += summary.coarse_diffs
                 if revisions is not None:
-                    revisions.append_batch(summary.revisions)
+                    if isinstance(summary.revisions, list):
+                        revisions.extend(summary.revisions)
+                    else:
+                        revisions.append_batch(summary.revisions)
                 if pages is not None:
                     pages.append(summary.page_row)
                 if users is not None:

@@ -143,6 +143,15 @@ class PartWriter:
             if self._batched_rows >= ROW_GROUP_ROWS:
                 self.flush()
 
+    def extend(self, columns: list[list]) -> None:
+        """Append rows given as Python columns in schema order."""
+        for column, values in zip(self._columns, columns):
+            column.extend(values)
+        if len(self._columns[0]) >= BATCH_ROWS:
+            self._pack()
+            if self._batched_rows >= ROW_GROUP_ROWS:
+                self.flush()
+
     def append_batch(self, batch: pa.RecordBatch) -> None:
         """Append rows already packed as a batch of this part's schema, after any buffered rows."""
         self._pack()

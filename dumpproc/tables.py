@@ -45,7 +45,7 @@ def user_bucket(user_text: str) -> int:
 class PageSummary:
     """What a finished page gives: its revisions, its pages row, its diff statistics."""
 
-    revisions: pa.RecordBatch
+    revisions: pa.RecordBatch | list[list]  # a batch for a long page, else Python columns
     page_row: tuple
     coarse_diffs: int = 0
     contributions: list = field(default_factory=list)  # (user key, timestamp_us, is_revert, reverted)
@@ -120,21 +120,30 @@ class PageAssembler:
             self._columns = [[] for _ in _BASE]
 
     def finish(self) -> PageSummary:
-        """The page's revisions (with their revert columns), pages row and contributions."""
-        self._pack()
-        base = pa.Table.from_batches(self._batches, schema=_BASE).combine_chunks()
+        """The page's revisions (with their revert columns), pages row and contributions.
+
+        A page that fitted in the Python buffer comes back as plain columns, which the writer
+        extends its own buffer with; a long page, already packed, as one Arrow batch.
+        """
         ids, times, reverter = self.ids, self.times, self.marks.reverter
         is_reverted = [r >= 0 for r in reverter]
         first_reverting = [ids[r] if r >= 0 else None for r in reverter]
         seconds = [(times[r] - times[i]) // 1_000_000 if r >= 0 else None for i, r in enumerate(reverter)]
         extra = {
-            "revision_is_identity_revert": pa.array(self.reverts, pa.bool_()),
-            "revision_is_identity_reverted": pa.array(is_reverted, pa.bool_()),
-            "revision_first_identity_reverting_revision_id": pa.array(first_reverting, pa.int64()),
-            "revision_seconds_to_identity_revert": pa.array(seconds, pa.int64()),
+            "revision_is_identity_revert": self.reverts,
+            "revision_is_identity_reverted": is_reverted,
+            "revision_first_identity_reverting_revision_id": first_reverting,
+            "revision_seconds_to_identity_revert": seconds,
         }
-        columns = [extra[f.name] if f.name in extra else base.column(f.name).combine_chunks() for f in REVISIONS]
-        batch = pa.RecordBatch.from_arrays(columns, schema=REVISIONS)
+        if not self._batches:
+            by_name = dict(zip(_BASE.names, self._columns))
+            revisions = [extra[name] if name in extra else by_name[name] for name in REVISIONS.names]
+        else:
+            self._pack()
+            base = pa.Table.from_batches(self._batches, schema=_BASE).combine_chunks()
+            revisions = pa.RecordBatch.from_arrays(
+                [pa.array(extra[f.name], f.type) if f.name in extra else base.column(f.name).combine_chunks()
+                 for f in REVISIONS], schema=REVISIONS)
 
         page = self.page
         editors = {user for user in self.users if user is not None}
@@ -144,7 +153,7 @@ class PageAssembler:
             times[-1], creator, len(editors), self.last_text_bytes, sum(self.reverts),
         )
         contributions = list(zip(self.users, times, self.reverts, is_reverted))
-        return PageSummary(batch, page_row, self.coarse_diffs, contributions)
+        return PageSummary(revisions, page_row, self.coarse_diffs, contributions)
 
 
 class UserTotals:

@@ -36,6 +36,7 @@ import re
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
 
 from .lines import _common_prefix, _common_suffix, _line_hunks
 from .tokens import _classes, _hunk_counts
@@ -89,19 +90,38 @@ def _tail_words(data: np.ndarray) -> np.ndarray:
     return data[len(data) % 8:].view(np.uint64)
 
 
-def _snap_suffix(a: bytes, b: bytes, prefix: int, suffix: int) -> int:
-    """The longest common suffix, at most ``suffix`` long, that starts a line in both texts."""
-    if not suffix:
-        return 0
-
-    def starts_line(text: bytes, at: int) -> bool:
-        return at == prefix or text[at - 1] == 10  # b"\n"
-
-    if starts_line(a, len(a) - suffix) and starts_line(b, len(b) - suffix):
-        return suffix
-    # a newline inside the common part ends a line in both texts alike
-    newline = a.find(b"\n", len(a) - suffix)
-    return len(a) - newline - 1 if newline != -1 else 0
+@njit(cache=True, nogil=True)
+def _diff_kernel(a, b, a64, b64, a_tail, b_tail, classes, max_edits, budget, token_budget, token_edits,
+                 token_bytes):  # pragma: no cover - compiled
+    """The whole compiled part of a diff, in one call: trim to whole lines, align the lines left,
+    count inside the hunks. Returns (exact, hunks, b line offsets, prefix bytes, prefix lines,
+    words added, words removed, chars added, chars removed, coarse)."""
+    n = a.shape[0]
+    m = b.shape[0]
+    limit = min(n, m)
+    prefix = _common_prefix(a, b, a64, b64, limit)
+    while prefix > 0 and a[prefix - 1] != 10:  # back to a line start
+        prefix -= 1
+    suffix = _common_suffix(a, b, a_tail, b_tail, limit - prefix) if limit > prefix else 0
+    if suffix > 0:
+        a_starts = n - suffix == prefix or a[n - suffix - 1] == 10
+        b_starts = m - suffix == prefix or b[m - suffix - 1] == 10
+        if not (a_starts and b_starts):
+            # a newline inside the common part ends a line in both texts alike
+            at = n - suffix
+            while at < n and a[at] != 10:
+                at += 1
+            suffix = n - at - 1 if at < n else 0
+    a_mid = a[prefix:n - suffix]
+    b_mid = b[prefix:m - suffix]
+    exact, hunks, a_offsets, b_offsets = _line_hunks(a_mid, b_mid, max_edits, budget)
+    first_line = 0
+    for i in range(prefix):
+        if a[i] == 10:
+            first_line += 1
+    wa, wr, ca, cr, coarse = _hunk_counts(a_mid, b_mid, a_offsets, b_offsets, hunks, classes, token_budget,
+                                          token_edits, token_bytes)
+    return exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse
 
 
 def diff(a: str, b: str, a_utf8: bytes | None = None, b_utf8: bytes | None = None) -> DiffResult:
@@ -110,19 +130,10 @@ def diff(a: str, b: str, a_utf8: bytes | None = None, b_utf8: bytes | None = Non
     bb = b.encode("utf-8") if b_utf8 is None else b_utf8
     av = np.frombuffer(ab, np.uint8)
     bv = np.frombuffer(bb, np.uint8)
-    limit = min(len(ab), len(bb))
-    words = limit // 8
-    prefix = int(_common_prefix(av, bv, av[: words * 8].view(np.uint64), bv[: words * 8].view(np.uint64),
-                                limit)) if limit else 0
-    prefix = ab.rfind(b"\n", 0, prefix) + 1  # back to a line start (0 when none)
-    suffix = int(_common_suffix(av, bv, _tail_words(av), _tail_words(bv), limit - prefix)) if limit > prefix else 0
-    suffix = _snap_suffix(ab, bb, prefix, suffix)
-    a_mid = av[prefix:len(ab) - suffix]
-    b_mid = bv[prefix:len(bb) - suffix]
-    exact, hunks, a_offsets, b_offsets = _line_hunks(a_mid, b_mid, MAX_EDITS, WORK_BUDGET)
-    if not hunks.shape[0]:
-        return DiffResult([], 0, 0, 0, 0, 0, 0, 0)
-    first_line = ab.count(b"\n", 0, prefix)
+    words = min(len(ab), len(bb)) // 8
+    exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse = _diff_kernel(
+        av, bv, av[: words * 8].view(np.uint64), bv[: words * 8].view(np.uint64), _tail_words(av), _tail_words(bv),
+        _classes(), MAX_EDITS, WORK_BUDGET, TOKEN_BUDGET, TOKEN_MAX_EDITS, TOKEN_MAX_BYTES)
     ops = []
     lines_added = lines_removed = 0
     for a_start, a_end, b_start, b_end in hunks.tolist():
@@ -130,10 +141,8 @@ def diff(a: str, b: str, a_utf8: bytes | None = None, b_utf8: bytes | None = Non
         ops.append((first_line + a_start, first_line + a_end, first_line + b_start, first_line + b_end, added))
         lines_removed += a_end - a_start
         lines_added += b_end - b_start
-    words_added, words_removed, chars_added, chars_removed, coarse = _hunk_counts(
-        a_mid, b_mid, a_offsets, b_offsets, hunks, _classes(), TOKEN_BUDGET, TOKEN_MAX_EDITS, TOKEN_MAX_BYTES)
-    return DiffResult(ops, lines_added, lines_removed, int(words_added), int(words_removed), int(chars_added),
-                      int(chars_removed), int(coarse) + (0 if exact else 1))
+    return DiffResult(ops, lines_added, lines_removed, int(wa), int(wr), int(ca), int(cr),
+                      int(coarse) + (0 if exact else 1))
 
 
 class PageDiffer:
