@@ -53,3 +53,18 @@ def test_7z_reader_vs_7zz(benchmark, anarchism_7z):
     if not seven:
         pytest.skip("7zz is not installed (apt install 7zip)")
     _compare(benchmark, anarchism_7z, [seven, "e", "-so", str(anarchism_7z)])
+
+
+def test_block_scan_vs_lbzip2(benchmark, anarchism_bz2):
+    """Finding split points without decoding: the bit scan against decompressing the same file."""
+    from dumpproc.sources.bz2blocks import block_starts
+
+    block_starts(str(anarchism_bz2))  # compile or load the kernel
+    started = time.perf_counter()
+    blocks = block_starts(str(anarchism_bz2))
+    scan = time.perf_counter() - started
+    baseline = time_command(["lbzip2", "-dc", "-n2", str(anarchism_bz2)])
+    benchmark.extra_info.update(scan_s=scan, lbzip2_s=baseline, blocks=len(blocks))
+    benchmark.pedantic(lambda: None, rounds=1)
+    print(f"\n{anarchism_bz2.name}: {len(blocks)} blocks found in {scan:.2f} s; lbzip2 -dc -n2 {baseline:.2f} s "
+          f"({scan / baseline:.3f} of it)")

@@ -1,0 +1,56 @@
+"""Block starts found by scanning the compressed bits are the ones indexed-bzip2 finds by decoding."""
+
+from __future__ import annotations
+
+import bz2
+import os
+
+import indexed_bzip2
+import pytest
+
+from conftest import FIXTURES, SAMPLE, shared_dump
+from dumpproc.sources.bz2blocks import BLOCK, STREAM_END, scan_blocks
+
+
+def decoded_offsets(path) -> set[int]:
+    with indexed_bzip2.open(str(path), parallelization=2) as reader:
+        while reader.read(1 << 20):
+            pass
+        return set(reader.block_offsets())
+
+
+def check(path):
+    offsets, kinds = scan_blocks(str(path))
+    blocks = set(offsets[kinds == BLOCK].tolist())
+    ends = set(offsets[kinds == STREAM_END].tolist())
+    theirs = decoded_offsets(path)
+    assert blocks and blocks <= theirs
+    # indexed-bzip2 also lists byte-aligned stream starts (an empty stream has no block) and the file's end
+    assert all(offset % 8 == 0 for offset in theirs - blocks - ends)
+    assert os.path.getsize(path) * 8 >= max(theirs)
+    return blocks, ends
+
+
+@pytest.mark.parametrize("path", [SAMPLE, FIXTURES / "codecs" / "sample.pbzip2.xml.bz2",
+                                  FIXTURES / "codecs" / "sample.lbzip2.xml.bz2"])
+def test_fixtures(path):
+    check(path)
+
+
+def test_multistream_has_an_end_per_stream(tmp_path):
+    data = bz2.decompress(SAMPLE.read_bytes())
+    path = tmp_path / "multi.bz2"
+    path.write_bytes(b"".join(bz2.compress(data[i:i + 400_000]) for i in range(0, len(data), 400_000)))
+    blocks, ends = check(path)
+    assert len(ends) == 5 and len(blocks) == 5
+
+
+def test_real_multistream():
+    check(shared_dump("wikimedia__operations-dumps-mwbzutils/pages-articles-p2566p2583.multistream.xml.bz2"))
+
+
+def test_tiny_and_empty_files(tmp_path):
+    path = tmp_path / "tiny.bz2"
+    path.write_bytes(b"BZh9")
+    offsets, kinds = scan_blocks(str(path))
+    assert offsets.size == 0 and kinds.size == 0
