@@ -9,6 +9,10 @@ scan is the first step of splitting one large file into several units
 (``--split-size``); a 48-bit pattern can occur inside compressed data by chance
 (about once per 35 TB of random bits), so a split point is confirmed by
 decoding from it.
+
+``realign`` then makes any run of whole blocks (from several streams too) into
+one byte-aligned stream with its combined CRC, which any bzip2 decoder reads:
+a unit can decode its own range of the file without the blocks before it.
 """
 
 from __future__ import annotations
@@ -85,3 +89,53 @@ def block_starts(path: str) -> np.ndarray:
     """Bit offsets where blocks begin."""
     offsets, kinds = scan_blocks(path)
     return offsets[kinds == BLOCK]
+
+
+@njit(cache=True, nogil=True)
+def _copy_bits(src, src_bit, count, dst, dst_bit):  # pragma: no cover - compiled
+    """Copy ``count`` bits from ``src`` at bit ``src_bit`` into ``dst`` at bit ``dst_bit`` (MSB first)."""
+    for k in range(count):
+        s = src_bit + k
+        bit = (src[s >> 3] >> (7 - (s & 7))) & 1
+        d = dst_bit + k
+        if bit:
+            dst[d >> 3] |= np.uint8(1 << (7 - (d & 7)))
+
+
+@njit(cache=True, nogil=True)
+def _read_bits(src, bit, count):  # pragma: no cover - compiled
+    value = 0
+    for k in range(count):
+        s = bit + k
+        value = (value << 1) | ((src[s >> 3] >> (7 - (s & 7))) & 1)
+    return value
+
+
+def realign(path: str, blocks: list[tuple[int, int]]) -> bytes:
+    """One byte-aligned bzip2 stream made of the given blocks, each ``(start bit, end bit)`` of the
+    file (end: the next block's magic or the stream's end marker), with the combined CRC that a
+    decoder checks at its end. Blocks from several streams of a multistream file may be joined."""
+    data = np.memmap(path, dtype=np.uint8, mode="r")
+    total = 32 + sum(end - start for start, end in blocks) + 48 + 32
+    out = np.zeros((total + 7) // 8, np.uint8)
+    out[:4] = np.frombuffer(b"BZh9", np.uint8)  # level 9 admits blocks of every level
+    at = 32
+    combined = 0
+    for start, end in blocks:
+        block_crc = int(_read_bits(data, start + 48, 32))
+        combined = (((combined << 1) | (combined >> 31)) & 0xFFFFFFFF) ^ block_crc
+        _copy_bits(data, start, end - start, out, at)
+        at += end - start
+    tail = np.frombuffer(((STREAM_END_MAGIC << 32) | combined).to_bytes(10, "big"), np.uint8)
+    _copy_bits(tail, 0, 80, out, at)
+    return out.tobytes()
+
+
+def block_spans(path: str) -> list[tuple[int, int]]:
+    """Every block of the file as (start bit, end bit), in order."""
+    offsets, kinds = scan_blocks(path)
+    spans = []
+    for i in range(len(offsets)):
+        if kinds[i] == BLOCK and i + 1 < len(offsets):
+            spans.append((int(offsets[i]), int(offsets[i + 1])))
+    return spans
