@@ -35,6 +35,19 @@ def _positive(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    """A byte count such as 268435456, 256M or 1G."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    text = text.strip().upper().removesuffix("B")
+    try:
+        value = int(float(text[:-1]) * units[text[-1]]) if text and text[-1] in units else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size such as 256M, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1 byte")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dumpproc", description="MediaWiki XML history dumps to Hive-partitioned Parquet."
@@ -64,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--ip-key-file", help=f"secret key for --ips hash (else ${'DUMPPROC_IP_KEY'})")
     process.add_argument("--namespaces", type=_int_list, help="only pages in these namespace ids")
     process.add_argument("--snapshot", help="the snapshot= partition, YYYY-MM (default: the dump's date)")
+    process.add_argument("--split-size", type=_size, default=None, metavar="SIZE",
+                         help="target compressed bytes per unit when a bzip2 file is split (default 256M)")
     process.add_argument("--resume", action="store_true",
                          help="skip units that an earlier run of the same OUT committed")
     process.add_argument("--engine", choices=("local", "spark"), default="local",
@@ -112,6 +127,7 @@ def _process(args) -> int:
             revert_radius=args.revert_radius,
             engine=args.engine,
             resume=args.resume,
+            **({"split_size": args.split_size} if args.split_size else {}),
             checksums=checksums_for(inputs) if args.verify_checksums else None,
         )
     except OSError as exc:

@@ -45,6 +45,10 @@ _FILE_NAME = re.compile(r"^(?P<wiki>[a-z0-9_]+)-(?P<date>\d{8}|latest)-")
 _SNAPSHOT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
+#: Compressed bytes per unit when a bzip2 file is split (--split-size), unless told otherwise.
+DEFAULT_SPLIT_SIZE = 256 << 20
+
+
 @dataclass(frozen=True)
 class Options:
     """Everything a unit needs to know about the run; picklable."""
@@ -59,6 +63,7 @@ class Options:
     revert_radius: int = 0
     engine: str = "local"
     resume: bool = False
+    split_size: int | None = DEFAULT_SPLIT_SIZE
     #: absolute path -> (algorithm, digest) to verify before reading; None: do not verify
     checksums: dict[str, tuple[str, str]] | None = None
 
@@ -90,16 +95,35 @@ class Options:
 
 @dataclass(frozen=True)
 class Unit:
-    """A piece of work: a byte range of one input file (the whole file for now)."""
+    """A piece of work: a byte range of one input file; for a split bzip2 file, a run of its blocks."""
 
     id: str
     path: str
     start: int = 0
     end: int | None = None
+    first_block: int | None = None
+    end_block: int | None = None
 
 
-def plan_units(paths: Iterable[str]) -> list[Unit]:
-    """One unit per input file, with ids that are stable across runs of the same inputs."""
+def _split(unit: Unit, split_size: int) -> list[Unit]:
+    """A bzip2 file larger than ``split_size`` as several units of whole blocks."""
+    from .sources.bz2blocks import block_spans
+    from .sources.split import plan_ranges
+
+    with open(unit.path, "rb") as fh:
+        if fh.read(3) != b"BZh" or unit.end is None or unit.end <= split_size:
+            return [unit]
+    ranges = plan_ranges(unit.path, split_size)
+    if len(ranges) < 2:
+        return [unit]
+    spans = block_spans(unit.path)
+    return [Unit(f"{unit.id}-{n:05d}", unit.path, spans[first][0] // 8,
+                 spans[end][0] // 8 if end < len(spans) else unit.end, first, end)
+            for n, (first, end) in enumerate(ranges)]
+
+
+def plan_units(paths: Iterable[str], split_size: int | None = None) -> list[Unit]:
+    """Units for the inputs, with ids that are stable across runs of the same inputs and split size."""
     units: list[Unit] = []
     seen: dict[str, int] = {}
     for path in paths:
@@ -110,7 +134,8 @@ def plan_units(paths: Iterable[str]) -> list[Unit]:
                 stem = stem[: -len(suffix)]
         seen[stem] = seen.get(stem, 0) + 1
         unit_id = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
-        units.append(Unit(unit_id, os.path.abspath(path), 0, os.path.getsize(path)))
+        whole = Unit(unit_id, os.path.abspath(path), 0, os.path.getsize(path))
+        units.extend(_split(whole, split_size) if split_size else [whole])
     return units
 
 
@@ -154,6 +179,16 @@ def _staging_users_path(out: str, db: str, snapshot: str, unit_id: str) -> str:
     return os.path.join(out, STAGING, "users", f"wiki_db={db}", f"snapshot={snapshot}", f"part-{unit_id}.parquet")
 
 
+def _open_unit(unit: Unit, threads: int):
+    if unit.first_block is None:
+        return open_dump(unit.path, threads)
+    from .sources.codecs import CODECS
+    from .sources.split import UnitStream
+
+    codec = next(c for c in CODECS if c.name == "bz2")
+    return UnitStream(unit.path, unit.first_block, unit.end_block, threads, codec)
+
+
 def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> dict:
     """Process one unit end to end and commit its parts; returns its manifest entry.
 
@@ -166,7 +201,7 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
     try:
         if options.checksums is not None:
             verify_checksum(unit.path, options.checksums.get(unit.path))
-        with open_dump(unit.path, threads) as stream:
+        with _open_unit(unit, threads) as stream:
             dump = Dump(stream, unit.path)
             db = wiki_db(dump.site_info, unit.path)
             snapshot = snapshot_of(unit.path, options.snapshot)
@@ -313,7 +348,7 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
     The manifest is rewritten (atomically) each time a unit finishes, so a run that is killed
     leaves a manifest naming what committed; ``options.resume`` then skips those units.
     """
-    units = plan_units(paths)
+    units = plan_units(paths, options.split_size)
     make_dirs(options.out, options.group_readable)
     clear_success(options.out)
     started = time.monotonic()

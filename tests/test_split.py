@@ -1,0 +1,52 @@
+"""Splitting a bzip2 file into units of whole blocks gives exactly the rows of reading it whole."""
+
+from __future__ import annotations
+
+import bz2
+
+import pyarrow.parquet as pq
+import pytest
+
+import gen_dump
+from dumpproc.pipeline import Options, plan_units, run
+
+KEYS = {"revisions": "revision_id", "diffs": "revision_id", "pages": "page_id", "users": "user_text"}
+
+
+@pytest.fixture(scope="module")
+def dump(tmp_path_factory):
+    """~4 MB of XML compressed at level 1 (100 kB blocks, ~40 of them), with a 1.5 MB revision whose page
+    spans many blocks."""
+    folder = tmp_path_factory.mktemp("split")
+    plain = folder / "splitwiki-20260101-pages-meta-history.xml"
+    gen_dump.generate(str(plain), gen_dump.Options(pages=60, revisions=(2, 30), text_size=2500, seed=77,
+                                                   huge=1, huge_size=1_500_000, dbname="splitwiki"))
+    path = folder / "splitwiki-20260101-pages-meta-history.xml.bz2"
+    path.write_bytes(bz2.compress(plain.read_bytes(), 1))
+    return path
+
+
+@pytest.fixture(scope="module")
+def whole(dump, tmp_path_factory):
+    out = tmp_path_factory.mktemp("whole") / "out"
+    assert run([str(dump)], Options(out=str(out), workers=1, split_size=None)).ok
+    return {name: pq.read_table(out / name).sort_by(key) for name, key in KEYS.items()}
+
+
+@pytest.mark.parametrize("split_size", [1, 30_000, 120_000])
+def test_split_gives_the_rows_of_the_whole(dump, whole, tmp_path, split_size):
+    units = plan_units([str(dump)], split_size)
+    assert len(units) >= (3 if split_size > 1 else 30)
+    assert [u.start for u in units] == sorted(u.start for u in units) and units[-1].end == dump.stat().st_size
+    out = tmp_path / "out"
+    result = run([str(dump)], Options(out=str(out), workers=2, split_size=split_size))
+    assert result.ok, result.failed
+    empty = [u for u in result.units if u["pages"] == 0]
+    assert empty, "some unit falls inside the huge page and owns no page"
+    for name, key in KEYS.items():
+        assert pq.read_table(out / name).sort_by(key).equals(whole[name]), name
+    assert sum(u["pages"] for u in result.units) == whole["pages"].num_rows
+
+
+def test_small_files_stay_whole(dump):
+    assert len(plan_units([str(dump)], 10 << 20)) == 1
