@@ -25,15 +25,18 @@ PEAK_BOUND_MB = 400
 GROWTH_BOUND_MB = 25
 _MEASURE = """
 import resource, subprocess, sys
-done = subprocess.run([sys.executable, "-m", "dumpproc", "process", sys.argv[1], "-o", sys.argv[2], "-j", "1"],
+out, workers, *paths = sys.argv[1:]
+done = subprocess.run([sys.executable, "-m", "dumpproc", "process", *paths, "-o", out, "-j", workers],
                       capture_output=True, text=True)
 sys.stderr.write(done.stderr)
 print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 
-def peak_rss_mb(path, out) -> float:
-    done = subprocess.run([sys.executable, "-c", _MEASURE, str(path), str(out)], capture_output=True, text=True)
+def peak_rss_mb(paths, out, workers: int = 1) -> float:
+    """The largest peak RSS of the run's processes: the parent, or its biggest worker."""
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(out), str(workers), *map(str, paths)],
+                          capture_output=True, text=True)
     code, kilobytes = done.stdout.split()
     assert code == "0", done.stderr
     return int(kilobytes) / 1024
@@ -51,9 +54,31 @@ def test_peak_memory_is_flat_from_125_to_500_mb(tmp_path):
     small, large = tmp_path / "small.xml", tmp_path / "large.xml"
     assert make(small, 125) >= 125_000_000
     assert make(large, 500) >= 500_000_000
-    small_peak = peak_rss_mb(small, tmp_path / "out-small")
+    small_peak = peak_rss_mb([small], tmp_path / "out-small")
     small.unlink()
-    large_peak = peak_rss_mb(large, tmp_path / "out-large")
+    large_peak = peak_rss_mb([large], tmp_path / "out-large")
     print(f"peak RSS: {small_peak:.0f} MB for 125 MB of XML, {large_peak:.0f} MB for 500 MB")
+    assert large_peak < PEAK_BOUND_MB
+    assert large_peak - small_peak < GROWTH_BOUND_MB
+
+
+@pytest.mark.slow
+def test_peak_memory_per_worker_is_flat_with_two_workers(tmp_path):
+    """The same with -j 2 over two files: every worker process stays under the bound as inputs grow 4x."""
+    def pair(name, megabytes):
+        paths = [tmp_path / f"{name}{n}.xml" for n in (1, 2)]
+        for n, path in enumerate(paths):
+            gen_dump.generate(str(path), gen_dump.Options(
+                target_bytes=megabytes * 500_000, revisions=(5, 60), text_size=8000, huge=1, huge_size=12_000_000,
+                seed=600 + n, pages=1, start_page_id=1 + n * 1_000_000, start_revision_id=1 + n * 100_000_000))
+        return paths
+
+    small = pair("small", 125)
+    small_peak = peak_rss_mb(small, tmp_path / "out-small", workers=2)
+    for path in small:
+        path.unlink()
+    large = pair("large", 500)
+    large_peak = peak_rss_mb(large, tmp_path / "out-large", workers=2)
+    print(f"peak RSS per process, -j 2: {small_peak:.0f} MB for 2 x 62 MB of XML, {large_peak:.0f} MB for 2 x 250 MB")
     assert large_peak < PEAK_BOUND_MB
     assert large_peak - small_peak < GROWTH_BOUND_MB
