@@ -191,13 +191,17 @@ def test_text_larger_than_libxml2_default_limit():
     assert rev.text == big and rev.text_bytes == len(big) + 1
 
 
-def test_pages_and_revisions_are_single_pass_and_drained():
-    body = "".join(
+def pages_xml(pages: int, revisions: int, step: int) -> str:
+    """Pages 1..pages, each with revisions numbered page * step + 0..revisions-1."""
+    return "".join(
         f"""<page><title>P{p}</title><ns>0</ns><id>{p}</id>""" + "".join(
-            f"""<revision><id>{p * 10 + r}</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+            f"""<revision><id>{p * step + r}</id><timestamp>2020-01-01T00:00:00Z</timestamp>
             <contributor><username>B</username><id>2</id></contributor><text>t{r}</text></revision>"""
-            for r in range(3)) + "</page>" for p in range(1, 5))
-    dump = dump_of(body)
+            for r in range(revisions)) + "</page>" for p in range(1, pages + 1))
+
+
+def test_pages_and_revisions_are_single_pass_and_drained():
+    dump = dump_of(pages_xml(4, 3, 10))
     seen = []
     for page in dump.pages():
         if page.id % 2:
@@ -211,12 +215,7 @@ def test_pages_and_revisions_are_single_pass_and_drained():
 
 
 def test_finished_elements_are_dropped_from_the_tree():
-    body = "".join(
-        f"""<page><title>P{p}</title><ns>0</ns><id>{p}</id>""" + "".join(
-            f"""<revision><id>{p * 100 + r}</id><timestamp>2020-01-01T00:00:00Z</timestamp>
-            <contributor><username>B</username><id>2</id></contributor><text>t{r}</text></revision>"""
-            for r in range(50)) + "</page>" for p in range(1, 30))
-    dump = dump_of(body)
+    dump = dump_of(pages_xml(29, 50, 100))
 
     def leftovers(parent, tag, current_id):
         """Children already handed out (id <= current) or cleared but still attached."""

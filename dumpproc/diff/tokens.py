@@ -96,6 +96,19 @@ def _unmatched(lengths, words, hunks, side):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _unmatched_tokens(lengths, words, matched):  # pragma: no cover - compiled
+    """(words, code points) of the tokens not marked matched."""
+    word_count = 0
+    chars = 0
+    for t in range(lengths.shape[0]):
+        if not matched[t]:
+            chars += lengths[t]
+            if words[t]:
+                word_count += 1
+    return word_count, chars
+
+
+@njit(cache=True, nogil=True)
 def _bag_counts(old_keys, old_lengths, old_words, new_keys, new_lengths, new_words):  # pragma: no cover
     """Unmatched (words, chars) of each side when tokens match as a multiset, ignoring order:
     the coarse count for hunks too large to align, O((n + m) log(n + m))."""
@@ -119,20 +132,8 @@ def _bag_counts(old_keys, old_lengths, old_words, new_keys, new_lengths, new_wor
             i += 1
         else:
             j += 1
-    wr = 0
-    cr = 0
-    for t in range(n):
-        if not matched_old[t]:
-            cr += old_lengths[t]
-            if old_words[t]:
-                wr += 1
-    wa = 0
-    ca = 0
-    for t in range(m):
-        if not matched_new[t]:
-            ca += new_lengths[t]
-            if new_words[t]:
-                wa += 1
+    wr, cr = _unmatched_tokens(old_lengths, old_words, matched_old)
+    wa, ca = _unmatched_tokens(new_lengths, new_words, matched_new)
     return wa, wr, ca, cr
 
 

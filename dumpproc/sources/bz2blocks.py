@@ -17,6 +17,9 @@ a unit can decode its own range of the file without the blocks before it.
 
 from __future__ import annotations
 
+import functools
+import os
+
 import numpy as np
 from numba import njit
 
@@ -132,10 +135,17 @@ def realign(path: str, blocks: list[tuple[int, int]]) -> bytes:
 
 
 def block_spans(path: str) -> list[tuple[int, int]]:
-    """Every block of the file as (start bit, end bit), in order."""
+    """Every block of the file as (start bit, end bit), in order.
+
+    Planning and every unit of a file need these: the scan is done once per process and file
+    (and workers forked after planning inherit it).
+    """
+    stat = os.stat(path)
+    return list(_spans(os.path.abspath(path), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=64)
+def _spans(path: str, size: int, mtime_ns: int) -> tuple[tuple[int, int], ...]:
     offsets, kinds = scan_blocks(path)
-    spans = []
-    for i in range(len(offsets)):
-        if kinds[i] == BLOCK and i + 1 < len(offsets):
-            spans.append((int(offsets[i]), int(offsets[i + 1])))
-    return spans
+    return tuple((int(offsets[i]), int(offsets[i + 1]))
+                 for i in range(len(offsets) - 1) if kinds[i] == BLOCK)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import bz2
 import io
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
@@ -59,9 +58,8 @@ def _decoded_blocks(path: str, spans: list[tuple[int, int]], threads: int) -> It
             yield data
 
 
-def file_header(path: str) -> bytes:
+def file_header(path: str, spans: list[tuple[int, int]]) -> bytes:
     """The file's text before its first ``<page>``: the root element and the siteinfo."""
-    spans = block_spans(path)
     text = b""
     for data in _decoded_blocks(path, spans[:8], 1):
         text += data
@@ -78,7 +76,7 @@ def _unit_text(path: str, first: int, end: int, threads: int) -> Iterator[bytes]
     length of the text of its own blocks (first..end-1), known once the last of them is decoded.
     """
     spans = block_spans(path)
-    yield file_header(path)
+    yield file_header(path, spans)
     keep = len(_END) - 1  # enough to find a tag split across two blocks
     owned = None
     decoded_own = 0
@@ -128,7 +126,6 @@ class UnitStream(io.RawIOBase):
         self.path = path
         self.codec = codec
         self.bytes_read = 0
-        self.compressed_size = os.path.getsize(path)
         self._chunks = _unit_text(path, first, end, threads)
         self._left = memoryview(b"")
 

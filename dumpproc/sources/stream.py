@@ -55,7 +55,6 @@ class DumpStream(io.RawIOBase):
         self.codec = codec
         self._inner = inner
         self.bytes_read = 0
-        self.compressed_size = os.path.getsize(path)
 
     def readable(self) -> bool:
         return True
