@@ -31,6 +31,24 @@ def cached_dump(name: str, **options) -> Path:
     return path
 
 
+def generated_wiki(compression: str, quick: bool = False) -> list[Path]:
+    """A generated wiki-wide history in 4 files (cached): 1.1 GB of XML in 5,200+ pages, or with
+    ``quick`` 22 MB in 120 pages. The same seeds give the same XML whatever the compression."""
+    target, pages, prefix = (0, 30, "quick-") if quick else (280_000_000, 1300, "")
+    return [cached_dump(f"{prefix}bench-wiki-20260101-pages-meta-history{n}.xml.{compression}", target_bytes=target,
+                        pages=pages, revisions=(5, 40), text_size=6000, seed=1000 + n, compression=compression,
+                        dbname="benchwiki", start_page_id=1 + n * 1_000_000, start_revision_id=1 + n * 100_000_000)
+            for n in range(4)]
+
+
+@pytest.fixture(scope="session")
+def wiki_4_files() -> list[Path]:
+    """The generated wiki as 4 bz2 files."""
+    if not __import__("shutil").which("lbzip2"):
+        pytest.skip("lbzip2 is the baseline: apt install lbzip2")
+    return generated_wiki("bz2")
+
+
 @pytest.fixture(scope="session")
 def history_100mb() -> Path:
     """About 100 MB of XML: 8 KB pages edited 5-60 times, schema 0.10, plain."""
@@ -80,3 +98,20 @@ def time_command(argv: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    """The machine in the JSON, for the report: cores, memory, CPU model, dumpproc's version."""
+    import dumpproc
+
+    def proc_field(path: str, name: str) -> str:
+        try:
+            with open(path) as fh:
+                return next((line.split(":", 1)[1].strip() for line in fh if line.startswith(name)), "")
+        except OSError:
+            return ""
+
+    memory = proc_field("/proc/meminfo", "MemTotal")  # "24591436 kB"
+    machine_info.update(cores=os.cpu_count(), mem_total_bytes=int(memory.split()[0]) * 1024 if memory else None,
+                        cpu_model=proc_field("/proc/cpuinfo", "model name"), dumpproc_version=dumpproc.__version__,
+                        load_average=os.getloadavg())

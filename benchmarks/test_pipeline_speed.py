@@ -14,19 +14,7 @@ import sys
 import tempfile
 import time
 
-import pytest
-
-from conftest import CACHE, ROOT, cached_dump, time_command
-
-
-@pytest.fixture(scope="session")
-def wiki_4_files():
-    if not __import__("shutil").which("lbzip2"):
-        pytest.skip("lbzip2 is the baseline: apt install lbzip2")
-    return [cached_dump(f"bench-wiki-20260101-pages-meta-history{n}.xml.bz2", target_bytes=280_000_000,
-                        pages=1300, revisions=(5, 40), text_size=6000, seed=1000 + n, compression="bz2",
-                        dbname="benchwiki", start_page_id=1 + n * 1_000_000, start_revision_id=1 + n * 100_000_000)
-            for n in range(4)]
+from conftest import CACHE, ROOT, time_command
 
 
 def run_dumpproc(paths, workers: int) -> float:

@@ -1,0 +1,120 @@
+"""Wall time and peak memory of a command together with every process it starts, for the benchmark cases.
+
+Time is the wall clock from starting the command to reaping it (the main thread
+blocks in ``wait``, so the figure is not rounded to a polling interval).
+
+Memory is harder, because dumpproc is a tree (the parent, forked workers, an
+``lbzip2`` per worker) and the kernel keeps no peak for a tree:
+``RUSAGE_CHILDREN``'s ``ru_maxrss`` (and so ``/usr/bin/time -f %M``) is the
+largest *single* descendant, not what the processes held together. So a thread
+walks the tree every 20 ms (``/proc/<pid>/task/*/children``) and sums each
+process's PSS (``/proc/<pid>/smaps_rollup``): the proportional set size splits
+a page shared by n processes (the copy-on-write memory of forked workers,
+libraries) n ways, so the sum counts every page once, which summing RSS does
+not. The peak reported is the larger of
+
+- the highest such sum seen, and
+- the highest ``VmHWM`` of any one process: the kernel's exact peak RSS of that
+  process, which catches a single process's spike between two samples.
+
+It is therefore a close lower bound of the tree's true peak. ``hwm_sum_bytes``,
+the sum of every process's ``VmHWM``, is an upper bound (as if every process
+peaked at once, shared pages counted in each). For a one-process command
+(the naive pipeline, ``7zz``, ``lbzip2`` and ``zstd``, which use threads) both
+reduce to that process's own peak RSS, what ``/usr/bin/time`` reports.
+"""
+
+from __future__ import annotations
+
+import glob
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+INTERVAL = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    seconds: float
+    peak_bytes: int
+    hwm_sum_bytes: int
+    stdout: str = ""
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / 1e6
+
+
+def _field_kb(path: str, name: str) -> int:
+    """A ``Name:  123 kB`` line of a /proc file, in bytes; 0 when the process is gone."""
+    try:
+        with open(path, "rb") as fh:
+            for line in fh:
+                if line.startswith(name):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
+def _tree(root: int) -> list[int]:
+    """The pid and every live descendant of ``root``."""
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        for children in glob.glob(f"/proc/{pid}/task/*/children"):
+            try:
+                with open(children) as fh:
+                    todo.extend(int(child) for child in fh.read().split())
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+    return pids
+
+
+class _Sampler(threading.Thread):
+    def __init__(self, root: int):
+        super().__init__(daemon=True)
+        self.root = root
+        self.stop = threading.Event()
+        self.peak_sum = 0
+        self.hwm: dict[int, int] = {}
+
+    def sample(self) -> None:
+        total = 0
+        for pid in _tree(self.root):
+            total += _field_kb(f"/proc/{pid}/smaps_rollup", b"Pss:") or _field_kb(f"/proc/{pid}/status", b"VmRSS:")
+            self.hwm[pid] = max(self.hwm.get(pid, 0), _field_kb(f"/proc/{pid}/status", b"VmHWM:"))
+        self.peak_sum = max(self.peak_sum, total)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.sample()
+            self.stop.wait(INTERVAL)
+
+
+def measure(argv: list[str], *, capture: bool = False, cwd=None, env=None) -> Measurement:
+    """Run ``argv`` to the end; its stdout goes to /dev/null unless ``capture``. A failure raises
+    ``RuntimeError`` with the command's stderr."""
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, cwd=cwd, env=env)
+    sampler = _Sampler(child.pid)
+    sampler.start()
+    stdout, stderr = child.communicate()
+    seconds = time.perf_counter() - started
+    sampler.stop.set()
+    sampler.join()
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))} exited {child.returncode}:\n{stderr.decode(errors='replace')}")
+    return Measurement(seconds, max(sampler.peak_sum, max(sampler.hwm.values(), default=0)),
+                       sum(sampler.hwm.values()), (stdout or b"").decode(errors="replace"))
+
+
+def measure_each(argvs: list[list[str]]) -> Measurement:
+    """Commands run one after another (a decompressor over several files): times add up, peaks do not."""
+    runs = [measure(argv) for argv in argvs]
+    return Measurement(sum(r.seconds for r in runs), max(r.peak_bytes for r in runs),
+                       max(r.hwm_sum_bytes for r in runs))
