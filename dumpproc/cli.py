@@ -15,6 +15,7 @@ import sys
 
 from . import __version__
 from .errors import DumpError, IncompleteDump, InputNotFound, MissingDependency, OutputError
+from .parse import ON_ERROR
 from .privacy import IP_MODES, IpPolicy
 from .sources.layout import DEFAULT_ROOT
 
@@ -83,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="skip units that an earlier run of the same OUT committed")
     process.add_argument("--engine", choices=("local", "spark"), default="local",
                          help="run units in local worker processes or as Spark tasks (pip install 'dumpproc[spark]')")
+    process.add_argument("--on-error", choices=ON_ERROR, default="fail-unit",
+                         help="what malformed XML inside a page does: fail the unit (keeping the pages before "
+                              "it) or skip the page (counted in the manifest)")
     process.add_argument("--group-readable", action="store_true",
                          help="create output readable by the owner's group")
 
@@ -127,6 +131,7 @@ def _process(args) -> int:
             revert_radius=args.revert_radius,
             engine=args.engine,
             resume=args.resume,
+            on_error=args.on_error,
             **({"split_size": args.split_size} if args.split_size else {}),
             checksums=checksums_for(inputs) if args.verify_checksums else None,
         )
@@ -148,8 +153,12 @@ def _process(args) -> int:
     for table in options.tables:
         print(f"  {table:<10} {os.path.join(os.path.abspath(args.out), table)}")
     print(f"  manifest   {os.path.join(os.path.abspath(args.out), '_manifest.json')}")
+    skipped = sum(len(u.get("skipped_pages", [])) for u in result.units)
+    if skipped:
+        print(f"dumpproc: skipped {skipped} malformed page(s); see the manifest's skipped_pages", file=sys.stderr)
     for unit in result.failed:
-        print(f"dumpproc: unit {unit['id']} failed: {unit['error']}", file=sys.stderr)
+        kept = f" (its first {unit['pages']:,} pages were kept)" if unit.get("files") else ""
+        print(f"dumpproc: unit {unit['id']} failed{kept}: {unit['error']}", file=sys.stderr)
     return EXIT_OK if result.ok else EXIT_FAILED_UNITS
 
 

@@ -22,8 +22,8 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from . import __version__
-from .errors import DumpError
-from .parse import Dump
+from .errors import DumpError, MalformedXML, OutputError
+from .parse import ON_ERROR, Dump
 from .privacy import IpPolicy
 from .diff import warm_up
 from .engines import ENGINES, run_units
@@ -66,6 +66,8 @@ class Options:
     split_size: int | None = DEFAULT_SPLIT_SIZE
     #: absolute path -> (algorithm, digest) to verify before reading; None: do not verify
     checksums: dict[str, tuple[str, str]] | None = None
+    #: what malformed XML inside a page does: fail the unit, or skip the page
+    on_error: str = "fail-unit"
 
     def __post_init__(self) -> None:
         unknown = [t for t in self.tables if t not in TABLES]
@@ -79,6 +81,8 @@ class Options:
             raise ValueError("--workers must be at least 1")
         if self.engine not in ENGINES:
             raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        if self.on_error not in ON_ERROR:
+            raise ValueError(f"--on-error must be one of {', '.join(ON_ERROR)}, not {self.on_error!r}")
         if self.revert_radius < 0:
             raise ValueError("--revert-radius must be 0 (unlimited) or positive")
 
@@ -189,87 +193,165 @@ def _open_unit(unit: Unit, threads: int):
     return UnitStream(unit.path, unit.first_block, unit.end_block, threads, codec)
 
 
+def _open_writers(unit: Unit, options: Options, db: str, snapshot: str) -> dict[str, PartWriter]:
+    writers: dict[str, PartWriter] = {}
+    try:
+        for table in options.tables:
+            if table == "users":
+                path = _staging_users_path(options.out, db, snapshot, unit.id)
+                writers[table] = PartWriter(path, USERS_STAGING, options.group_readable)
+            else:
+                folder = partition_dir(options.out, table, db, snapshot)
+                writers[table] = PartWriter(os.path.join(folder, f"part-{unit.id}.parquet"), TABLES[table],
+                                            options.group_readable)
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    return writers
+
+
+class _UnitTables:
+    """A unit's writers and counts, fed page by page; a page's rows go in whole or not at all."""
+
+    def __init__(self, writers: dict[str, PartWriter], options: Options):
+        self.writers = writers
+        self.options = options
+        self.revisions, self.diffs, self.pages, self.content, self.users = (
+            writers.get(t) for t in ("revisions", "diffs", "pages", "content", "users"))
+        self.totals = UserTotals()
+        self.with_diffs = self.revisions is not None or self.diffs is not None
+        self.page_count = self.revision_count = self.coarse = 0
+
+    def add_page(self, page) -> int:
+        """Read one page to its end; returns its revisions. Rows of a page cut short are withdrawn."""
+        for writer in self.writers.values():
+            writer.mark()  # row groups are cut between pages
+        assembler = PageAssembler(page.header, self.options.revert_radius, self.options.ips, self.with_diffs)
+        diffs, content = self.diffs, self.content
+        count = 0
+        for revision in page:
+            count += 1
+            diffed = assembler.add(revision)
+            if diffs is not None and diffed is not None:
+                diffs.append((page.id, revision.id, diffed[0], diffed[1].ops))
+            if content is not None:
+                content.append((page.id, revision.id, revision.text))
+        if page.skipped:
+            if not self.withdraw_page():
+                raise MalformedXML(f"page {page.id} is malformed and too large to skip: part of its rows were "
+                                   "already written", page_id=page.id)
+            return count
+        if assembler.ids:  # a page without revisions has no rows
+            self._page_rows(assembler.finish())
+        self.page_count += 1
+        self.revision_count += count
+        for writer in self.writers.values():
+            writer.mark()  # what follows, up to the next page, is not this page's
+        return count
+
+    def withdraw_page(self) -> bool:
+        """Drop the current page's rows; False when some of them could not be."""
+        withdrawn = True
+        for writer in (self.diffs, self.content):
+            if writer is not None:
+                withdrawn = writer.rollback() and withdrawn
+        return withdrawn
+
+    def _page_rows(self, summary) -> None:
+        self.coarse += summary.coarse_diffs
+        if self.revisions is not None:
+            if isinstance(summary.revisions, list):
+                self.revisions.extend(summary.revisions)
+            else:
+                self.revisions.append_batch(summary.revisions)
+        if self.pages is not None:
+            self.pages.append(summary.page_row)
+        if self.users is not None:
+            self.totals.add_page(summary.contributions)
+            if len(self.totals) >= USER_FLUSH:  # at a page boundary: a page is never split
+                self._flush_users()
+
+    def _flush_users(self) -> None:
+        for row in self.totals.rows():
+            self.users.append(row)
+        self.totals.clear()
+
+    def commit(self, out: str) -> list[str]:
+        """Every table complete before any appears under its name; returns the files, relative to ``out``."""
+        if self.users is not None:
+            self._flush_users()
+        for writer in self.writers.values():
+            writer.finish()
+        return [os.path.relpath(w.publish(), out) for w in self.writers.values()]
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.abort()
+
+
+def _error_fields(exc: DumpError) -> dict:
+    return {"error": str(exc), "error_type": type(exc).__name__,
+            "error_at": {k: v for k, v in (("offset", exc.offset), ("xml_offset", exc.uncompressed_offset),
+                                           ("line", exc.line), ("page_id", exc.page_id),
+                                           ("revision_id", exc.revision_id)) if v is not None}}
+
+
 def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> dict:
     """Process one unit end to end and commit its parts; returns its manifest entry.
 
+    Bad input (a ``DumpError`` other than an output error) fails the unit, but the
+    pages read whole before it are committed, and the entry says so; with
+    ``on_error="skip-page"`` a malformed page is skipped and counted instead.
     ``progress`` is a queue (``put_nowait``) for ``(unit id, bytes done, pages, revisions)`` updates.
     """
     started = time.monotonic()
     report = Reporter(progress, unit.id, unit.start)
     entry = {**asdict(unit), "status": "failed", "pages": 0, "revisions": 0, "seconds": 0.0, "error": None}
-    writers: dict[str, PartWriter] = {}
+    tables = None
     try:
         if options.checksums is not None:
             verify_checksum(unit.path, options.checksums.get(unit.path))
         with _open_unit(unit, threads) as stream:
-            dump = Dump(stream, unit.path)
+            dump = Dump(stream, unit.path, options.on_error)
             db = wiki_db(dump.site_info, unit.path)
             snapshot = snapshot_of(unit.path, options.snapshot)
             entry.update(wiki_db=db, snapshot=snapshot, codec=stream.codec.name,
                          schema_version=dump.site_info.schema_version)
-            for table in options.tables:
-                if table == "users":
-                    path = _staging_users_path(options.out, db, snapshot, unit.id)
-                    writers[table] = PartWriter(path, USERS_STAGING, options.group_readable)
-                else:
-                    folder = partition_dir(options.out, table, db, snapshot)
-                    writers[table] = PartWriter(os.path.join(folder, f"part-{unit.id}.parquet"), TABLES[table],
-                                                options.group_readable)
-            revisions, diffs, pages, content, users = (writers.get(t) for t in
-                                                       ("revisions", "diffs", "pages", "content", "users"))
-            totals = UserTotals()
-            with_diffs = revisions is not None or diffs is not None
+            tables = _UnitTables(_open_writers(unit, options, db, snapshot), options)
             wanted = options.namespaces
-            page_count = revision_count = coarse = 0
-            for page in dump.pages():
-                if wanted is not None and page.namespace not in wanted:
-                    continue
-                page_count += 1
-                assembler = PageAssembler(page.header, options.revert_radius, options.ips, with_diffs)
-                for revision in page:
-                    revision_count += 1
-                    diffed = assembler.add(revision)
-                    if diffs is not None and diffed is not None:
-                        diffs.append((page.id, revision.id, diffed[0], diffed[1].ops))
-                    if content is not None:
-                        content.append((page.id, revision.id, revision.text))
-                report(stream.compressed_offset() or unit.start, page_count, revision_count)
-                if not assembler.ids:
-                    continue  # a page without revisions has no rows
-                summary = assembler.finish()
-                coarse += summary.coarse_diffs
-                if revisions is not None:
-                    if isinstance(summary.revisions, list):
-                        revisions.extend(summary.revisions)
-                    else:
-                        revisions.append_batch(summary.revisions)
-                if pages is not None:
-                    pages.append(summary.page_row)
-                if users is not None:
-                    totals.add_page(summary.contributions)
-                    if len(totals) >= USER_FLUSH:  # at a page boundary: a page is never split
-                        for row in totals.rows():
-                            users.append(row)
-                        totals.clear()
-            if users is not None:
-                for row in totals.rows():
-                    users.append(row)
-            for writer in writers.values():  # every table complete before any appears under its name
-                writer.finish()
-            entry["files"] = [os.path.relpath(w.publish(), options.out) for w in writers.values()]
-            entry["rows"] = {table: writer.rows for table, writer in writers.items() if table != "users"}
-            report(unit.end or unit.start, page_count, revision_count, force=True)
-            entry.update(status="committed", pages=page_count, revisions=revision_count,
-                         coarse_diffs=coarse, unknown_elements=dict(dump.unknown_elements),
-                         bytes_xml=stream.bytes_read)
+            revisions_read = 0
+            failure = None
+            try:
+                for page in dump.pages():
+                    if wanted is not None and page.namespace not in wanted:
+                        continue
+                    revisions_read += tables.add_page(page)
+                    report(stream.compressed_offset() or unit.start, tables.page_count, revisions_read)
+            except DumpError as exc:
+                if isinstance(exc, OutputError) or not tables.withdraw_page():
+                    raise
+                failure = exc  # the pages before it are committed below
+            entry.update(pages=tables.page_count, revisions=tables.revision_count, coarse_diffs=tables.coarse,
+                         unknown_elements=dict(dump.unknown_elements), bytes_xml=stream.bytes_read,
+                         skipped_pages=dump.skipped_pages)
+            entry["files"] = tables.commit(options.out)
+            entry["rows"] = {table: w.rows for table, w in tables.writers.items() if table != "users"}
+            if failure is None:
+                entry["status"] = "committed"
+                report(unit.end or unit.start, tables.page_count, revisions_read, force=True)
+            else:
+                entry.update(_error_fields(failure))
+                log.info("unit %s failed after %s pages: %s", unit.id, tables.page_count, failure)
     except DumpError as exc:
-        for writer in writers.values():
-            writer.abort()
-        entry["error"] = str(exc)
+        if tables is not None:
+            tables.abort()
+        entry.update(_error_fields(exc))
+        entry.pop("files", None)
         log.info("unit %s failed: %s", unit.id, exc)
     except BaseException:
-        for writer in writers.values():
-            writer.abort()
+        if tables is not None:
+            tables.abort()
         raise
     entry["seconds"] = round(time.monotonic() - started, 3)
     return entry
@@ -278,9 +360,7 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
 def merge_unit_users(out: str, entries: list[dict], group_readable: bool = False) -> dict:
     """The users reduce: per wiki and snapshot, add up the committed units' staging totals."""
     groups: dict[tuple[str, str], list[str]] = {}
-    for entry in entries:
-        if entry["status"] != "committed":
-            continue
+    for entry in entries:  # a failed unit's files hold the pages before its error
         for relative in entry.get("files", []):
             if relative.startswith(STAGING + os.sep + "users"):
                 groups.setdefault((entry["wiki_db"], entry["snapshot"]), []).append(os.path.join(out, relative))
@@ -382,7 +462,8 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
                  entry.get("pages"), entry.get("revisions"), entry.get("seconds", 0))
     finished = list(entries.values())
     users = merge_unit_users(options.out, finished, options.group_readable) if "users" in options.tables else {}
-    manifest = journal(users=users, coarse_diffs=sum(e.get("coarse_diffs", 0) for e in finished))
+    manifest = journal(users=users, coarse_diffs=sum(e.get("coarse_diffs", 0) for e in finished),
+                       skipped_pages=sum(len(e.get("skipped_pages", [])) for e in finished))
     result = RunResult(options.out, manifest)
     if result.ok:
         mark_success(options.out, options.group_readable)

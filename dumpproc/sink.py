@@ -31,6 +31,9 @@ ROW_GROUP_ROWS = 65_536
 BATCH_ROWS = 4_096
 #: For tables with texts, a row group is also cut once it holds this many bytes of text.
 ROW_GROUP_TEXT_BYTES = 16 << 20
+#: Row groups are cut at page boundaries (``mark``), so that a page's rows can be withdrawn;
+#: a page with more than this many times a row group's worth is cut inside, and no longer can.
+PAGE_HOLD_FACTOR = 4
 
 
 def modes(group_readable: bool) -> tuple[int, int]:
@@ -104,8 +107,13 @@ class PartWriter:
 
     ``append`` takes one row as a tuple in schema order. Rows are packed into
     Arrow batches every ``BATCH_ROWS`` rows, and the batches written as one row
-    group every ``ROW_GROUP_ROWS`` rows (or ``ROW_GROUP_TEXT_BYTES`` of text), so
-    memory stays bounded and compact.
+    group once there are ``ROW_GROUP_ROWS`` rows (or ``ROW_GROUP_TEXT_BYTES`` of
+    text), so memory stays bounded and compact.
+
+    Row groups are written at page boundaries: ``mark()`` says a page begins, and
+    ``rollback()`` withdraws the rows appended since (a page that malformed XML
+    cut short). Only a page holding ``PAGE_HOLD_FACTOR`` times a row group is
+    written out before it ends; ``rollback`` then returns False.
     """
 
     def __init__(self, final_path: str, schema: pa.Schema, group_readable: bool = False):
@@ -121,6 +129,8 @@ class PartWriter:
         self._batched_rows = 0
         self._text_columns = [i for i, f in enumerate(schema) if f.name in ("revision_text", "ops")]
         self._buffered_text = 0
+        self._due = False  # a row group is full: write it at the next page boundary
+        self._mark = 0  # rows buffered when the current page began; None once some were written
         try:
             self._file = _open_private(self.tmp_path, group_readable)
             self._writer = pq.ParquetWriter(
@@ -137,11 +147,45 @@ class PartWriter:
             if value:
                 self._buffered_text += len(value) if isinstance(value, str) else sum(len(op[4]) for op in value)
         if self._buffered_text >= ROW_GROUP_TEXT_BYTES:
-            self.flush()
+            self._full()
         elif len(self._columns[0]) >= BATCH_ROWS:
             self._pack()
             if self._batched_rows >= ROW_GROUP_ROWS:
-                self.flush()
+                self._full()
+
+    def _full(self) -> None:
+        """A row group's worth is buffered: write it now if the page is too large to hold, else at its end."""
+        self._due = True
+        if (self._buffered_text >= PAGE_HOLD_FACTOR * ROW_GROUP_TEXT_BYTES
+                or self._batched_rows >= PAGE_HOLD_FACTOR * ROW_GROUP_ROWS):
+            self.flush()
+            self._mark = None
+
+    def mark(self) -> None:
+        """A page begins: write a full row group now, between pages."""
+        if self._due:
+            self.flush()
+        self._mark = self._buffered_rows()
+
+    def _buffered_rows(self) -> int:
+        return self._batched_rows + len(self._columns[0])
+
+    def rollback(self) -> bool:
+        """Withdraw the rows appended since ``mark()``; False when some were already written."""
+        if self._mark is None:
+            return False
+        self._pack()
+        keep, batches, rows = self._mark, [], 0
+        for batch in self._batches:
+            if rows + batch.num_rows > keep:
+                batch = batch.slice(0, keep - rows)
+            if batch.num_rows:
+                batches.append(batch)
+                rows += batch.num_rows
+            if rows == keep:
+                break
+        self._batches, self._batched_rows = batches, rows
+        return True
 
     def extend(self, columns: list[list]) -> None:
         """Append rows given as Python columns in schema order."""
@@ -150,7 +194,7 @@ class PartWriter:
         if len(self._columns[0]) >= BATCH_ROWS:
             self._pack()
             if self._batched_rows >= ROW_GROUP_ROWS:
-                self.flush()
+                self._full()
 
     def append_batch(self, batch: pa.RecordBatch) -> None:
         """Append rows already packed as a batch of this part's schema, after any buffered rows."""
@@ -158,7 +202,7 @@ class PartWriter:
         self._batches.append(batch)
         self._batched_rows += batch.num_rows
         if self._batched_rows >= ROW_GROUP_ROWS:
-            self.flush()
+            self._full()
 
     def _pack(self) -> None:
         """Turn the buffered Python rows into one Arrow batch."""
@@ -184,6 +228,8 @@ class PartWriter:
         self._batches = []
         self._batched_rows = 0
         self._buffered_text = 0
+        self._due = False
+        self._mark = 0
 
     def finish(self) -> None:
         """Write everything and make it durable under the temporary name."""

@@ -95,7 +95,11 @@ def test_failed_unit_does_not_stop_the_others(tmp_path):
     assert pq.read_table(out / "revisions" / "wiki_db=samplewiki").num_rows == 564
     assert pq.read_table(out / "users").num_rows > 0  # the reduce ran over the committed unit
     assert not (out / "_SUCCESS").exists()
-    assert not list(out.rglob("part-brokenwiki*")) and not list(out.rglob(".*tmp*"))
+    assert not list(out.rglob(".*tmp*"))
+    # the broken unit's pages before the cut are committed, and counted in the manifest
+    kept = pq.read_table(out / "revisions" / "wiki_db=brokenwiki")
+    assert failed["pages"] > 0 and kept.num_rows == failed["rows"]["revisions"] == failed["revisions"]
+    assert failed["error_at"]["xml_offset"] > 0 and failed["error_type"] == "MalformedXML"
 
 
 def test_workers_do_not_change_rows(tmp_path):

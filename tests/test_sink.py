@@ -62,12 +62,37 @@ def test_row_groups_are_bounded_by_rows_and_text(tmp_path, monkeypatch):
     final = tmp_path / "part.parquet"
     writer = sink.PartWriter(str(final), CONTENT)
     for i in range(250):
+        if i % 5 == 0:
+            writer.mark()  # pages of 5 revisions: groups are cut between pages
         writer.append((1, i, "x" * (1000 if i >= 200 else 1)))
     writer.commit()
     meta = pq.ParquetFile(final).metadata
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     assert sizes == [100, 100, 10, 10, 10, 10, 10]  # the 1000-char texts cut groups at 10 rows
     assert pq.ParquetFile(final).schema_arrow == CONTENT
+
+
+def test_rollback_withdraws_the_rows_of_the_page(tmp_path, monkeypatch):
+    monkeypatch.setattr(sink, "ROW_GROUP_ROWS", 100)
+    monkeypatch.setattr(sink, "BATCH_ROWS", 10)
+    final = tmp_path / "part.parquet"
+    writer = sink.PartWriter(str(final), CONTENT)
+    for page in range(30):
+        writer.mark()
+        for n in range(7):
+            writer.append((page, page * 10 + n, "text"))
+        if page % 3 == 1:
+            assert writer.rollback()  # this page was cut short
+    writer.mark()
+    for n in range(450):  # a page too long to hold (4 row groups): written before it ends
+        writer.append((99, 1000 + n, "text"))
+    assert not writer.rollback()
+    writer.commit()
+    table = pq.read_table(final)
+    pages = table.column("page_id").to_pylist()
+    assert sorted(set(pages)) == [p for p in range(30) if p % 3 != 1] + [99]
+    assert len(pages) == 20 * 7 + 450
+    assert table.column("revision_id").to_pylist()[:14] == [0, 1, 2, 3, 4, 5, 6, 20, 21, 22, 23, 24, 25, 26]
 
 
 def test_zstd_compression(tmp_path):

@@ -9,7 +9,8 @@ Memory stays flat however large the file: iterparse reports only the ends of
 ``siteinfo``, ``revision`` and ``page``; each finished revision is cleared and
 removed from its page, and each finished page from the root. Text nodes
 larger than libxml2's 10 MB default parse (``huge_tree``). Entities are never
-resolved, no DTD is loaded and nothing is fetched from the network.
+resolved, no DTD is loaded and nothing is fetched from the network; a file that
+declares a DTD at all is refused (dumps have none).
 
 Schemas 0.3 to 0.11 read: pages without ``<ns>`` (before 0.6) get the
 namespace their title's prefix names; in 0.11 the main slot feeds the text
@@ -25,8 +26,13 @@ from typing import BinaryIO, Iterator
 
 from lxml import etree
 
-from .errors import DumpError, MalformedXML
-from .records import PageHeader, Revision, SiteInfo
+from ..errors import DumpError, MalformedXML
+from ..records import PageHeader, Revision, SiteInfo
+from .revision import _int, _local, revision_from_element
+from .tracking import PageTracker
+
+#: What malformed XML inside a page does: fail the unit (raise), or skip the page and go on.
+ON_ERROR = ("fail-unit", "skip-page")
 
 _EVENT_TAGS = ("{*}siteinfo", "{*}page", "{*}revision")
 _VERSION_IN_NS = re.compile(r"export-(\d+\.\d+)")
@@ -34,29 +40,17 @@ _VERSION_IN_NS = re.compile(r"export-(\d+\.\d+)")
 # Children of <page> that are read, or known and deliberately not needed.
 _PAGE_FIELDS = {"title", "ns", "id", "redirect", "restrictions", "revision"}
 _PAGE_IGNORED = {"discussionthreadinginfo", "upload"}
-_REVISION_IGNORED = {"origin"}
-
-
-def _local(tag) -> str:
-    if not isinstance(tag, str):
-        return ""
-    return tag.rpartition("}")[2]
-
-
-def _int(text: str | None, what: str) -> int:
-    try:
-        return int(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise MalformedXML(f"<{what}> is {text!r}, not an integer") from None
 
 
 class Page:
     """One page: its header fields and a single-pass iterator of its revisions."""
 
-    __slots__ = ("header", "_dump", "_first", "_done")
+    __slots__ = ("header", "skipped", "_dump", "_first", "_done")
 
     def __init__(self, dump: "Dump", header: PageHeader, first):
         self.header = header
+        #: set when malformed XML ended the page early and the dump skips bad pages
+        self.skipped = False
         self._dump = dump
         self._first = first
         self._done = first is None
@@ -76,9 +70,14 @@ class Page:
     def __iter__(self) -> Iterator[Revision]:
         dump = self._dump
         element, self._first = self._first, None
-        while element is not None:
-            yield dump._revision(element, self.header.id)
-            element = dump._next_revision()
+        try:
+            while element is not None:
+                yield dump._revision(element, self.header.id)
+                element = dump._next_revision()
+        except MalformedXML as exc:
+            if not dump._skip_page(exc):
+                raise
+            self.skipped = True
         self._done = True
 
     def _drain(self) -> None:
@@ -90,14 +89,36 @@ class Page:
 class Dump:
     """One pass over a dump's XML: ``site_info`` up front, then ``pages()`` lazily.
 
-    ``path`` is only used to name the file in errors.
+    ``path`` is only used to name the file in errors. With ``on_error="skip-page"``,
+    malformed XML inside a page ends that page (``Page.skipped``), is recorded in
+    ``skipped_pages``, and parsing goes on at the next page.
     """
 
-    def __init__(self, stream: BinaryIO, path: str | None = None):
+    def __init__(self, stream: BinaryIO, path: str | None = None, on_error: str = "fail-unit"):
+        if on_error not in ON_ERROR:
+            raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
         self.path = path if path is not None else getattr(stream, "path", None)
+        self.on_error = on_error
         self._stream = stream
-        self._events = etree.iterparse(
-            stream,
+        self._tracker = PageTracker(stream)
+        self.unknown_elements: Counter[str] = Counter()
+        self.skipped_pages: list[dict] = []
+        self.page_count = 0
+        self.revision_count = 0
+        self._page_id: int | None = None
+        self._revision_id: int | None = None
+        self._page_line: int | None = None  # the current page's first line in the current parse
+        self._spot: int | None = None  # the XML byte of the last error, when lxml said exactly
+        self._restarted_at = -1
+        self._root = None
+        self._pending = None
+        self._started = False
+        self._events = self._parse()
+        self.site_info = self._read_site_info()
+
+    def _parse(self):
+        return etree.iterparse(
+            self._tracker,
             events=("end",),
             tag=_EVENT_TAGS,
             huge_tree=True,
@@ -107,26 +128,25 @@ class Dump:
             remove_comments=True,
             remove_pis=True,
         )
-        self.unknown_elements: Counter[str] = Counter()
-        self.page_count = 0
-        self.revision_count = 0
-        self._page_id: int | None = None
-        self._revision_id: int | None = None
-        self._root = None
-        self._pending = None
-        self._started = False
-        self.site_info = self._read_site_info()
 
     # -- events -------------------------------------------------------------------
     def _next(self):
         """The next finished element, or None at the end of the document."""
         try:
             _, element = next(self._events)
+            if self._root is None:  # the first element after a restart
+                self._root = element.getroottree().getroot()
             return element
         except StopIteration:
             return None
         except etree.XMLSyntaxError as exc:
-            raise self._error(f"XML is not well-formed: {exc.msg}", line=exc.lineno) from exc
+            message, (line, column) = exc.msg, exc.position or (exc.lineno, None)
+            last = exc.error_log.last_error if exc.error_log else None
+            if (not line or line < 1) and last is not None:  # lxml sometimes raises a vaguer error than it logged
+                message, line, column = last.message, last.line, last.column
+            offset, line = self._tracker.position(line, column)
+            self._spot = offset if column is not None and 0 < column < 65535 else None
+            raise self._error(f"XML is not well-formed: {message}", line=line, offset=offset) from exc
         except DumpError as exc:  # a decompressor error raised inside lxml's read
             if exc.page_id is None:
                 exc.page_id = self._page_id
@@ -134,13 +154,14 @@ class Dump:
                 exc.revision_id = self._revision_id
             raise
 
-    def _error(self, message: str, line: int | None = None) -> MalformedXML:
-        stream = self._stream
+    def _error(self, message: str, line: int | None = None, offset: int | None = None) -> MalformedXML:
+        """An error at ``offset`` (an XML byte) if known, else near where lxml is reading."""
+        tracker = self._tracker
         return MalformedXML(
             message,
             path=self.path,
-            offset=stream.compressed_offset() if hasattr(stream, "compressed_offset") else None,
-            uncompressed_offset=getattr(stream, "bytes_read", None),
+            offset=tracker.compressed_offset(),
+            uncompressed_offset=offset if offset is not None else tracker.bytes_read,
             page_id=self._page_id,
             revision_id=self._revision_id,
             line=line,
@@ -150,8 +171,12 @@ class Dump:
         element = self._next()
         if element is None:
             raise self._error("no <page> and no <siteinfo>: not a MediaWiki export")
-        root = element.getroottree().getroot()
-        self._root = root
+        if element.getroottree().docinfo.doctype:
+            # Dumps never have one; entities it declares could read files or the network, or expand
+            # without end. lxml resolves none of them here, but a text with one in it would be cut.
+            raise self._error("the file declares a DTD (<!DOCTYPE ...>): MediaWiki dumps have none, "
+                              "and dumpproc neither loads DTDs nor expands their entities", offset=0)
+        root = self._root
         if _local(root.tag) not in ("mediawiki", "page"):
             self.unknown_elements[f"root:{_local(root.tag)}"] += 1
         version = root.get("version")
@@ -192,28 +217,56 @@ class Dump:
         while True:
             element = self._pending
             self._pending = None
-            if element is None:
-                element = self._next()
-            if element is None:
-                self._count_trailing()
-                return
-            tag = _local(element.tag)
-            if tag == "revision":
-                page_element = element.getparent()
-                if page_element is None or _local(page_element.tag) != "page":
-                    raise self._error("<revision> outside a <page>")
-                page = Page(self, self._page_header(page_element), element)
-            elif tag == "page":  # a page without revisions
-                page = Page(self, self._page_header(element), None)
-                self._end_page(element)
-            else:
-                self.unknown_elements[f"mediawiki:{tag}"] += 1
+            try:
+                if element is None:
+                    element = self._next()
+                if element is None:
+                    self._count_trailing()
+                    return
+                tag = _local(element.tag)
+                if tag == "revision":
+                    page_element = element.getparent()
+                    if page_element is None or _local(page_element.tag) != "page":
+                        raise self._error("<revision> outside a <page>")
+                    page = Page(self, self._page_header(page_element), element)
+                elif tag == "page":  # a page without revisions
+                    page = Page(self, self._page_header(element), None)
+                    self._end_page(element)
+                else:
+                    self.unknown_elements[f"mediawiki:{tag}"] += 1
+                    continue
+            except MalformedXML as exc:
+                if not self._skip_page(exc):
+                    raise
                 continue
             self.page_count += 1
             yield page
             page._drain()
 
     __iter__ = pages
+
+    def _skip_page(self, exc: MalformedXML) -> bool:
+        """Record a bad page and restart parsing at the next one; False: the error stands.
+
+        The parse goes on at the first ``<page>`` after the bad spot: where lxml said the
+        error is, else after the bad page's own ``<page>`` tag (found from its line).
+        """
+        spot, self._spot = self._spot, None
+        if self.on_error != "skip-page":
+            return False
+        tracker = self._tracker
+        if spot is None and self._page_line is not None:
+            start = tracker.page_on_line(self._page_line)
+            spot = start + 1 if start is not None else None
+        if spot is None or spot <= self._restarted_at or not tracker.restart_after(spot):
+            exc.message += " (the page cannot be skipped: its place in the file is not known)"
+            return False
+        self._restarted_at = spot
+        self.skipped_pages.append({"page_id": self._page_id, "error": str(exc)})
+        self._page_id = self._revision_id = self._page_line = None
+        self._root = None
+        self._events = self._parse()
+        return True
 
     def _page_header(self, page) -> PageHeader:
         title = ns = page_id = redirect = restrictions = None
@@ -237,20 +290,25 @@ class Dump:
                 unknown.append(child)
         for child in unknown:  # counted once: the page's end sees only what follows
             page.remove(child)
+        self._page_line = page.sourceline
         self._revision_id = None
         if page_id is None:
             self._page_id = None
-            raise self._error("<page> has no <id>")
+            raise self._error("<page> has no <id>", offset=self._page_offset(page))
         self._page_id = _int(page_id, "page/id")
         if title is None:
-            raise self._error("<page> has no <title>")
+            raise self._error("<page> has no <title>", offset=self._page_offset(page))
         if ns is None:
             if self._has_ns_element():
-                raise self._error("<page> has no <ns>")
+                raise self._error("<page> has no <ns>", offset=self._page_offset(page))
             namespace = self.site_info.namespace_of(title)
         else:
             namespace = _int(ns, "page/ns")
         return PageHeader(self._page_id, namespace, title, redirect, restrictions)
+
+    def _page_offset(self, page) -> int | None:
+        self._page_line = page.sourceline
+        return self._tracker.page_on_line(page.sourceline) if page.sourceline else None
 
     def _count_trailing(self) -> None:
         """Count unknown top-level elements after the last page."""
@@ -275,6 +333,7 @@ class Dump:
             if tag not in _PAGE_FIELDS and tag not in _PAGE_IGNORED:
                 self.unknown_elements[f"page:{tag}"] += 1
         page.clear()
+        self._page_id = self._revision_id = self._page_line = None
         root = self._root
         if page is root:
             return
@@ -304,7 +363,9 @@ class Dump:
         try:
             revision = revision_from_element(element, page_id, self.unknown_elements)
         except MalformedXML as exc:
-            raise self._error(exc.message) from None
+            after = f" (the revision after revision {self._revision_id})" if self._revision_id else ""
+            self._revision_id = None
+            raise self._error(exc.message + after) from None
         self._revision_id = revision.id
         self.revision_count += 1
         parent = element.getparent()
@@ -312,118 +373,3 @@ class Dump:
         if parent is not None:
             parent.remove(element)
         return revision
-
-
-def revision_from_element(element, page_id: int, unknown: Counter | None = None) -> Revision:
-    """Build a ``Revision`` from a finished ``<revision>`` element of any schema."""
-    rev_id = parent_id = timestamp = sha1 = model = fmt = None
-    user_id = user_text = None
-    anonymous = user_deleted = minor = comment_deleted = False
-    comment: str | None = ""
-    main = None  # the element holding the main slot's text
-    main_model = main_format = None
-    for child in element:
-        tag = child.tag.rpartition("}")[2] if isinstance(child.tag, str) else ""
-        if tag == "text":
-            if main is None:
-                main = child
-        elif tag == "id":
-            rev_id = child.text
-        elif tag == "timestamp":
-            timestamp = child.text
-        elif tag == "contributor":
-            if child.get("deleted") is not None:
-                user_deleted = True
-            else:
-                for field in child:
-                    ftag = _local(field.tag)
-                    if ftag == "username":
-                        user_text = field.text or None  # an empty name is no name
-                    elif ftag == "id":
-                        user_id = field.text
-                    elif ftag == "ip":
-                        user_text = field.text or None
-                        anonymous = True
-                    elif unknown is not None and ftag:
-                        unknown[f"contributor:{ftag}"] += 1
-        elif tag == "parentid":
-            parent_id = child.text
-        elif tag == "minor":
-            minor = True
-        elif tag == "comment":
-            if child.get("deleted") is not None:
-                comment, comment_deleted = None, True
-            else:
-                comment = child.text or ""
-        elif tag == "sha1":
-            sha1 = child.text or None
-        elif tag == "model":
-            model = child.text
-        elif tag == "format":
-            fmt = child.text
-        elif tag == "content":
-            role = slot_text = None
-            slot_model = slot_format = None
-            for field in child:
-                ftag = _local(field.tag)
-                if ftag == "role":
-                    role = field.text
-                elif ftag == "text":
-                    slot_text = field
-                elif ftag == "model":
-                    slot_model = field.text
-                elif ftag == "format":
-                    slot_format = field.text
-            if role == "main" and slot_text is not None:
-                main, main_model, main_format = slot_text, slot_model, slot_format
-        elif tag and tag not in _REVISION_IGNORED and unknown is not None:
-            unknown[f"revision:{tag}"] += 1
-
-    if rev_id is None:
-        raise MalformedXML("<revision> has no <id>")
-    if timestamp is None:
-        raise MalformedXML("<revision> has no <timestamp>")
-    text = None
-    text_bytes = None
-    text_utf8 = None
-    text_deleted = False
-    if main is not None:
-        text_deleted = main.get("deleted") is not None
-        declared = main.get("bytes")
-        if not text_deleted:
-            text = main.text
-            if text is None and declared not in (None, "0") and (main.get("location") or main.get("id")):
-                text = None  # a stub: the dump carries the size and sha1 but not the text
-            elif text is None:
-                text = ""
-        if text is not None:
-            text_utf8 = text.encode("utf-8")
-            text_bytes = len(text_utf8)
-        elif declared is not None:
-            text_bytes = _int(declared, "text/@bytes")
-        if sha1 is None:
-            sha1 = main.get("sha1") or None
-    if user_id is not None:
-        user_id = _int(user_id, "contributor/id")
-    if anonymous:
-        user_id = None
-    return Revision(
-        page_id=page_id,
-        id=_int(rev_id, "revision/id"),
-        parent_id=_int(parent_id, "parentid") if parent_id else None,
-        timestamp=timestamp,
-        user_id=user_id,
-        user_text=user_text,
-        user_is_anonymous=anonymous,
-        user_deleted=user_deleted,
-        minor=minor,
-        comment=comment,
-        comment_deleted=comment_deleted,
-        model=main_model or model,
-        format=main_format or fmt,
-        text=text,
-        text_bytes=text_bytes,
-        text_deleted=text_deleted,
-        sha1=sha1,
-        text_utf8=text_utf8,
-    )
