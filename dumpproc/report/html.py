@@ -1,0 +1,241 @@
+"""The report page: one self-contained HTML file, everything inline and every value escaped.
+
+The page loads nothing: styles are inline, charts are ``data:`` PNGs, and a
+Content-Security-Policy forbids any other source, so it opens offline and
+leaks nothing when shared. The figures it shows are also embedded as JSON
+(``<script type="application/json" id="report-data">``, never executed) for
+scripts and tests; the tables render the same values.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from html import escape
+
+from .charts import Chart
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#222;
+ max-width:1100px;margin:0 auto;padding:1em 1.5em 4em;background:#fff}
+h1{margin:.2em 0 0;font-size:1.8em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+.lead{color:#555;margin-top:.2em}
+.tiles{display:flex;flex-wrap:wrap;gap:.8em;margin:1.2em 0}
+.tile{border:1px solid #ddd;border-radius:6px;padding:.5em .9em;min-width:9em}
+.tile b{display:block;font-size:1.45em}.tile span{color:#555;font-size:.9em}
+figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{color:#555;font-size:.92em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.93em}
+th,td{padding:.25em .7em;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+code,.name{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.92em;word-break:break-all}
+.note{color:#555}.fail{color:#a00}
+nav a{margin-right:1em}
+dt{font-weight:600;margin-top:.5em}
+"""
+
+
+def _n(value) -> str:
+    return "–" if value is None else f"{value:,}"
+
+
+def _pct(value) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _size(count) -> str:
+    """Bytes in SI units: 199.7 kB."""
+    if count is None:
+        return "–"
+    if count < 1000:
+        return f"{count:.0f} B"
+    value = float(count)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 1000:
+            break
+    return f"{value:.1f} {unit}"
+
+
+def _rate(per_second) -> str:
+    return "–" if per_second is None else f"{per_second:,.0f} revisions/s"
+
+
+def _option(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _day(iso: str | None) -> str:
+    return iso[:10] if iso else "–"
+
+
+def _table(name: str, header: list[tuple[str, bool]], rows: list[list[str]]) -> str:
+    """A table whose cells are already escaped; ``header`` is (label, numeric) pairs."""
+    head = "".join(f'<th{" class=n" if numeric else ""}>{escape(label)}</th>' for label, numeric in header)
+    body = "".join(
+        "<tr>" + "".join(f'<td{" class=n" if numeric else ""}>{cell}</td>'
+                         for cell, (_, numeric) in zip(row, header)) + "</tr>"
+        for row in rows)
+    return f'<table data-figure="{name}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _tiles(totals: dict) -> str:
+    tiles = [
+        (_n(totals["revisions"]), "revisions"),
+        (_n(totals["pages"]), "pages"),
+        (_n(totals["editors"]), "editors"),
+        (_pct(totals["anonymous_share"]), "anonymous revisions"),
+        (_pct(totals["identity_revert_rate"]), "identity reverts"),
+        (f'{_day(totals["first_revision_dt"])} – {_day(totals["last_revision_dt"])}', "first to last revision"),
+    ]
+    return '<div class="tiles">' + "".join(
+        f'<div class="tile"><b>{escape(value)}</b><span>{escape(label)}</span></div>' for value, label in tiles
+    ) + "</div>"
+
+
+def _figures(charts: list[Chart]) -> str:
+    return "".join(
+        f'<figure id="chart-{escape(c.id)}"><img src="{c.uri}" alt="{escape(c.alt)}" width="1000">'
+        f"<figcaption>{escape(c.title)}</figcaption></figure>"
+        for c in charts)
+
+
+def _names_note(summary: dict | None) -> str:
+    ips = (summary or {}).get("options", {}).get("ips")
+    return {
+        "keep": "Anonymous editors are shown by their IP address, as the output holds them.",
+        "hash": "Anonymous editors are shown by the keyed hash the run wrote (--ips hash), never by IP address.",
+        "drop": "The run dropped anonymous editors' IP addresses (--ips drop): their revisions count, "
+                "but they are not counted or listed as editors.",
+    }.get(ips, "Names are shown as the output holds them.")
+
+
+def _top_pages(pages: list[dict]) -> str:
+    return _table("top_pages", [("#", True), ("page", False), ("ns", True), ("page id", True),
+                                ("revisions", True), ("identity reverts", True), ("first", False), ("last", False)],
+                  [[str(i), escape(p["page_title"] or ""), str(p["page_namespace"]), str(p["page_id"]),
+                    _n(p["revisions"]), _n(p["identity_reverts"]), _day(p["first_revision_dt"]),
+                    _day(p["last_revision_dt"])] for i, p in enumerate(pages, 1)])
+
+
+def _top_editors(editors: list[dict]) -> str:
+    return _table("top_editors", [("#", True), ("editor", False), ("kind", False), ("revisions", True),
+                                  ("pages edited", True), ("identity reverts", True), ("first", False),
+                                  ("last", False)],
+                  [[str(i), f'<span class="name">{escape(e["user_text"] or "")}</span>',
+                    "anonymous" if e["user_is_anonymous"] else "registered", _n(e["revisions"]),
+                    _n(e["pages_edited"]), _n(e["identity_reverts"]), _day(e["first_revision_dt"]),
+                    _day(e["last_revision_dt"])] for i, e in enumerate(editors, 1)])
+
+
+def _months(months: list[dict]) -> str:
+    return _table("months", [("month", False), ("revisions", True), ("anonymous", True), ("active editors", True),
+                             ("registered", True), ("anonymous editors", True), ("identity reverts", True),
+                             ("revert rate", True), ("anonymous share", True)],
+                  [[escape(m["month"]), _n(m["revisions"]), _n(m["anonymous_revisions"]), _n(m["active_editors"]),
+                    _n(m["active_registered_editors"]), _n(m["active_anonymous_editors"]),
+                    _n(m["identity_reverts"]), _pct(m["identity_revert_rate"]), _pct(m["anonymous_share"])]
+                   for m in months])
+
+
+def _bytes(bins: list[dict]) -> str:
+    return _table("bytes_diff", [("bytes changed", False), ("revisions", True)],
+                  [[escape(b["label"]), _n(b["revisions"])] for b in bins])
+
+
+def _run(summary: dict | None) -> str:
+    if summary is None:
+        return '<p class="note">OUT has no <code>_manifest.json</code>: nothing to say about the run.</p>'
+    run = summary["run"]
+    facts = [
+        ("created", escape(summary["created"] or "–")),
+        ("dumpproc", escape(str(summary["dumpproc_version"] or "–"))),
+        ("units of this wiki and snapshot", f'{summary["units_committed"]:,} committed of {summary["units"]:,}'),
+        ("pages, revisions", f'{summary["pages"]:,}, {summary["revisions"]:,}'),
+        ("XML read", _size(summary["xml_bytes"])),
+        ("units' working time", f'{summary["unit_seconds"]:,.1f} s'),
+        ("whole run", f'{run["units"]:,} units in {run["seconds"]:,.1f} s'),
+        ("run throughput", f'{_size(run["compressed_bytes_per_second"])}/s compressed, '
+                           f'{_size(run["xml_bytes_per_second"])}/s XML, {_rate(run["revisions_per_second"])}'),
+    ]
+    facts += [(f"--{name.replace('_', '-')}", escape(_option(value))) for name, value in summary["options"].items()]
+    facts.append(("versions", escape(", ".join(f"{k} {v}" for k, v in summary["versions"].items()))))
+    parts = [_table("run", [("", False), ("", False)], [[escape(k), v] for k, v in facts])]
+    parts.append("<h3>Inputs</h3>")
+    parts.append(_table("inputs", [("file", False), ("codec", False), ("units", True), ("compressed", True)],
+                        [[f'<code>{escape(i["path"])}</code>', escape(i["codec"] or "–"), _n(i["units"]),
+                          _size(i["compressed_bytes"])] for i in summary["inputs"]]))
+    parts.append("<h3>Failures</h3>")
+    if summary["failures"]:
+        parts.append(_table("failures", [("unit", False), ("error", False)],
+                            [[f'<code>{escape(str(f["id"]))}</code>', f'<span class="fail">{escape(str(f["error"]))}</span>']
+                             for f in summary["failures"]]))
+    else:
+        parts.append('<p class="note">None: every unit committed.</p>')
+    return "".join(parts)
+
+
+DEFINITIONS = """<dl>
+<dt>Month</dt><dd>The UTC calendar month of <code>revision_dt</code>. Months without revisions between the first and
+the last are shown as zero.</dd>
+<dt>Editor</dt><dd>A registered user's <code>user_id</code> (the name where the id is 0, as for imported revisions),
+or an anonymous editor's <code>user_text</code> as the output holds it. Contributors whose name is deleted or was
+dropped are not counted as editors; their revisions are counted.</dd>
+<dt>Active editors</dt><dd>Distinct editors with at least one revision in the month (Wikimedia's "active editors"
+count those with five or more).</dd>
+<dt>Anonymous share</dt><dd>Revisions with <code>user_is_anonymous</code> over all revisions.</dd>
+<dt>Identity-revert rate</dt><dd>Revisions with <code>revision_is_identity_revert</code> over all revisions;
+"reverted later" uses <code>revision_is_identity_reverted</code>. Both depend on the run's
+<code>--revert-radius</code>: with no limit (the default), one revert to a much older state counts every revision
+since as reverted.</dd>
+<dt>Bytes changed</dt><dd><code>revision_text_bytes_diff</code>, binned by sign and number of digits; a page's first
+revision has none.</dd>
+<dt>Most edited pages, most active editors</dt><dd>By revision count; ties by page id, or by editor.</dd>
+</dl>"""
+
+
+def _json_block(data: dict) -> str:
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    # inside <script> nothing is unescaped: keep "</script>" and friends out of the text
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" id="report-data">{text}</script>'
+
+
+def render(wiki_db: str, snapshot: str, figures: dict, summary: dict | None, charts: list[Chart],
+           source: str, version: str) -> str:
+    """The page for one wiki and snapshot."""
+    generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    title = f"{wiki_db} {snapshot}: dumpproc report"
+    data = {"wiki_db": wiki_db, "snapshot": snapshot, "figures": figures, "run": summary}
+    months = figures["months"]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{STYLE}</style></head>
+<body>
+<h1>{escape(wiki_db)} · snapshot {escape(snapshot)}</h1>
+<p class="lead">What the processed history in <code>{escape(source)}</code> says.
+Generated by dumpproc {escape(version)} on {escape(generated)}.</p>
+{_tiles(figures["totals"])}
+<nav><a href="#charts">Charts</a><a href="#top-pages">Most edited pages</a><a href="#top-editors">Most active
+editors</a><a href="#run">The run</a><a href="#monthly">Monthly figures</a><a href="#definitions">Definitions</a></nav>
+<section id="charts"><h2>Charts</h2>{_figures(charts)}</section>
+<section id="top-pages"><h2>Most edited pages</h2>{_top_pages(figures["top_pages"])}</section>
+<section id="top-editors"><h2>Most active editors</h2><p class="note">{escape(_names_note(summary))}</p>
+{_top_editors(figures["top_editors"])}</section>
+<section id="run"><h2>The run</h2>{_run(summary)}</section>
+<section id="monthly"><h2>Monthly figures</h2>
+<details><summary>{len(months):,} months</summary>{_months(months)}</details>
+<h3>Bytes changed</h3>{_bytes(figures["bytes_diff"])}</section>
+<section id="definitions"><h2>Definitions</h2>{DEFINITIONS}</section>
+{_json_block(data)}
+</body></html>
+"""

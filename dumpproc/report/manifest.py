@@ -1,0 +1,65 @@
+"""The run's ``_manifest.json``, summarised for the report of one wiki and snapshot.
+
+A run may write several wikis and snapshots; the manifest lists its units
+with the partition each wrote. A page of the report shows that partition's
+inputs, units and failures, and the whole run's time and throughput. A unit
+that failed before its wiki was known belongs to no partition: every page
+lists it, so no failure goes unseen.
+"""
+
+from __future__ import annotations
+
+#: The options worth showing, in this order (the rest are in the manifest).
+SHOWN_OPTIONS = ("tables", "ips", "revert_radius", "namespaces", "snapshot", "workers", "engine",
+                 "split_size", "resume", "verify_checksums", "group_readable")
+
+
+def _rate(amount: float, seconds: float) -> float | None:
+    return amount / seconds if seconds else None
+
+
+def _unit_bytes(unit: dict) -> int:
+    start, end = unit.get("start") or 0, unit.get("end")
+    return max(end - start, 0) if isinstance(end, int) else 0
+
+
+def summarise(manifest: dict | None, wiki_db: str, snapshot: str) -> dict | None:
+    """What the page shows of the run, or None without a manifest."""
+    if manifest is None:
+        return None
+    every = manifest.get("units", [])
+    mine = [u for u in every if (u.get("wiki_db"), u.get("snapshot")) == (wiki_db, snapshot)]
+    unplaced = [u for u in every if u.get("wiki_db") is None]
+    committed = [u for u in mine if u.get("status") == "committed"]
+    inputs: dict[str, dict] = {}
+    for unit in mine:
+        entry = inputs.setdefault(unit["path"], {"path": unit["path"], "codec": unit.get("codec"),
+                                                 "units": 0, "compressed_bytes": 0})
+        entry["units"] += 1
+        entry["compressed_bytes"] += _unit_bytes(unit)
+    seconds = float(manifest.get("seconds") or 0)
+    done = [u for u in every if u.get("status") == "committed"]
+    unit_seconds = sum(float(u.get("seconds") or 0) for u in committed)
+    options = manifest.get("options", {})
+    return {
+        "created": manifest.get("created"),
+        "dumpproc_version": manifest.get("dumpproc_version"),
+        "versions": manifest.get("versions", {}),
+        "options": {name: options[name] for name in SHOWN_OPTIONS if name in options},
+        "inputs": sorted(inputs.values(), key=lambda e: e["path"]),
+        "units": len(mine),
+        "units_committed": len(committed),
+        "failures": [{"id": u.get("id"), "path": u.get("path"), "error": u.get("error")}
+                     for u in mine + unplaced if u.get("status") != "committed"],
+        "pages": sum(u.get("pages") or 0 for u in committed),
+        "revisions": sum(u.get("revisions") or 0 for u in committed),
+        "xml_bytes": sum(u.get("bytes_xml") or 0 for u in committed),
+        "unit_seconds": round(unit_seconds, 3),
+        "run": {
+            "units": len(every),
+            "seconds": seconds,
+            "compressed_bytes_per_second": _rate(sum(_unit_bytes(u) for u in done), seconds),
+            "xml_bytes_per_second": _rate(sum(u.get("bytes_xml") or 0 for u in done), seconds),
+            "revisions_per_second": _rate(sum(u.get("revisions") or 0 for u in done), seconds),
+        },
+    }
