@@ -1,4 +1,4 @@
-"""The ``dumpproc`` command: a thin layer over ``pipeline.run`` and ``inspect_dump``.
+"""The ``dumpproc`` command: a thin layer over ``pipeline.run``, ``inspect_dump`` and ``build_report``.
 
 Errors are turned into one line on stderr and an exit code here, and only here:
 0 every unit committed; 1 at least one unit failed; 2 bad usage or an input
@@ -93,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="summarise one dump file")
     inspect.add_argument("input", metavar="INPUT")
     inspect.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    report = commands.add_parser("report", help="HTML pages with charts of a processed output")
+    report.add_argument("out", metavar="OUT", help="the output root a process run wrote")
+    report.add_argument("-o", "--output", metavar="PATH",
+                        help="the page (default report.html); with several wikis or snapshots, "
+                             "NAME-<wiki>-<snapshot>.html beside it, or into PATH when it is a folder")
     return parser
 
 
@@ -175,6 +181,14 @@ def _inspect(args) -> int:
     return EXIT_OK
 
 
+def _report(args) -> int:
+    from .report import build_report
+
+    for path in build_report(args.out, args.output):
+        print(f"dumpproc: wrote {path}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -185,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     import multiprocessing_logging
 
     multiprocessing_logging.install_mp_handler()  # worker processes' records reach this log
-    handler = {"process": _process, "inspect": _inspect}[args.command]
+    handler = {"process": _process, "inspect": _inspect, "report": _report}[args.command]
     try:
         return handler(args)
     except (InputNotFound, IncompleteDump, MissingDependency) as exc:

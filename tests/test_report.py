@@ -1,0 +1,310 @@
+"""``dumpproc report``: its figures against independent queries on the Parquet, names, pages, modes, errors."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import stat
+from collections import Counter, defaultdict
+from html.parser import HTMLParser
+
+import pyarrow.dataset as ds
+import pytest
+
+from conftest import shared_dump
+from dumpproc.cli import main
+from dumpproc.report import destinations
+
+duckdb = pytest.importorskip("duckdb", reason="DuckDB is in the report and test extras: pip install -e '.[test]'")
+pytest.importorskip("matplotlib", reason="matplotlib is in the report extra: pip install -e '.[report]'")
+
+AAWIKI = "dkpro__dkpro-jwpl/aawiki-20260101-pages-meta-history.xml.7z"
+HOSTILE_TITLE = 'Tom & "Jerry" <script>alert(1)</script>'
+
+
+def report_data(path) -> dict:
+    """The figures a page embeds for scripts (and renders as tables)."""
+    found = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', path.read_text(), re.S)
+    assert found, f"{path} embeds no report data"
+    return json.loads(found.group(1))
+
+
+class _Tables(HTMLParser):
+    """The text of every cell of every ``<table data-figure=...>``, and every ``<img src>``."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.images: list[str] = []
+        self._table = self._row = self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = self.tables.setdefault(attrs.get("data-figure"), [])
+        elif tag == "tr" and self._table is not None:
+            self._row = []
+            self._table.append(self._row)
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif tag == "img":
+            self.images.append(attrs["src"])
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append("".join(self._cell))
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def rendered(path) -> _Tables:
+    parser = _Tables()
+    parser.feed(path.read_text())
+    return parser
+
+
+def report(out, dest, *more) -> int:
+    return main(["report", str(out), "-o", str(dest), *more])
+
+
+# --- a hand-made dump whose figures are known ---------------------------------------------------
+
+def contributor(who: str) -> str:
+    if who.startswith("ip:"):
+        return f"<ip>{who[3:]}</ip>"
+    name, user_id = who.split("#")
+    return f"<username>{escape_xml(name)}</username><id>{user_id}</id>"
+
+
+def escape_xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+#: (page title, timestamp, contributor, text): 8 revisions, 5 anonymous, 1 identity revert (r3 reverts r2).
+TINY = {
+    HOSTILE_TITLE: [("2024-01-05T10:00:00Z", "ip:192.0.2.7", "a"),
+                    ("2024-01-06T10:00:00Z", "ip:192.0.2.7", "a b"),
+                    ("2024-03-01T10:00:00Z", "Alice <b>#5", "a"),
+                    ("2024-03-02T10:00:00Z", "ip:192.0.2.7", "a b c"),
+                    ("2024-03-03T10:00:00Z", "ip:198.51.100.1", "a b c d")],
+    "Plain": [("2024-01-10T10:00:00Z", "Alice <b>#5", "x"),
+              ("2024-03-10T10:00:00Z", "Alice <b>#5", "xy"),
+              ("2024-03-11T10:00:00Z", "ip:192.0.2.7", "xyz")],
+}
+
+
+def write_tiny(folder, dbname: str = "tinywiki"):
+    pages, revision_id = [], 100
+    for page_id, (title, revisions) in enumerate(TINY.items(), 1):
+        parts = [f"<page><title>{escape_xml(title)}</title><ns>0</ns><id>{page_id}</id>"]
+        for when, who, text in revisions:
+            revision_id += 1
+            parts.append(f"<revision><id>{revision_id}</id><timestamp>{when}</timestamp>"
+                         f"<contributor>{contributor(who)}</contributor><model>wikitext</model>"
+                         f'<format>text/x-wiki</format><text xml:space="preserve">{text}</text></revision>')
+        pages.append("".join(parts) + "</page>")
+    path = folder / f"{dbname}-20260101-pages-meta-history.xml"
+    path.write_text(f'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10">'
+                    f"<siteinfo><sitename>Tiny</sitename><dbname>{dbname}</dbname></siteinfo>"
+                    f"{''.join(pages)}</mediawiki>", encoding="utf-8")
+    return path
+
+
+def test_figures_of_a_known_dump_and_escaping(tmp_path):
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path)), "-o", str(out), "-j", "1"]) == 0
+    page = tmp_path / "tiny.html"
+    assert report(out, page) == 0
+    figures = report_data(page)["figures"]
+    totals = figures["totals"]
+    assert (totals["revisions"], totals["pages"], totals["editors"], totals["anonymous_revisions"]) == (8, 2, 3, 5)
+    assert (totals["identity_reverts"], totals["identity_reverted"]) == (1, 1)
+    months = {m["month"]: (m["revisions"], m["anonymous_revisions"], m["active_editors"], m["identity_reverts"])
+              for m in figures["months"]}
+    assert months == {"2024-01": (3, 2, 2, 0), "2024-02": (0, 0, 0, 0), "2024-03": (5, 3, 3, 1)}
+    assert {b["label"]: b["revisions"] for b in figures["bytes_diff"]} == {"first revision": 2, "-[1, 10)": 1,
+                                                                           "+[1, 10)": 5}
+    assert [(e["user_text"], e["revisions"], e["pages_edited"]) for e in figures["top_editors"]] == [
+        ("192.0.2.7", 4, 2), ("Alice <b>", 3, 2), ("198.51.100.1", 1, 1)]
+    assert [(p["page_title"], p["revisions"]) for p in figures["top_pages"]] == [(HOSTILE_TITLE, 5), ("Plain", 3)]
+    html = page.read_text()
+    assert "<script>alert" not in html and "Alice <b>" not in html  # escaped everywhere, the JSON block too
+    tables = rendered(page).tables
+    assert [row[1] for row in tables["top_pages"][1:]] == [HOSTILE_TITLE, "Plain"]
+    assert [row[1] for row in tables["top_editors"][1:]] == ["192.0.2.7", "Alice <b>", "198.51.100.1"]
+    assert "by their IP address" in html
+    assert stat.S_IMODE(os.stat(page).st_mode) == 0o600
+
+
+def test_hashed_ips_are_shown_hashed_and_no_ip_appears(tmp_path, monkeypatch):
+    monkeypatch.setenv("DUMPPROC_IP_KEY", "report-test-key")
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path)), "-o", str(out), "-j", "1", "--ips", "hash"]) == 0
+    page = tmp_path / "hashed.html"
+    assert report(out, page) == 0
+    hashed = hmac.new(b"report-test-key", b"192.0.2.7", hashlib.sha256).hexdigest()
+    top = report_data(page)["figures"]["top_editors"]
+    assert (top[0]["user_text"], top[0]["user_is_anonymous"], top[0]["revisions"]) == (hashed, True, 4)
+    assert rendered(page).tables["top_editors"][1][1] == hashed
+    html = page.read_text()
+    assert "192.0.2.7" not in html and "198.51.100.1" not in html
+    assert "keyed hash" in html
+
+
+def test_several_partitions_give_several_pages(tmp_path):
+    out = tmp_path / "out"
+    inputs = [str(write_tiny(tmp_path, db)) for db in ("onewiki", "twowiki")]
+    assert main(["process", *inputs, "-o", str(out), "-j", "1", "--group-readable"]) == 0
+    assert report(out, tmp_path / "site.html") == 0
+    pages = sorted(tmp_path.glob("site*.html"))
+    assert [p.name for p in pages] == ["site-onewiki-2026-01.html", "site-twowiki-2026-01.html"]
+    for page, db in zip(pages, ("onewiki", "twowiki")):
+        data = report_data(page)
+        assert (data["wiki_db"], data["snapshot"], data["figures"]["totals"]["revisions"]) == (db, "2026-01", 8)
+        assert data["run"]["units"] == 1 and data["run"]["run"]["units"] == 2
+        assert stat.S_IMODE(os.stat(page).st_mode) == 0o640  # the run was group-readable
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    assert report(out, folder) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["report-onewiki-2026-01.html", "report-twowiki-2026-01.html"]
+
+
+def test_failed_units_are_listed(tmp_path):
+    bad = tmp_path / "bad.xml"
+    bad.write_text("not xml at all")
+    out = tmp_path / "out"
+    assert main(["process", str(bad), str(write_tiny(tmp_path)), "-o", str(out), "-j", "1"]) == 1
+    page = tmp_path / "r.html"
+    assert report(out, page) == 0
+    run = report_data(page)["run"]
+    assert (run["units"], run["units_committed"], run["run"]["units"]) == (1, 1, 2)
+    failure, = run["failures"]  # failed before its wiki was known: on every page
+    assert failure["path"] == str(bad) and failure["error"]
+    assert [row[1] for row in rendered(page).tables["failures"][1:]] == [failure["error"]]
+
+
+def test_destinations():
+    one, two = ("aawiki", "2026-01"), ("bbwiki", "2026-02")
+    assert [str(p) for p in destinations([one], "x/r.html")] == ["x/r.html"]
+    assert [str(p) for p in destinations([one, two], "x/r.html")] == ["x/r-aawiki-2026-01.html",
+                                                                       "x/r-bbwiki-2026-02.html"]
+    assert [str(p) for p in destinations([one], "x/")] == ["x/report-aawiki-2026-01.html"]
+    assert [str(p) for p in destinations([one, two])] == ["report-aawiki-2026-01.html", "report-bbwiki-2026-02.html"]
+
+
+def test_usage_errors_exit_2(tmp_path, capsys, monkeypatch):
+    assert report(tmp_path / "absent", tmp_path / "r.html") == 2
+    assert "absent" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert report(tmp_path / "empty", tmp_path / "r.html") == 2
+    assert "no processed output" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path)), "-o", str(out), "-j", "1"]) == 0
+    capsys.readouterr()
+    monkeypatch.setitem(__import__("sys").modules, "matplotlib.figure", None)  # as if not installed
+    assert report(out, tmp_path / "r.html") == 2
+    assert "pip install 'dumpproc[report]'" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+# --- the real aawiki history, checked against queries on the Parquet ----------------------------
+
+@pytest.fixture(scope="module")
+def aawiki(tmp_path_factory):
+    """The processed aawiki history and its report."""
+    path = shared_dump(AAWIKI)
+    root = tmp_path_factory.mktemp("aawiki-report")
+    out = root / "out"
+    assert main(["process", str(path), "-o", str(out), "-j", "1"]) == 0
+    assert report(out, root / "aawiki.html") == 0
+    return out, root / "aawiki.html"
+
+
+def test_aawiki_totals_and_months_match_the_parquet(aawiki):
+    out, page = aawiki
+    figures = report_data(page)["figures"]
+    con = duckdb.connect()
+    revisions = f"read_parquet('{out}/revisions/*/*/*.parquet', hive_partitioning = true)"
+    expected = con.execute(f"""select count(*), count(distinct page_id), avg(user_is_anonymous::int),
+                                      avg(revision_is_identity_revert::int) from {revisions}""").fetchone()
+    totals = figures["totals"]
+    assert expected[0] == totals["revisions"] == 1307
+    assert expected[1] == totals["pages"] == 507
+    assert totals["anonymous_share"] == pytest.approx(expected[2])
+    assert totals["identity_revert_rate"] == pytest.approx(expected[3])
+    # months and active editors recomputed in Python from the rows themselves
+    rows = ds.dataset(out / "revisions", partitioning="hive").to_table(columns=[
+        "revision_dt", "user_id", "user_text", "user_is_anonymous", "revision_is_identity_revert",
+        "revision_text_bytes_diff"]).to_pylist()
+    count, anonymous, reverts, editors = Counter(), Counter(), Counter(), defaultdict(set)
+    for row in rows:
+        month = row["revision_dt"].strftime("%Y-%m")  # aware UTC datetimes
+        count[month] += 1
+        anonymous[month] += row["user_is_anonymous"]
+        reverts[month] += row["revision_is_identity_revert"]
+        if row["user_text"] is not None:
+            registered = not row["user_is_anonymous"] and row["user_id"]
+            editors[month].add(("id", row["user_id"]) if registered else ("name", row["user_text"]))
+    months = {m["month"]: m for m in figures["months"]}
+    assert set(count) <= set(months) and min(months) == min(count) and max(months) == max(count)
+    for month, m in months.items():
+        assert (m["revisions"], m["anonymous_revisions"], m["identity_reverts"], m["active_editors"]) == (
+            count[month], anonymous[month], reverts[month], len(editors[month])), month
+    assert totals["editors"] == len(set().union(*editors.values()))
+    bins = Counter(None if d is None else 0 if d == 0 else (1 if d > 0 else -1) * len(str(abs(d)))
+                   for d in (row["revision_text_bytes_diff"] for row in rows))
+    assert {b["bin"]: b["revisions"] for b in figures["bytes_diff"]} == dict(bins)
+    table = {row[0]: row[1:] for row in rendered(page).tables["months"][1:]}
+    assert all(table[m][0] == f"{months[m]['revisions']:,}" for m in months)  # the page shows what it embeds
+
+
+def test_aawiki_top_pages_and_editors_match_the_pages_and_users_tables(aawiki):
+    out, page = aawiki
+    figures = report_data(page)["figures"]
+    con = duckdb.connect()
+    pages = con.execute(f"""select page_id, page_title, revision_count
+                            from read_parquet('{out}/pages/*/*/*.parquet', hive_partitioning = true)
+                            order by revision_count desc, page_id limit 20""").fetchall()
+    assert [(p["page_id"], p["page_title"], p["revisions"]) for p in figures["top_pages"]] == pages
+    assert pages[0][1:] == ("Main Page", 81)
+    users = con.execute(f"""select user_text, user_is_anonymous, revision_count, pages_edited,
+                                   case when user_is_anonymous then 'ip:' || user_text
+                                        when user_id > 0 then 'id:' || user_id else 'name:' || user_text end k
+                            from read_parquet('{out}/users/*/*/*.parquet', hive_partitioning = true)
+                            order by revision_count desc, k limit 20""").fetchall()
+    assert [(e["user_text"], e["user_is_anonymous"], e["revisions"], e["pages_edited"], e["editor"])
+            for e in figures["top_editors"]] == users
+    tables = rendered(page)
+    assert [row[1] for row in tables.tables["top_pages"][1:]] == [p[1] for p in pages]
+    assert [row[1] for row in tables.tables["top_editors"][1:]] == [u[0] for u in users]
+
+
+def test_aawiki_run_summary_and_charts(aawiki):
+    out, page = aawiki
+    data = report_data(page)
+    manifest = json.loads((out / "_manifest.json").read_text())
+    run = data["run"]
+    unit, = manifest["units"]
+    assert (run["units"], run["units_committed"], run["failures"]) == (1, 1, [])
+    assert (run["pages"], run["revisions"], run["xml_bytes"]) == (507, 1307, unit["bytes_xml"])
+    assert run["inputs"] == [{"path": unit["path"], "codec": "7z", "units": 1, "compressed_bytes": unit["end"]}]
+    assert run["run"]["seconds"] == manifest["seconds"]
+    assert run["run"]["revisions_per_second"] == pytest.approx(1307 / manifest["seconds"])
+    images = rendered(page).images
+    assert len(images) == 4
+    for uri in images:
+        assert uri.startswith("data:image/png;base64,")
+        png = base64.b64decode(uri.split(",", 1)[1])
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        assert width == 1000 and height >= 300
+    assert stat.S_IMODE(os.stat(page).st_mode) == 0o600
