@@ -71,6 +71,12 @@ def _percent(axes) -> None:
     axes.set_ylim(0, 1)
 
 
+def _stacked(axes, dates: list[datetime], registered: list[int], anonymous: list[int]) -> None:
+    axes.bar(dates, registered, width=27, align="edge", color=PALETTE["registered"], label="registered")
+    axes.bar(dates, anonymous, width=27, align="edge", bottom=registered, color=PALETTE["anonymous"],
+             label="anonymous")
+
+
 def activity(months: list[dict]) -> str:
     """Revisions per month (registered and anonymous stacked) over active editors per month."""
     figure = _figure()
@@ -78,16 +84,10 @@ def activity(months: list[dict]) -> str:
     revisions, editors = figure.subplots(2, 1, sharex=True)
     if months:
         dates = _dates(months)
-        registered = [m["revisions"] - m["anonymous_revisions"] for m in months]
-        anonymous = [m["anonymous_revisions"] for m in months]
-        revisions.bar(dates, registered, width=27, align="edge", color=PALETTE["registered"], label="registered")
-        revisions.bar(dates, anonymous, width=27, align="edge", bottom=registered, color=PALETTE["anonymous"],
-                      label="anonymous")
-        editors.bar(dates, [m["active_registered_editors"] for m in months], width=27, align="edge",
-                    color=PALETTE["registered"], label="registered")
-        editors.bar(dates, [m["active_anonymous_editors"] for m in months], width=27, align="edge",
-                    bottom=[m["active_registered_editors"] for m in months], color=PALETTE["anonymous"],
-                    label="anonymous")
+        _stacked(revisions, dates, [m["revisions"] - m["anonymous_revisions"] for m in months],
+                 [m["anonymous_revisions"] for m in months])
+        _stacked(editors, dates, [m["active_registered_editors"] for m in months],
+                 [m["active_anonymous_editors"] for m in months])
         revisions.legend(loc="upper right", frameon=False)
     else:
         _no_data(revisions)
@@ -96,36 +96,33 @@ def activity(months: list[dict]) -> str:
     return _png(figure)
 
 
-def anonymous_share(months: list[dict]) -> str:
-    """The share of each month's revisions made by anonymous editors."""
-    figure = _figure()
-    axes = figure.subplots()
-    if months:
-        axes.plot(_dates(months), [m["anonymous_share"] for m in months], color=PALETTE["anonymous"],
-                  marker=".", linewidth=1.2)
-    else:
-        _no_data(axes)
-    _percent(axes)
-    axes.set_ylabel("anonymous revisions")
-    return _png(figure)
-
-
-def revert_rate(months: list[dict]) -> str:
-    """Each month's share of identity reverts, and of revisions later reverted."""
+def _shares(months: list[dict], series: list[tuple[str, str, str]], ylabel: str) -> str:
+    """Monthly shares as lines on a 0-100 % axis; ``series`` is (figure key, colour, label) triples."""
     figure = _figure()
     axes = figure.subplots()
     if months:
         dates = _dates(months)
-        axes.plot(dates, [m["identity_revert_rate"] for m in months], color=PALETTE["revert"], marker=".",
-                  linewidth=1.2, label="identity reverts")
-        axes.plot(dates, [m["identity_reverted_rate"] for m in months], color=PALETTE["reverted"], marker=".",
-                  linewidth=1.0, alpha=0.7, label="reverted later")
-        axes.legend(loc="upper right", frameon=False)
+        for key, colour, label in series:
+            axes.plot(dates, [m[key] for m in months], color=colour, marker=".", linewidth=1.2, label=label)
+        if len(series) > 1:
+            axes.legend(loc="upper right", frameon=False)
     else:
         _no_data(axes)
     _percent(axes)
-    axes.set_ylabel("share of revisions")
+    axes.set_ylabel(ylabel)
     return _png(figure)
+
+
+def anonymous_share(months: list[dict]) -> str:
+    """The share of each month's revisions made by anonymous editors."""
+    return _shares(months, [("anonymous_share", PALETTE["anonymous"], "anonymous")], "anonymous revisions")
+
+
+def revert_rate(months: list[dict]) -> str:
+    """Each month's share of identity reverts, and of revisions later reverted."""
+    return _shares(months, [("identity_revert_rate", PALETTE["revert"], "identity reverts"),
+                            ("identity_reverted_rate", PALETTE["reverted"], "reverted later")],
+                   "share of revisions")
 
 
 def bytes_histogram(bins: list[dict]) -> str:
