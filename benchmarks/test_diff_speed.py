@@ -37,7 +37,7 @@ def anarchism_texts(anarchism_7z):
 def run_dumpproc(texts):
     differ = PageDiffer()
     for revision_id, text, utf8 in texts:
-        differ.next(revision_id, text, utf8)
+        differ.next(revision_id, utf8)
 
 
 def run_difflib(texts):

@@ -227,7 +227,8 @@ class _UnitTables:
         """Read one page to its end; returns its revisions. Rows of a page cut short are withdrawn."""
         for writer in self.writers.values():
             writer.mark()  # row groups are cut between pages
-        assembler = PageAssembler(page.header, self.options.revert_radius, self.options.ips, self.with_diffs)
+        assembler = PageAssembler(page.header, self.options.revert_radius, self.options.ips, self.with_diffs,
+                                  "bytes" if self.diffs is not None else "none")
         diffs, content = self.diffs, self.content
         count = 0
         for revision in page:

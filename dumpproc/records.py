@@ -50,7 +50,10 @@ class PageHeader(NamedTuple):
 class Revision(NamedTuple):
     """One revision, with the page's id so that it stands alone.
 
-    ``text`` is None when the text is deleted or the dump carries none (stubs);
+    ``text_utf8`` is the text as UTF-8 bytes, as libxml2 holds it: the pipeline
+    diffs, sizes and hashes those, and ``text`` decodes them only when asked (a
+    Python string of a text with one emoji takes four bytes a character). Both
+    are None when the text is deleted or the dump carries none (stubs);
     ``text_bytes`` is then the ``bytes`` attribute where the dump gives one.
     ``sha1`` is the revision's base-36 sha1 as the dump states it, else the
     main slot's, else None.
@@ -69,12 +72,15 @@ class Revision(NamedTuple):
     comment_deleted: bool
     model: str | None
     format: str | None
-    text: str | None
+    text_utf8: bytes | None
     text_bytes: int | None
     text_deleted: bool
     sha1: str | None
-    #: the text's UTF-8 encoding, made once by the parser (for the size) and reused by the diff
-    text_utf8: bytes | None = None
+
+    @property
+    def text(self) -> str | None:
+        """The text as a string, decoded at each call."""
+        return None if self.text_utf8 is None else self.text_utf8.decode("utf-8")
 
     @classmethod
     def from_string(cls, xml: str, page_id: int = 1) -> "Revision":
@@ -86,9 +92,9 @@ class Revision(NamedTuple):
         return revision_from_element(element, page_id)
 
 
-def sha1_base36(text: str) -> str:
+def sha1_base36(text: str | bytes) -> str:
     """MediaWiki's revision sha1: the SHA-1 of the UTF-8 text in base 36, padded to 31 digits."""
-    number = int.from_bytes(hashlib.sha1(text.encode("utf-8")).digest(), "big")
+    number = int.from_bytes(hashlib.sha1(text.encode("utf-8") if isinstance(text, str) else text).digest(), "big")
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = []
     while number:

@@ -32,8 +32,10 @@ BATCH_ROWS = 4_096
 #: For tables with texts, a row group is also cut once it holds this many bytes of text.
 ROW_GROUP_TEXT_BYTES = 16 << 20
 #: Row groups are cut at page boundaries (``mark``), so that a page's rows can be withdrawn;
-#: a page with more than this many times a row group's worth is cut inside, and no longer can.
+#: a page with more than this many times a row group's rows, or its text, is cut inside, and
+#: no longer can. Text is held less: a row group's text is copied a few times as it is written.
 PAGE_HOLD_FACTOR = 4
+PAGE_HOLD_TEXT_FACTOR = 2
 
 
 def modes(group_readable: bool) -> tuple[int, int]:
@@ -81,6 +83,23 @@ def _open_private(path: str, group_readable: bool):
     return os.fdopen(fd, "wb")
 
 
+#: Columns of texts. Their values are unique, so a dictionary would only cost time and a copy of
+#: every text; and min/max statistics of a 50 MB text would copy it a few more times.
+TEXT_COLUMNS = ("revision_text", "ops")
+
+
+def _non_text_columns(schema: pa.Schema) -> list[str]:
+    """The columns worth a dictionary and statistics: all but the texts (given by their leaf paths)."""
+    names = []
+    for field in schema:
+        if field.name in TEXT_COLUMNS:
+            if field.name == "ops":
+                names += [f"ops.list.element.{sub.name}" for sub in field.type.value_type if sub.name != "text"]
+            continue
+        names.append(field.name)
+    return names
+
+
 def write_atomically(path: str, data: bytes, group_readable: bool = False) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename."""
     tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp-{os.getpid()}")
@@ -112,7 +131,7 @@ class PartWriter:
 
     Row groups are written at page boundaries: ``mark()`` says a page begins, and
     ``rollback()`` withdraws the rows appended since (a page that malformed XML
-    cut short). Only a page holding ``PAGE_HOLD_FACTOR`` times a row group is
+    cut short). Only a page holding several row groups' worth (``PAGE_HOLD_*``) is
     written out before it ends; ``rollback`` then returns False.
     """
 
@@ -127,15 +146,15 @@ class PartWriter:
         self._columns: list[list] = [[] for _ in schema]
         self._batches: list[pa.RecordBatch] = []
         self._batched_rows = 0
-        self._text_columns = [i for i, f in enumerate(schema) if f.name in ("revision_text", "ops")]
+        self._text_columns = [i for i, f in enumerate(schema) if f.name in TEXT_COLUMNS]
         self._buffered_text = 0
         self._due = False  # a row group is full: write it at the next page boundary
         self._mark = 0  # rows buffered when the current page began; None once some were written
         try:
             self._file = _open_private(self.tmp_path, group_readable)
-            self._writer = pq.ParquetWriter(
-                self._file, schema, compression="zstd", use_dictionary=True, write_statistics=True
-            )
+            plain = _non_text_columns(schema)
+            self._writer = pq.ParquetWriter(self._file, schema, compression="zstd", use_dictionary=plain,
+                                            write_statistics=plain)
         except OSError as exc:
             raise _output_error(exc, self.tmp_path) from exc
 
@@ -156,7 +175,7 @@ class PartWriter:
     def _full(self) -> None:
         """A row group's worth is buffered: write it now if the page is too large to hold, else at its end."""
         self._due = True
-        if (self._buffered_text >= PAGE_HOLD_FACTOR * ROW_GROUP_TEXT_BYTES
+        if (self._buffered_text >= PAGE_HOLD_TEXT_FACTOR * ROW_GROUP_TEXT_BYTES
                 or self._batched_rows >= PAGE_HOLD_FACTOR * ROW_GROUP_ROWS):
             self.flush()
             self._mark = None

@@ -54,14 +54,15 @@ class PageSummary:
 class PageAssembler:
     """One page's revisions through counters, reverts and diffs."""
 
-    def __init__(self, page: PageHeader, radius: int = 0, ips: IpPolicy | None = None, with_diffs: bool = True):
+    def __init__(self, page: PageHeader, radius: int = 0, ips: IpPolicy | None = None, with_diffs: bool = True,
+                 ops_text: str = "bytes"):
         self.page = page
         self.ips = ips or IpPolicy()
         self.with_diffs = with_diffs
         self.counters = PageCounters()
         self.detector = RevertDetector(radius)
         self.marks = RevertMarks()
-        self.differ = PageDiffer()
+        self.differ = PageDiffer(ops_text)  # "none" when no diffs table is written
         self.ids: list[int] = []
         self.times: list[int] = []
         self.users: list[tuple | None] = []
@@ -75,8 +76,9 @@ class PageAssembler:
         """Take the page's next revision; returns (base revision id, diff) when its text is visible."""
         counted = self.counters.add(revision)
         sha1 = revision.sha1
-        if sha1 is None and revision.text is not None:
-            sha1 = sha1_base36(revision.text)
+        text = revision.text_utf8
+        if sha1 is None and text is not None:
+            sha1 = sha1_base36(text)
         position = len(self.ids)
         self.marks.add()
         reverted = self.detector.add(sha1)
@@ -93,8 +95,8 @@ class PageAssembler:
 
         diffed = None
         counts = (None,) * 6
-        if self.with_diffs and revision.text is not None:
-            diffed = self.differ.next(revision.id, revision.text, revision.text_utf8)
+        if self.with_diffs and text is not None:
+            diffed = self.differ.next(revision.id, text)
             result = diffed[1]
             self.coarse_diffs += result.coarse
             counts = (result.lines_added, result.lines_removed, result.words_added, result.words_removed,

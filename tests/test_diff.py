@@ -156,13 +156,14 @@ def test_anarchism_history():
             for revision in page:
                 if revision.text is None:
                     continue
-                _, result = differ.next(revision.id, revision.text, revision.text_utf8)
-                words = count_words(revision.text)
-                assert apply_ops(previous, result.ops) == revision.text
+                text = revision.text
+                _, result = differ.next(revision.id, revision.text_utf8)
+                words = count_words(text)
+                assert apply_ops(previous, result.ops) == text
                 assert result.lines_added - result.lines_removed == (
-                    len(split_lines(revision.text)) - len(split_lines(previous)))
+                    len(split_lines(text)) - len(split_lines(previous)))
                 assert result.words_added - result.words_removed == words - previous_words
-                assert result.chars_added - result.chars_removed == len(revision.text) - len(previous)
-                previous, previous_words = revision.text, words
+                assert result.chars_added - result.chars_removed == len(text) - len(previous)
+                previous, previous_words = text, words
                 pairs += 1
     assert pairs > 15_000

@@ -124,10 +124,18 @@ def _diff_kernel(a, b, a64, b64, a_tail, b_tail, classes, max_edits, budget, tok
     return exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse
 
 
-def diff(a: str, b: str, a_utf8: bytes | None = None, b_utf8: bytes | None = None) -> DiffResult:
-    """The ops and counters that turn text ``a`` into text ``b`` (their UTF-8 forms may be given)."""
-    ab = a.encode("utf-8") if a_utf8 is None else a_utf8
-    bb = b.encode("utf-8") if b_utf8 is None else b_utf8
+def diff(a: str, b: str) -> DiffResult:
+    """The ops and counters that turn text ``a`` into text ``b``."""
+    return diff_utf8(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def diff_utf8(ab: bytes, bb: bytes, ops_text: str = "str") -> DiffResult:
+    """``diff`` of two texts given as UTF-8 bytes.
+
+    ``ops_text`` is what each op's text is: ``"str"``, ``"bytes"`` (UTF-8, as Arrow takes it
+    for a string column, without a Python string's up to four bytes a character), or
+    ``"none"`` (None: only the counters are wanted).
+    """
     av = np.frombuffer(ab, np.uint8)
     bv = np.frombuffer(bb, np.uint8)
     words = min(len(ab), len(bb)) // 8
@@ -137,7 +145,11 @@ def diff(a: str, b: str, a_utf8: bytes | None = None, b_utf8: bytes | None = Non
     ops = []
     lines_added = lines_removed = 0
     for a_start, a_end, b_start, b_end in hunks.tolist():
-        added = bb[prefix + b_offsets[b_start]:prefix + b_offsets[b_end]].decode("utf-8")
+        added = None
+        if ops_text != "none":
+            added = bb[prefix + b_offsets[b_start]:prefix + b_offsets[b_end]]
+            if ops_text == "str":
+                added = added.decode("utf-8")
         ops.append((first_line + a_start, first_line + a_end, first_line + b_start, first_line + b_end, added))
         lines_removed += a_end - a_start
         lines_added += b_end - b_start
@@ -148,20 +160,19 @@ def diff(a: str, b: str, a_utf8: bytes | None = None, b_utf8: bytes | None = Non
 class PageDiffer:
     """Diffs each visible revision of a page against the last visible text before it."""
 
-    __slots__ = ("base_revision_id", "_text", "_utf8")
+    __slots__ = ("base_revision_id", "ops_text", "_utf8")
 
-    def __init__(self) -> None:
+    def __init__(self, ops_text: str = "str") -> None:
         self.base_revision_id: int | None = None
-        self._text = ""
+        self.ops_text = ops_text  # see diff_utf8
         self._utf8 = b""
 
-    def next(self, revision_id: int, text: str, utf8: bytes | None = None) -> tuple[int | None, DiffResult]:
-        """(the revision diffed against, the diff) for the page's next visible text (and its UTF-8)."""
-        if utf8 is None:
-            utf8 = text.encode("utf-8")
-        result = diff(self._text, text, self._utf8, utf8)
+    def next(self, revision_id: int, text: str | bytes) -> tuple[int | None, DiffResult]:
+        """(the revision diffed against, the diff) for the page's next visible text (str or UTF-8 bytes)."""
+        utf8 = text.encode("utf-8") if isinstance(text, str) else text
+        result = diff_utf8(self._utf8, utf8, self.ops_text)
         base = self.base_revision_id
-        self.base_revision_id, self._text, self._utf8 = revision_id, text, utf8
+        self.base_revision_id, self._utf8 = revision_id, utf8
         return base, result
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from lxml.etree import tostring as _text_bytes
+
 from ..errors import MalformedXML
 from ..records import Revision
 
@@ -93,7 +95,6 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
         raise MalformedXML("<revision> has no <id>")
     if timestamp is None:
         raise MalformedXML("<revision> has no <timestamp>")
-    text = None
     text_bytes = None
     text_utf8 = None
     text_deleted = False
@@ -101,13 +102,11 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
         text_deleted = main.get("deleted") is not None
         declared = main.get("bytes")
         if not text_deleted:
-            text = main.text
-            if text is None and declared not in (None, "0") and (main.get("location") or main.get("id")):
-                text = None  # a stub: the dump carries the size and sha1 but not the text
-            elif text is None:
-                text = ""
-        if text is not None:
-            text_utf8 = text.encode("utf-8")
+            # the UTF-8 bytes straight from libxml2: no Python string, no encoding
+            text_utf8 = _text_bytes(main, method="text", encoding="utf-8", with_tail=False)
+            if not text_utf8 and declared not in (None, "0") and (main.get("location") or main.get("id")):
+                text_utf8 = None  # a stub: the dump carries the size and sha1 but not the text
+        if text_utf8 is not None:
             text_bytes = len(text_utf8)
         elif declared is not None:
             text_bytes = _int(declared, "text/@bytes")
@@ -131,9 +130,8 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
         comment_deleted=comment_deleted,
         model=main_model or model,
         format=main_format or fmt,
-        text=text,
+        text_utf8=text_utf8,
         text_bytes=text_bytes,
         text_deleted=text_deleted,
         sha1=sha1,
-        text_utf8=text_utf8,
     )
