@@ -82,3 +82,28 @@ def test_peak_memory_per_worker_is_flat_with_two_workers(tmp_path):
     print(f"peak RSS per process, -j 2: {small_peak:.0f} MB for 2 x 62 MB of XML, {large_peak:.0f} MB for 2 x 250 MB")
     assert large_peak < PEAK_BOUND_MB
     assert large_peak - small_peak < GROWTH_BOUND_MB
+
+
+#: A revision is held a few times over while it passes through: libxml2's text node and the
+#: UTF-8 bytes it serialises (about 3x, the serialising buffer grows by doubling), the previous
+#: text it is diffed against, and the Arrow array, Parquet page and zstd buffer of its diff text
+#: (about 3x). So memory grows with the largest revision (~7 bytes a byte), never with the input.
+HUGE_REVISION_MB = 50
+HUGE_BOUND_MB = 650
+
+
+@pytest.mark.slow
+def test_a_50_mb_revision_stays_within_its_bound(tmp_path):
+    """Two 50 MB revisions in a row in one page, every default table: the peak stays under the bound."""
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "huge.xml"
+    stats = gen_dump.generate(str(path), gen_dump.Options(
+        pages=3, revisions=(4, 4), huge=2, huge_size=HUGE_REVISION_MB * 1_000_000, seed=7))
+    assert len(stats.huge) == 2
+    peak = peak_rss_mb([path], tmp_path / "out")
+    print(f"peak RSS with two {HUGE_REVISION_MB} MB revisions: {peak:.0f} MB")
+    assert peak < HUGE_BOUND_MB
+    revisions = pq.read_table(tmp_path / "out" / "revisions").to_pylist()
+    huge = [r for r in revisions if r["revision_id"] in stats.huge]
+    assert len(huge) == 2 and all(r["revision_text_bytes"] >= HUGE_REVISION_MB * 1_000_000 for r in huge)

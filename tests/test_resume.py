@@ -32,11 +32,17 @@ def inputs(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def reference(inputs, tmp_path_factory):
+def reference_run(inputs, tmp_path_factory):
     out = tmp_path_factory.mktemp("reference") / "out"
+    started = time.monotonic()
     subprocess.run([sys.executable, "-m", "dumpproc", "process", *inputs, "-o", str(out), "-j", "2"],
                    check=True, capture_output=True, cwd=ROOT)
-    return tables(out)
+    return tables(out), time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def reference(reference_run):
+    return reference_run[0]
 
 
 def tables(out):
@@ -74,6 +80,44 @@ def test_sigkill_then_resume(inputs, reference, tmp_path, kill_after):
     assert resumed.returncode == 0, resumed.stderr
     manifest = json.loads((out / "_manifest.json").read_text())
     assert sum(1 for unit in manifest["units"] if unit.get("resumed")) >= kill_after
+    assert (out / "_SUCCESS").exists()
+    assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
+    got = tables(out)
+    for name in KEYS:
+        assert got[name].equals(reference[name]), name
+
+
+def start(inputs, out, *more):
+    return subprocess.Popen([sys.executable, "-m", "dumpproc", "process", *inputs, "-o", str(out), "-j", "2",
+                             "--split-size", "40K", *more], cwd=ROOT, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_killed_again_and_again_at_random_moments(inputs, reference_run, tmp_path, seed):
+    """SIGKILL at random moments (while starting, parsing, writing, committing, merging users),
+    each run resuming the last: the rows end up those of a run never interrupted."""
+    import random
+
+    reference, seconds = reference_run
+    rng = random.Random(seed)
+    out = tmp_path / "out"
+    kills = 0
+    for attempt in range(6):
+        process = start(inputs, out, *(["--resume"] if attempt else []))
+        try:
+            process.wait(timeout=rng.uniform(0.05, 0.7) * seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            kills += 1
+            for part in out.rglob("*.parquet"):  # whatever a reader can see is complete
+                if not part.name.startswith("."):
+                    pq.read_metadata(part)
+    assert kills >= 2, "the runs ended before they could be killed"
+    final = start(inputs, out, "--resume")
+    assert final.wait(timeout=300) == 0
     assert (out / "_SUCCESS").exists()
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
     got = tables(out)

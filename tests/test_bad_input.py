@@ -1,0 +1,116 @@
+"""Bad input through the whole command: the rows before it kept, the error placed, the other units on."""
+
+from __future__ import annotations
+
+import bz2
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import run_cli
+from test_parse_errors import BAD_PAGES, FOOTER, HEADER, good_page
+
+TABLES = ("revisions", "diffs", "pages", "users")
+
+
+def bad_dump(tmp_path, name: str, compress: bool = False):
+    bad, _ = BAD_PAGES[name]
+    data = HEADER + good_page(1) + bad + good_page(3) + good_page(4) + FOOTER
+    path = tmp_path / ("badwiki-20260101-pages-meta-history.xml" + (".bz2" if compress else ""))
+    path.write_bytes(bz2.compress(data) if compress else data)
+    return path
+
+
+@pytest.fixture
+def good_dump(generate):
+    return generate("goodwiki-20260101-pages-meta-history.xml", pages=5, revisions=(2, 6), seed=3, dbname="goodwiki")
+
+
+def manifest(out):
+    return json.loads((out / "_manifest.json").read_text())
+
+
+def rows(out, table, wiki):
+    folder = out / table / f"wiki_db={wiki}"
+    return pq.read_table(folder) if folder.exists() else None
+
+
+@pytest.mark.parametrize("name", list(BAD_PAGES))
+def test_the_pages_before_are_committed_and_the_unit_fails(tmp_path, good_dump, name):
+    bad = bad_dump(tmp_path, name, compress=name == "invalid UTF-8")
+    out = tmp_path / "out"
+    done = run_cli("process", bad, good_dump, "-o", out, "-j", "2")
+    assert done.returncode == 1, done.stderr
+    assert f"unit {bad.name.split('.')[0]} failed (its first 1 pages were kept)" in done.stderr
+    assert str(bad) in done.stderr and "XML byte" in done.stderr
+    units = {u["id"]: u for u in manifest(out)["units"]}
+    failed = units["badwiki-20260101-pages-meta-history"]
+    assert failed["status"] == "failed" and failed["pages"] == 1 and failed["revisions"] == 3
+    assert failed["error_type"] == "MalformedXML" and failed["error_at"]["xml_offset"] > 0
+    if "without title" not in name and "without ns" not in name:
+        assert failed["error_at"]["page_id"] == 2 and "page 2" in failed["error"]
+    if name == "invalid UTF-8":
+        assert "compressed byte" in failed["error"]
+    assert units["goodwiki-20260101-pages-meta-history"]["status"] == "committed"
+    # page 1 in every table, nothing of page 2 (whose first revision was read and diffed), no _SUCCESS
+    assert sorted(rows(out, "revisions", "testwiki")["revision_id"].to_pylist()) == [100, 101, 102]
+    assert sorted(rows(out, "diffs", "testwiki")["revision_id"].to_pylist()) == [100, 101, 102]
+    assert rows(out, "pages", "testwiki")["page_id"].to_pylist() == [1]
+    assert rows(out, "users", "testwiki")["revision_count"].to_pylist() == [3]
+    assert rows(out, "revisions", "goodwiki").num_rows == units["goodwiki-20260101-pages-meta-history"]["revisions"]
+    assert not (out / "_SUCCESS").exists()
+    assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
+
+
+@pytest.mark.parametrize("name", list(BAD_PAGES))
+def test_skip_page_skips_the_page_and_counts_it(tmp_path, good_dump, name):
+    bad = bad_dump(tmp_path, name)
+    out = tmp_path / "out"
+    done = run_cli("process", bad, good_dump, "-o", out, "-j", "2", "--on-error", "skip-page")
+    assert done.returncode == 0, done.stderr
+    assert "skipped 1 malformed page(s)" in done.stderr
+    run = manifest(out)
+    assert run["skipped_pages"] == 1 and run["options"]["on_error"] == "skip-page"
+    unit = next(u for u in run["units"] if u["id"].startswith("badwiki"))
+    assert unit["status"] == "committed" and unit["pages"] == 3
+    skipped, = unit["skipped_pages"]
+    assert str(bad) in skipped["error"]
+    for table, key in (("revisions", "revision_id"), ("diffs", "revision_id"), ("pages", "page_id")):
+        got = sorted(set(rows(out, table, "testwiki")[key].to_pylist()))
+        assert got == ([1, 3, 4] if table == "pages" else [100, 101, 102, 300, 301, 302, 400, 401, 402]), table
+    assert (out / "_SUCCESS").exists()
+
+
+def test_a_skipped_page_in_a_split_file_gives_the_rows_of_the_whole_file(tmp_path):
+    """A bad page in the middle of a bzip2 file split into many units: split and whole agree."""
+    import gen_dump
+
+    plain = tmp_path / "plain.xml"
+    gen_dump.generate(str(plain), gen_dump.Options(pages=60, revisions=(3, 12), text_size=4000, seed=11,
+                                                   dbname="splitbad"))
+    data = plain.read_bytes()
+    at = data.index(b"<text", len(data) // 2)
+    at = data.index(b">", at) + 1
+    data = data[:at] + b"&#0;" + data[at:]  # a bad character reference inside a page halfway through
+    path = tmp_path / "splitbad-20260101-pages-meta-history.xml.bz2"
+    path.write_bytes(bz2.compress(data, 1))
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert run_cli("process", path, "-o", whole, "-j", "1", "--on-error", "skip-page").returncode == 0
+    done = run_cli("process", path, "-o", split, "-j", "2", "--on-error", "skip-page", "--split-size", "30K")
+    assert done.returncode == 0, done.stderr
+    assert len(manifest(split)["units"]) > 3 and manifest(split)["skipped_pages"] == manifest(whole)["skipped_pages"] == 1
+    for table, key in (("revisions", "revision_id"), ("diffs", "revision_id"), ("pages", "page_id"),
+                       ("users", "user_text")):
+        assert pq.read_table(split / table).sort_by(key).equals(pq.read_table(whole / table).sort_by(key)), table
+
+
+def test_a_dtd_fails_the_unit_before_anything_is_written(tmp_path, good_dump):
+    path = tmp_path / "dtdwiki-20260101-pages-meta-history.xml"
+    path.write_bytes(b'<!DOCTYPE mediawiki [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
+                     + HEADER + good_page(1) + FOOTER)
+    out = tmp_path / "out"
+    done = run_cli("process", path, good_dump, "-o", out, "--on-error", "skip-page")
+    assert done.returncode == 1 and "DTD" in done.stderr
+    assert not (out / "revisions" / "wiki_db=dtdwiki").exists()
+    assert b"root:" not in b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
