@@ -358,17 +358,31 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
     return entry
 
 
-def merge_unit_users(out: str, entries: list[dict], group_readable: bool = False) -> dict:
-    """The users reduce: per wiki and snapshot, add up the committed units' staging totals."""
-    groups: dict[tuple[str, str], list[str]] = {}
+def merge_unit_users(out: str, entries: list[dict], group_readable: bool = False,
+                     also: Iterable[tuple[str, str]] = ()) -> dict:
+    """The users reduce: per wiki and snapshot, add up the units' staging totals.
+
+    Every users part of those partitions (and of ``also``) is rewritten from the staging
+    files, so parts an earlier run left there and this one did not write are removed.
+    """
+    groups: dict[tuple[str, str], list[str]] = {key: [] for key in also}
     for entry in entries:  # a failed unit's files hold the pages before its error
+        if "wiki_db" in entry:
+            groups.setdefault((entry["wiki_db"], entry["snapshot"]), [])
         for relative in entry.get("files", []):
             if relative.startswith(STAGING + os.sep + "users"):
-                groups.setdefault((entry["wiki_db"], entry["snapshot"]), []).append(os.path.join(out, relative))
+                groups[(entry["wiki_db"], entry["snapshot"])].append(os.path.join(out, relative))
     merged = {}
     for (db, snapshot), staging in sorted(groups.items()):
-        files, rows = merge_users(staging, partition_dir(out, "users", db, snapshot), USER_BUCKETS, group_readable)
-        merged[f"{db}/{snapshot}"] = {"files": [os.path.relpath(f, out) for f in files], "rows": rows}
+        folder = partition_dir(out, "users", db, snapshot)
+        files, rows = merge_users(staging, folder, USER_BUCKETS, group_readable) if staging else ([], 0)
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                path = os.path.join(folder, name)
+                if name.startswith("part-") and path not in files:
+                    os.unlink(path)
+        if files:
+            merged[f"{db}/{snapshot}"] = {"files": [os.path.relpath(f, out) for f in files], "rows": rows}
     return merged
 
 
@@ -423,6 +437,24 @@ def _committed_before(out: str, units: list[Unit]) -> dict[tuple, dict]:
     return kept
 
 
+def _remove_stale_parts(out: str, units: list[Unit], kept: dict[tuple, dict]) -> set[tuple[str, str]]:
+    """Delete the parts an earlier run wrote for units this run does again; returns their partitions.
+
+    A unit that failed keeps the pages before its error; if it now fails before writing
+    anything, those old parts must not stay beside the new manifest that does not list them.
+    """
+    again = {unit.id for unit in units if _unit_key(asdict(unit)) not in kept}
+    partitions = set()
+    for entry in (read_manifest(out) or {}).get("units", []):
+        if entry.get("id") in again and entry.get("files"):
+            partitions.add((entry["wiki_db"], entry["snapshot"]))
+            for relative in entry["files"]:
+                path = os.path.join(out, relative)
+                if os.path.isfile(path):
+                    os.unlink(path)
+    return partitions
+
+
 def run(paths: Iterable[str], options: Options, progress: Progress | None = None) -> RunResult:
     """Process every input into ``options.out``; one unit's failure does not stop the others.
 
@@ -436,6 +468,7 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
     done = _committed_before(options.out, units) if options.resume else {}
     if options.resume:
         remove_temporaries(options.out)
+    stale = _remove_stale_parts(options.out, units, done)
     entries = {unit.id: done.get(_unit_key(asdict(unit)), {**asdict(unit), "status": "pending"}) for unit in units}
     todo = [unit for unit in units if entries[unit.id]["status"] != "committed"]
     base = {
@@ -462,7 +495,8 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
         log.info("unit %s %s: %s pages, %s revisions in %.1f s", entry["id"], entry["status"],
                  entry.get("pages"), entry.get("revisions"), entry.get("seconds", 0))
     finished = list(entries.values())
-    users = merge_unit_users(options.out, finished, options.group_readable) if "users" in options.tables else {}
+    users = (merge_unit_users(options.out, finished, options.group_readable, stale)
+             if "users" in options.tables else {})
     manifest = journal(users=users, coarse_diffs=sum(e.get("coarse_diffs", 0) for e in finished),
                        skipped_pages=sum(len(e.get("skipped_pages", [])) for e in finished))
     result = RunResult(options.out, manifest)

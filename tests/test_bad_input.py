@@ -114,3 +114,15 @@ def test_a_dtd_fails_the_unit_before_anything_is_written(tmp_path, good_dump):
     assert done.returncode == 1 and "DTD" in done.stderr
     assert not (out / "revisions" / "wiki_db=dtdwiki").exists()
     assert b"root:" not in b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+
+
+def test_a_rerun_that_fails_earlier_leaves_no_parts_of_the_earlier_run(tmp_path):
+    """Parts a failed unit kept are removed when it runs again, whatever happens to it then."""
+    path = bad_dump(tmp_path, "bad character reference")
+    out = tmp_path / "out"
+    assert run_cli("process", path, "-o", out).returncode == 1
+    assert rows(out, "revisions", "testwiki").num_rows == 3
+    path.write_bytes(b"\x00not a dump")  # now it fails before anything is written
+    done = run_cli("process", path, "-o", out, "--resume")
+    assert done.returncode == 1, done.stderr
+    assert not list(out.glob("*/wiki_db=testwiki/*/*.parquet"))
