@@ -88,9 +88,8 @@ def test_malformed_page_fails_naming_file_offset_and_page(name):
     else:
         assert bad_start <= error.uncompressed_offset <= len(data)
     if "without title" not in name and "without ns" not in name:
-        assert error.page_id == 2
-    assert "page 2" in str(error) or error.page_id is None
-
+        assert error.page_id == 2 and "page 2" in str(error)
+        assert "(after revision 200)" in str(error)  # the last revision read whole
 
 @pytest.mark.parametrize("name", BAD_PAGES)
 def test_skip_page_skips_just_the_bad_page(name):

@@ -150,20 +150,22 @@ class Dump:
         except DumpError as exc:  # a decompressor error raised inside lxml's read
             if exc.page_id is None:
                 exc.page_id = self._page_id
-            if exc.revision_id is None:
-                exc.revision_id = self._revision_id
+            exc.message += self._after()
             raise
+
+    def _after(self) -> str:
+        """Where in the page an error is: the revisions read so far are whole, so after the last."""
+        return f" (after revision {self._revision_id})" if self._revision_id is not None else ""
 
     def _error(self, message: str, line: int | None = None, offset: int | None = None) -> MalformedXML:
         """An error at ``offset`` (an XML byte) if known, else near where lxml is reading."""
         tracker = self._tracker
         return MalformedXML(
-            message,
+            message + self._after(),
             path=self.path,
             offset=tracker.compressed_offset(),
             uncompressed_offset=offset if offset is not None else tracker.bytes_read,
             page_id=self._page_id,
-            revision_id=self._revision_id,
             line=line,
         )
 
@@ -363,9 +365,7 @@ class Dump:
         try:
             revision = revision_from_element(element, page_id, self.unknown_elements)
         except MalformedXML as exc:
-            after = f" (the revision after revision {self._revision_id})" if self._revision_id else ""
-            self._revision_id = None
-            raise self._error(exc.message + after) from None
+            raise self._error(exc.message) from None
         self._revision_id = revision.id
         self.revision_count += 1
         parent = element.getparent()
