@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--namespaces", type=_int_list, help="only pages in these namespace ids")
     process.add_argument("--snapshot", help="the snapshot= partition, YYYY-MM (default: the dump's date)")
     process.add_argument("--split-size", type=_size, default=None, metavar="SIZE",
-                         help="target compressed bytes per unit when a bzip2 file is split (default 256M)")
+                         help="target bytes (as stored) per unit when a file is split: bzip2 at blocks, "
+                              "zstandard at frames, plain UTF-8 XML anywhere (default 256M)")
     process.add_argument("--resume", action="store_true",
                          help="skip units that an earlier run of the same OUT committed")
     process.add_argument("--engine", choices=("local", "spark"), default="local",

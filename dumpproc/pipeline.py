@@ -99,7 +99,12 @@ class Options:
 
 @dataclass(frozen=True)
 class Unit:
-    """A piece of work: a byte range of one input file; for a split bzip2 file, a run of its blocks."""
+    """A piece of work: one input file, or a run of its pieces (``sources.split``).
+
+    A split unit names how its file is cut (``split``: bz2 blocks, zstd frames or plain
+    byte ranges), its pieces ``[first_block, end_block)``, and carries the file's header
+    (root element and siteinfo), read once when the units are planned.
+    """
 
     id: str
     path: str
@@ -107,22 +112,30 @@ class Unit:
     end: int | None = None
     first_block: int | None = None
     end_block: int | None = None
+    split: str | None = None
+    header: bytes = field(default=b"", repr=False, compare=False)
+
+    def describe(self) -> dict:
+        """The unit as the manifest records it."""
+        described = asdict(self)
+        del described["header"]
+        return described
 
 
 def _split(unit: Unit, split_size: int) -> list[Unit]:
-    """A bzip2 file larger than ``split_size`` as several units of whole blocks."""
-    from .sources.bz2blocks import block_spans
-    from .sources.split import plan_ranges
+    """A file larger than ``split_size`` as several units of whole pieces, where its format allows."""
+    from .sources.split import file_header, piece_spans, plan_ranges, split_format
 
-    with open(unit.path, "rb") as fh:
-        if fh.read(3) != b"BZh" or unit.end is None or unit.end <= split_size:
-            return [unit]
-    ranges = plan_ranges(unit.path, split_size)
+    fmt = split_format(unit.path)
+    if fmt is None or unit.end is None or unit.end <= split_size:
+        return [unit]
+    spans = piece_spans(unit.path, fmt)
+    ranges = plan_ranges(spans, split_size)
     if len(ranges) < 2:
         return [unit]
-    spans = block_spans(unit.path)
-    return [Unit(f"{unit.id}-{n:05d}", unit.path, spans[first][0] // 8,
-                 spans[end][0] // 8 if end < len(spans) else unit.end, first, end)
+    header = file_header(unit.path, fmt)
+    return [Unit(f"{unit.id}-{n:05d}", unit.path, spans[first][0], spans[end][0] if end < len(spans) else unit.end,
+                 first, end, fmt, header)
             for n, (first, end) in enumerate(ranges)]
 
 
@@ -184,13 +197,13 @@ def _staging_users_path(out: str, db: str, snapshot: str, unit_id: str) -> str:
 
 
 def _open_unit(unit: Unit, threads: int):
-    if unit.first_block is None:
+    if unit.split is None:
         return open_dump(unit.path, threads)
     from .sources.codecs import CODECS
     from .sources.split import UnitStream
 
-    codec = next(c for c in CODECS if c.name == "bz2")
-    return UnitStream(unit.path, unit.first_block, unit.end_block, threads, codec)
+    codec = next(c for c in CODECS if c.name == unit.split)
+    return UnitStream(unit.path, unit.split, unit.header, unit.first_block, unit.end_block, threads, codec)
 
 
 def _open_writers(unit: Unit, options: Options, db: str, snapshot: str) -> dict[str, PartWriter]:
@@ -308,7 +321,7 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
     """
     started = time.monotonic()
     report = Reporter(progress, unit.id, unit.start)
-    entry = {**asdict(unit), "status": "failed", "pages": 0, "revisions": 0, "seconds": 0.0, "error": None}
+    entry = {**unit.describe(), "status": "failed", "pages": 0, "revisions": 0, "seconds": 0.0, "error": None}
     tables = None
     try:
         if options.checksums is not None:
@@ -426,7 +439,7 @@ def _unit_key(entry) -> tuple:
 def _committed_before(out: str, units: list[Unit]) -> dict[tuple, dict]:
     """Entries of an earlier run's manifest for these units that committed and whose files are all there."""
     manifest = read_manifest(out) or {}
-    wanted = {_unit_key(asdict(unit)) for unit in units}
+    wanted = {_unit_key(unit.describe()) for unit in units}
     kept = {}
     for entry in manifest.get("units", []):
         key = _unit_key(entry)
@@ -443,7 +456,7 @@ def _remove_stale_parts(out: str, units: list[Unit], kept: dict[tuple, dict]) ->
     A unit that failed keeps the pages before its error; if it now fails before writing
     anything, those old parts must not stay beside the new manifest that does not list them.
     """
-    again = {unit.id for unit in units if _unit_key(asdict(unit)) not in kept}
+    again = {unit.id for unit in units if _unit_key(unit.describe()) not in kept}
     partitions = set()
     for entry in (read_manifest(out) or {}).get("units", []):
         if entry.get("id") in again and entry.get("files"):
@@ -469,7 +482,8 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
     if options.resume:
         remove_temporaries(options.out)
     stale = _remove_stale_parts(options.out, units, done)
-    entries = {unit.id: done.get(_unit_key(asdict(unit)), {**asdict(unit), "status": "pending"}) for unit in units}
+    entries = {unit.id: done.get(_unit_key(unit.describe()), {**unit.describe(), "status": "pending"})
+               for unit in units}
     todo = [unit for unit in units if entries[unit.id]["status"] != "committed"]
     base = {
         "dumpproc_version": __version__,

@@ -1,4 +1,5 @@
-"""Splitting a bzip2 file into units of whole blocks gives exactly the rows of reading it whole."""
+"""Splitting a file into units (bzip2 blocks, zstandard frames, plain byte ranges) gives exactly
+the rows of reading it whole."""
 
 from __future__ import annotations
 
@@ -50,3 +51,45 @@ def test_split_gives_the_rows_of_the_whole(dump, whole, tmp_path, split_size):
 
 def test_small_files_stay_whole(dump):
     assert len(plan_units([str(dump)], 10 << 20)) == 1
+
+
+@pytest.fixture(scope="module")
+def other_formats(dump, tmp_path_factory):
+    """The same XML, plain (1 MiB pieces) and as zstandard frames of 150 kB of XML each."""
+    import zstandard
+
+    folder = tmp_path_factory.mktemp("formats")
+    xml = bz2.decompress(dump.read_bytes())
+    plain = folder / "splitwiki-20260101-pages-meta-history.xml"
+    plain.write_bytes(xml)
+    frames = folder / "splitwiki-20260101-pages-meta-history.xml.zst"
+    compressor = zstandard.ZstdCompressor(level=3)
+    frames.write_bytes(b"".join(compressor.compress(xml[i:i + 150_000]) for i in range(0, len(xml), 150_000)))
+    single = folder / "single-20260101-pages-meta-history.xml.zst"
+    single.write_bytes(compressor.compress(xml))
+    return {"xml": plain, "zstd": frames, "zstd-single": single}
+
+
+def test_zstd_frames_are_found_from_their_headers(other_formats):
+    from dumpproc.sources.split import zstd_frames
+
+    frames = zstd_frames(str(other_formats["zstd"]))
+    assert len(frames) > 20 and frames[0][0] == 0 and frames[-1][1] == other_formats["zstd"].stat().st_size
+    assert all(a[1] == b[0] for a, b in zip(frames, frames[1:]))
+    assert len(zstd_frames(str(other_formats["zstd-single"]))) == 1
+
+
+@pytest.mark.parametrize("fmt, split_size", [("xml", 1), ("xml", 2_000_000), ("zstd", 1), ("zstd", 200_000)])
+def test_plain_and_zstd_split_give_the_rows_of_the_whole(other_formats, whole, tmp_path, fmt, split_size):
+    path = other_formats[fmt]
+    units = plan_units([str(path)], split_size)
+    assert len(units) >= 3 and all(u.split == fmt for u in units)
+    out = tmp_path / "out"
+    result = run([str(path)], Options(out=str(out), workers=2, split_size=split_size))
+    assert result.ok, result.failed
+    for name, key in KEYS.items():
+        assert pq.read_table(out / name).sort_by(key).equals(whole[name]), name
+
+
+def test_a_single_zstd_frame_is_read_whole(other_formats):
+    assert len(plan_units([str(other_formats["zstd-single"])], 1)) == 1

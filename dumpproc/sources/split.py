@@ -1,19 +1,26 @@
-"""One unit's share of a large bzip2 file, as a stream of XML that parses on its own.
+"""One unit's share of a large file, as a stream of XML that parses on its own.
 
-A unit owns the blocks from one block start to the next unit's; it owns the
-pages whose ``<page>`` tag begins in the text those blocks decode to, and reads
-on into later blocks to finish its last page. Its stream is: the file's header
-(``<mediawiki ...>`` and ``<siteinfo>``, read from the first block), then the
-text from its first owned ``<page>`` up to the first ``<page>`` that begins past
-its range, then ``</mediawiki>``. ``<page>`` cannot occur inside text (it would be
-escaped), so the tag marks page starts exactly. Blocks are decoded on their own
-(``bz2blocks.realign``), several at a time on threads: bz2 releases the GIL.
+A file that can be cut is a run of *pieces* that decode on their own: bzip2
+blocks (found by scanning the compressed bits, ``bz2blocks``), zstandard frames
+(walked from their headers, without decoding), or fixed-size byte ranges of a
+plain UTF-8 file. A unit owns a run of pieces; it owns the pages whose
+``<page>`` tag begins in the text those pieces decode to, and reads on into
+later pieces to finish its last page. Its stream is: the file's header
+(``<mediawiki ...>`` and ``<siteinfo>``, read once when the units are planned),
+then the text from its first owned ``<page>`` up to the first ``<page>`` that
+begins past its range, then ``</mediawiki>``. ``<page>`` cannot occur inside
+text (it would be escaped), so the tag marks page starts exactly. bzip2 blocks
+are decoded several at a time on threads (bz2 releases the GIL).
+
+A single-frame zstandard file, and a UTF-16 file, have one piece: they are
+read whole.
 """
 
 from __future__ import annotations
 
 import bz2
 import io
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
@@ -22,23 +29,92 @@ from .bz2blocks import block_spans, realign
 
 _PAGE = b"<page>"
 _END = b"</mediawiki>"
+#: The pieces of a plain XML file: fixed byte ranges.
+PLAIN_PIECE = 1 << 20
+_ZSTD_MAGIC = 0xFD2FB528
 
 
-def plan_ranges(path: str, split_size: int) -> list[tuple[int, int]]:
-    """(first block, end block) index ranges of about ``split_size`` compressed bytes each."""
-    spans = block_spans(path)
+# -- the pieces of a file, as (start byte, end byte) ---------------------------------------
+def split_format(path: str) -> str | None:
+    """How a file can be cut: "bz2", "zstd", "xml" (UTF-8), or None."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head[:3] == b"BZh":
+        return "bz2"
+    if len(head) == 4 and int.from_bytes(head, "little") == _ZSTD_MAGIC:
+        return "zstd"
+    if head[:3] == b"\xef\xbb\xbf" or head.lstrip(b" \t\r\n")[:1] == b"<":
+        return "xml"
+    return None
+
+
+def piece_spans(path: str, fmt: str) -> list[tuple[int, int]]:
+    """The file's pieces as byte ranges (a bzip2 block's range covers the bytes its bits touch)."""
+    if fmt == "bz2":
+        return [(start // 8, (end + 7) // 8) for start, end in block_spans(path)]
+    if fmt == "zstd":
+        return zstd_frames(path)
+    size = os.path.getsize(path)
+    return [(start, min(size, start + PLAIN_PIECE)) for start in range(0, size, PLAIN_PIECE)]
+
+
+def zstd_frames(path: str) -> list[tuple[int, int]]:
+    """The byte ranges of a zstandard file's frames, walked from frame and block headers.
+
+    Skippable frames are folded into the frame before them.
+    """
+    frames: list[tuple[int, int]] = []
+    size = os.path.getsize(path)
+    with open(path, "rb") as fh:
+        at = 0
+        while at < size:
+            fh.seek(at)
+            magic = int.from_bytes(fh.read(4), "little")
+            if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame: magic, size, data
+                end = at + 8 + int.from_bytes(fh.read(4), "little")
+                frames[-1:] = [(frames[-1][0], end)] if frames else [(at, end)]
+                at = end
+                continue
+            if magic != _ZSTD_MAGIC:
+                raise CorruptInput("not a zstandard frame", path=path, offset=at)
+            descriptor = fh.read(1)[0]
+            fcs_flag, single, checksum, dict_flag = descriptor >> 6, (descriptor >> 5) & 1, (descriptor >> 2) & 1, \
+                descriptor & 3
+            header = 1 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag] + ((1 if single else 0), 2, 4, 8)[fcs_flag]
+            block = at + 4 + header
+            while True:
+                fh.seek(block)
+                raw = fh.read(3)
+                if len(raw) < 3:
+                    raise CorruptInput("zstandard frame cut short", path=path, offset=block)
+                value = int.from_bytes(raw, "little")
+                last, kind, length = value & 1, (value >> 1) & 3, value >> 3
+                block += 3 + (1 if kind == 1 else length)
+                if last:
+                    break
+            end = block + (4 if checksum else 0)
+            frames.append((at, end))
+            at = end
+    return frames
+
+
+def plan_ranges(spans: list[tuple[int, int]], split_size: int) -> list[tuple[int, int]]:
+    """(first piece, end piece) index ranges of about ``split_size`` bytes each."""
     if not spans:
         return []
     ranges, first = [], 0
     for i, (start, _) in enumerate(spans):
-        if i > first and (start - spans[first][0]) // 8 >= split_size:
+        if i > first and start - spans[first][0] >= split_size:
             ranges.append((first, i))
             first = i
     ranges.append((first, len(spans)))
     return ranges
 
 
-def _decoded_blocks(path: str, spans: list[tuple[int, int]], threads: int) -> Iterator[bytes]:
+# -- decoding pieces -------------------------------------------------------------------------
+def _bz2_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, bytes]]:
+    spans = block_spans(path)[first:]
+
     def decode(span):
         try:
             return bz2.decompress(realign(path, [span]))
@@ -50,43 +126,94 @@ def _decoded_blocks(path: str, spans: list[tuple[int, int]], threads: int) -> It
         window = max(2, 2 * threads)
         pending = [pool.submit(decode, span) for span in spans[:window]]
         following = window
+        index = first
         while pending:
             data = pending.pop(0).result()
             if following < len(spans):
                 pending.append(pool.submit(decode, spans[following]))
                 following += 1
-            yield data
+            yield index, data
+            index += 1
 
 
-def file_header(path: str, spans: list[tuple[int, int]]) -> bytes:
+def _zstd_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, bytes]]:
+    import zstandard
+
+    frames = zstd_frames(path)
+    decompressor = zstandard.ZstdDecompressor(max_window_size=2**31)
+    with open(path, "rb") as fh:
+        for index in range(first, len(frames)):
+            start, end = frames[index]
+            fh.seek(start)
+            # the frame's bytes only: zstandard's reader otherwise reads on across frames
+            reader = decompressor.stream_reader(_Slice(fh, end - start), read_across_frames=True)
+            try:
+                while chunk := reader.read(1 << 20):
+                    yield index, chunk
+            except zstandard.ZstdError as exc:
+                raise CorruptInput(f"zstandard frame cannot be decoded: {exc}", path=path, offset=start) from exc
+
+
+class _Slice(io.RawIOBase):
+    """The next ``size`` bytes of an open file, as a stream."""
+
+    def __init__(self, fh, size: int):
+        super().__init__()
+        self._fh = fh
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._fh.read(min(len(buffer), self._left))
+        buffer[:len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+
+def _plain_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, bytes]]:
+    with open(path, "rb") as fh:
+        fh.seek(first * PLAIN_PIECE)
+        index = first
+        while data := fh.read(PLAIN_PIECE):
+            yield index, data
+            index += 1
+
+
+PIECES = {"bz2": _bz2_pieces, "zstd": _zstd_pieces, "xml": _plain_pieces}
+
+
+def file_header(path: str, fmt: str) -> bytes:
     """The file's text before its first ``<page>``: the root element and the siteinfo."""
     text = b""
-    for data in _decoded_blocks(path, spans[:8], 1):
+    for _, data in PIECES[fmt](path, 0, 1):
         text += data
         at = text.find(_PAGE)
         if at != -1:
             return text[:at]
-    raise CorruptInput("no <page> in the first blocks: not a page dump", path=path)
+        if len(text) > 64 << 20:
+            break
+    raise CorruptInput("no <page> near the start: not a page dump", path=path)
 
 
-def _unit_text(path: str, first: int, end: int, threads: int) -> Iterator[bytes]:
+def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads: int) -> Iterator[bytes]:
     """The unit's XML: the file's header, the pages it owns, the closing tag.
 
-    Positions are in T, the text its blocks decode to from block ``first`` on; ``owned`` is the
-    length of the text of its own blocks (first..end-1), known once the last of them is decoded.
+    Positions are in T, the text its pieces decode to from piece ``first`` on; ``owned`` is the
+    length of the text of its own pieces (first..end-1), known once a later piece (or the end) comes.
     """
-    spans = block_spans(path)
-    yield file_header(path, spans)
-    keep = len(_END) - 1  # enough to find a tag split across two blocks
+    yield header
+    keep = len(_END) - 1  # enough to find a tag split across two chunks
     owned = None
     decoded_own = 0
     buffer, position = b"", 0  # buffer is T[position:position + len(buffer)]
     started = False
-    for index, data in enumerate(_decoded_blocks(path, spans[first:], threads), start=first):
+    for index, data in PIECES[fmt](path, first, threads):
+        if index >= end and owned is None:
+            owned = decoded_own
         if index < end:
             decoded_own += len(data)
-            if index == end - 1:
-                owned = decoded_own
         buffer += data
         if not started:
             at = buffer.find(_PAGE)
@@ -121,12 +248,12 @@ def _unit_text(path: str, first: int, end: int, threads: int) -> Iterator[bytes]
 class UnitStream(io.RawIOBase):
     """``_unit_text`` as a readable stream counting its bytes, like ``DumpStream``."""
 
-    def __init__(self, path: str, first: int, end: int, threads: int, codec):
+    def __init__(self, path: str, fmt: str, header: bytes, first: int, end: int, threads: int, codec):
         super().__init__()
         self.path = path
         self.codec = codec
         self.bytes_read = 0
-        self._chunks = _unit_text(path, first, end, threads)
+        self._chunks = _unit_text(path, fmt, header, first, end, threads)
         self._left = memoryview(b"")
 
     def readable(self) -> bool:
