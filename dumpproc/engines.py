@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from .errors import MissingDependency
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline import Options, Unit
+    from .pipeline import Options
+    from .units import Unit
 
 ENGINES = ("local", "spark")
 

@@ -6,7 +6,7 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from .parse import Dump
-from .pipeline import wiki_db
+from .units import wiki_db
 from .sources import open_dump
 
 

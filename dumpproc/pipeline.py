@@ -1,11 +1,10 @@
-"""Units of work, the workers that run them, and the run that ties them together.
+"""The job of one unit, and the run that ties the units together.
 
-A unit is one input file (splitting large files comes with the pipeline
-issue). ``run_unit`` is the whole job for one unit: open, parse, diff and count
-each page (``tables.PageAssembler``), write the unit's Parquet parts and commit
-them; it is a
-plain function of picklable arguments so that a process pool, or a Spark task,
-can run it. ``run`` plans the units, runs them (in worker processes when more
+Units are planned in ``units`` (a file, or a run of its pieces). ``run_unit``
+is the whole job for one unit: open, parse, diff and count each page
+(``tables.PageAssembler``), write the unit's Parquet parts and commit them; it
+is a plain function of picklable arguments so that a process pool, or a Spark
+task, can run it. ``run`` plans the units, runs them (in worker processes when more
 than one can run at once), merges the contributors' totals of every unit into
 the ``users`` table (the reduce), and writes the manifest and ``_SUCCESS``.
 """
@@ -27,12 +26,12 @@ from .parse import ON_ERROR, Dump
 from .privacy import IpPolicy
 from .diff import warm_up
 from .engines import ENGINES, run_units
-from .records import SiteInfo
 from .schema import TABLES
 from .progress import Progress, Reporter
 from .sink import (PartWriter, clear_success, make_dirs, mark_success, merge_users, partition_dir, read_manifest,
                    remove_temporaries, write_manifest)
 from .tables import USER_BUCKETS, USERS_STAGING, PageAssembler, UserTotals
+from .units import Unit, plan_units, snapshot_of, wiki_db
 from .sources import open_dump
 from .sources.layout import verify_checksum
 
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 DEFAULT_TABLES = ("revisions", "diffs", "pages", "users")
 #: Per-unit intermediate files (the users totals before the reduce); readers skip names starting with _.
 STAGING = "_staging"
-_FILE_NAME = re.compile(r"^(?P<wiki>[a-z0-9_]+)-(?P<date>\d{8}|latest)-")
 _SNAPSHOT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -95,97 +93,6 @@ class Options:
         described["verify_checksums"] = self.checksums is not None
         del described["checksums"]
         return described
-
-
-@dataclass(frozen=True)
-class Unit:
-    """A piece of work: one input file, or a run of its pieces (``sources.split``).
-
-    A split unit names how its file is cut (``split``: bz2 blocks, zstd frames or plain
-    byte ranges), its pieces ``[first_block, end_block)``, and carries the file's header
-    (root element and siteinfo), read once when the units are planned.
-    """
-
-    id: str
-    path: str
-    start: int = 0
-    end: int | None = None
-    first_block: int | None = None
-    end_block: int | None = None
-    split: str | None = None
-    header: bytes = field(default=b"", repr=False, compare=False)
-
-    def describe(self) -> dict:
-        """The unit as the manifest records it."""
-        described = asdict(self)
-        del described["header"]
-        return described
-
-
-def _split(unit: Unit, split_size: int) -> list[Unit]:
-    """A file larger than ``split_size`` as several units of whole pieces, where its format allows."""
-    from .sources.split import file_header, piece_spans, plan_ranges, split_format
-
-    fmt = split_format(unit.path)
-    if fmt is None or unit.end is None or unit.end <= split_size:
-        return [unit]
-    spans = piece_spans(unit.path, fmt)
-    ranges = plan_ranges(spans, split_size)
-    if len(ranges) < 2:
-        return [unit]
-    header = file_header(unit.path, fmt)
-    return [Unit(f"{unit.id}-{n:05d}", unit.path, spans[first][0], spans[end][0] if end < len(spans) else unit.end,
-                 first, end, fmt, header)
-            for n, (first, end) in enumerate(ranges)]
-
-
-def plan_units(paths: Iterable[str], split_size: int | None = None) -> list[Unit]:
-    """Units for the inputs, with ids that are stable across runs of the same inputs and split size."""
-    units: list[Unit] = []
-    seen: dict[str, int] = {}
-    for path in paths:
-        name = os.path.basename(path)
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-        for suffix in (".bz2", ".gz", ".xz", ".zst", ".7z", ".lzma", ".xml"):
-            if stem.endswith(suffix):
-                stem = stem[: -len(suffix)]
-        seen[stem] = seen.get(stem, 0) + 1
-        unit_id = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
-        whole = Unit(unit_id, os.path.abspath(path), 0, os.path.getsize(path))
-        units.extend(_split(whole, split_size) if split_size else [whole])
-    return units
-
-
-def wiki_db(site_info: SiteInfo, path: str) -> str:
-    """The ``wiki_db=`` partition: the siteinfo's dbname, else the file name's wiki prefix."""
-    if site_info.dbname:
-        return site_info.dbname
-    found = _FILE_NAME.match(os.path.basename(path))
-    if found:
-        return found.group("wiki")
-    base = site_info.base or ""
-    host = re.match(r"^\w+://([^/]+)", base)
-    if host:
-        parts = host.group(1).split(".")
-        if len(parts) >= 3:
-            lang, project = parts[0], parts[1]
-            if project == "wikipedia":
-                return f"{lang.replace('-', '_')}wiki"
-            if project == "wikimedia" or lang == "www":
-                return f"{project if lang == 'www' else lang}wiki"
-            return f"{lang.replace('-', '_')}{project}"
-    return "unknown"
-
-
-def snapshot_of(path: str, given: str | None = None, now: datetime | None = None) -> str:
-    """The ``snapshot=`` partition: given, else the dump's date from its name, else this month."""
-    if given:
-        return given
-    found = _FILE_NAME.match(os.path.basename(path))
-    if found and found.group("date") != "latest":
-        date = found.group("date")
-        return f"{date[:4]}-{date[4:6]}"
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m")
 
 
 #: Contributors' totals held per unit before they are written to the staging file.

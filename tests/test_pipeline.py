@@ -10,7 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import SAMPLE
-from dumpproc.pipeline import Options, plan_units, run, snapshot_of, wiki_db
+from dumpproc.pipeline import Options, run
+from dumpproc.units import plan_units, snapshot_of, wiki_db
 from dumpproc.privacy import IpPolicy
 from dumpproc.records import SiteInfo
 from dumpproc.schema import REVISIONS

@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import gen_dump
-from dumpproc.pipeline import Options, plan_units, run
+from dumpproc.pipeline import Options, run
+from dumpproc.units import plan_units
 
 KEYS = {"revisions": "revision_id", "diffs": "revision_id", "pages": "page_id", "users": "user_text"}
 

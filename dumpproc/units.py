@@ -1,0 +1,110 @@
+"""Units of work: a run's inputs planned into units, and the partitions they write to.
+
+A unit is one input file, or, for a file larger than the split size whose format
+allows it, a run of the file's pieces (``sources.split``: bzip2 blocks,
+zstandard frames, plain byte ranges). Unit ids are stable across runs of the
+same inputs and split size, which is what ``--resume`` matches on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Iterable
+
+from .records import SiteInfo
+
+_FILE_NAME = re.compile(r"^(?P<wiki>[a-z0-9_]+)-(?P<date>\d{8}|latest)-")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A piece of work: one input file, or a run of its pieces (``sources.split``).
+
+    A split unit names how its file is cut (``split``: bz2 blocks, zstd frames or plain
+    byte ranges), its pieces ``[first_block, end_block)``, and carries the file's header
+    (root element and siteinfo), read once when the units are planned.
+    """
+
+    id: str
+    path: str
+    start: int = 0
+    end: int | None = None
+    first_block: int | None = None
+    end_block: int | None = None
+    split: str | None = None
+    header: bytes = field(default=b"", repr=False, compare=False)
+
+    def describe(self) -> dict:
+        """The unit as the manifest records it."""
+        described = asdict(self)
+        del described["header"]
+        return described
+
+
+def _split(unit: Unit, split_size: int) -> list[Unit]:
+    """A file larger than ``split_size`` as several units of whole pieces, where its format allows."""
+    from .sources.split import file_header, piece_spans, plan_ranges, split_format
+
+    fmt = split_format(unit.path)
+    if fmt is None or unit.end is None or unit.end <= split_size:
+        return [unit]
+    spans = piece_spans(unit.path, fmt)
+    ranges = plan_ranges(spans, split_size)
+    if len(ranges) < 2:
+        return [unit]
+    header = file_header(unit.path, fmt)
+    return [Unit(f"{unit.id}-{n:05d}", unit.path, spans[first][0], spans[end][0] if end < len(spans) else unit.end,
+                 first, end, fmt, header)
+            for n, (first, end) in enumerate(ranges)]
+
+
+def plan_units(paths: Iterable[str], split_size: int | None = None) -> list[Unit]:
+    """Units for the inputs, with ids that are stable across runs of the same inputs and split size."""
+    units: list[Unit] = []
+    seen: dict[str, int] = {}
+    for path in paths:
+        name = os.path.basename(path)
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+        for suffix in (".bz2", ".gz", ".xz", ".zst", ".7z", ".lzma", ".xml"):
+            if stem.endswith(suffix):
+                stem = stem[: -len(suffix)]
+        seen[stem] = seen.get(stem, 0) + 1
+        unit_id = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
+        whole = Unit(unit_id, os.path.abspath(path), 0, os.path.getsize(path))
+        units.extend(_split(whole, split_size) if split_size else [whole])
+    return units
+
+
+def wiki_db(site_info: SiteInfo, path: str) -> str:
+    """The ``wiki_db=`` partition: the siteinfo's dbname, else the file name's wiki prefix."""
+    if site_info.dbname:
+        return site_info.dbname
+    found = _FILE_NAME.match(os.path.basename(path))
+    if found:
+        return found.group("wiki")
+    base = site_info.base or ""
+    host = re.match(r"^\w+://([^/]+)", base)
+    if host:
+        parts = host.group(1).split(".")
+        if len(parts) >= 3:
+            lang, project = parts[0], parts[1]
+            if project == "wikipedia":
+                return f"{lang.replace('-', '_')}wiki"
+            if project == "wikimedia" or lang == "www":
+                return f"{project if lang == 'www' else lang}wiki"
+            return f"{lang.replace('-', '_')}{project}"
+    return "unknown"
+
+
+def snapshot_of(path: str, given: str | None = None, now: datetime | None = None) -> str:
+    """The ``snapshot=`` partition: given, else the dump's date from its name, else this month."""
+    if given:
+        return given
+    found = _FILE_NAME.match(os.path.basename(path))
+    if found and found.group("date") != "latest":
+        date = found.group("date")
+        return f"{date[:4]}-{date[4:6]}"
+    return (now or datetime.now(timezone.utc)).strftime("%Y-%m")
