@@ -42,7 +42,8 @@ class Progress:
         self.started = time.monotonic()
         self._units: dict[str, tuple[int, int, int]] = {}
         self._lock = threading.Lock()
-        self._last_shown = 0.0
+        # on a terminal the line shows at once; in a log the first line comes after quiet_every
+        self._last_shown = 0.0 if self.tty else self.started
         self._shown = False
 
     def update(self, unit_id: str, done_bytes: int, pages: int, revisions: int) -> None:
