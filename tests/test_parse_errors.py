@@ -216,3 +216,14 @@ def test_skipping_needs_to_know_where_the_page_is():
     bad, _ = BAD_PAGES["bad character reference"]  # lxml's column places this one
     dump, pages = read_all(dump_with(bad).replace(b"\n", b""), "skip-page")
     assert [pid for pid, _, skipped in pages if not skipped] == [1, 3, 4]
+
+
+def test_page_runs_without_the_root_are_read_whole():
+    """A piece of a multistream dump: pages only, with or without the closing tag; a bad page still skips."""
+    pages = good_page(1) + good_page(2) + good_page(3)
+    for data in (pages, pages + FOOTER, b"\n" + pages + b"</mediawiki>"):
+        _, read = read_all(data)
+        assert [(pid, revs) for pid, revs, _ in read] == [(n, [n * 100, n * 100 + 1, n * 100 + 2]) for n in (1, 2, 3)]
+    bad, _ = BAD_PAGES["bad character reference"]
+    dump, read = read_all(good_page(1) + bad + good_page(3), "skip-page")
+    assert [pid for pid, _, skipped in read if not skipped] == [1, 3]

@@ -12,6 +12,9 @@ tracker turns those into byte offsets, which lets the parser:
   after the bad spot. lxml reads ahead of the element it reports by a read or
   two (32 KB each), so that spot is well inside the kept window.
 
+A file of page runs without the ``<mediawiki>`` root (a piece cut out of a
+multistream dump) gets the bare root and its closing tag added around it.
+
 ``<page>`` cannot occur inside text in a well-formed dump (``<`` would be
 escaped), and pages do not nest, so the first ``<page>`` after a spot inside
 page k is page k+1's start. Only newlines are counted on the way (one
@@ -25,6 +28,7 @@ from collections import deque
 from typing import BinaryIO
 
 _PAGE = b"<page>"
+_CLOSE = b"</mediawiki>"
 #: The root a restarted parse begins with: no newline, so line 1 is the page's first line.
 RESTART_ROOT = b"<mediawiki>"
 #: Bytes read from the stream at a time (what lxml asks for), and bytes of recent output kept.
@@ -44,6 +48,8 @@ class PageTracker(io.RawIOBase):
         self._lines = 1  # the line at self._scanned
         self._served = 0  # next original byte to hand to lxml
         self._prefix = b""
+        self._suffix = b""  # served at the end of the input: a headerless file's closing tag
+        self._headerless = None  # found at the first read: the file starts with <page>, no root
         #: where the current parse's line 1 begins: (original offset, its line, prefix length)
         self._base = (0, 1, 0)
 
@@ -53,11 +59,19 @@ class PageTracker(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes; a whole chunk as it is when lxml asks for at least that much."""
+        if self._headerless is None:
+            self._headerless = self._read_more() and self._chunks[0][2].lstrip()[:len(_PAGE)] == _PAGE
+            if self._headerless:  # page runs without the <mediawiki> root (a multistream piece): add it
+                self._prefix, self._suffix = RESTART_ROOT, _CLOSE
+                self._base = (0, 1, len(RESTART_ROOT))
         if self._prefix:
             data, self._prefix = self._prefix, b""
             return data
         if self._served == self._scanned and not self._read_more():
-            return b""
+            data, self._suffix = self._suffix, b""
+            if data and self._tail().rstrip().endswith(_CLOSE):
+                data = b""  # the file has its closing tag after all
+            return data
         chunk_offset, _, data = self._chunk_at(self._served)
         start = self._served - chunk_offset
         end = len(data) if size < 0 else min(len(data), start + size)
@@ -68,6 +82,10 @@ class PageTracker(io.RawIOBase):
         data = self.read(len(buffer))
         buffer[:len(data)] = data
         return len(data)
+
+    def _tail(self) -> bytes:
+        """The last bytes read (up to two chunks)."""
+        return b"".join(chunk[2] for chunk in list(self._chunks)[-2:])
 
     def _chunk_at(self, offset: int) -> tuple[int, int, bytes]:
         for chunk in reversed(self._chunks):
@@ -158,6 +176,7 @@ class PageTracker(io.RawIOBase):
         self._served = self._scanned if found is None else found
         self._base = (self._served, self._line_of(self._served), len(RESTART_ROOT))
         self._prefix = RESTART_ROOT if found is not None else b"<mediawiki/>"
+        self._suffix = _CLOSE if self._headerless and found is not None else b""
         return True
 
     def _find_page(self, offset: int, read_on: bool = True) -> int | None:
