@@ -43,7 +43,7 @@ STAGING = "_staging"
 _SNAPSHOT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-#: Compressed bytes per unit when a bzip2 file is split (--split-size), unless told otherwise.
+#: Bytes (as stored) per unit when a file is split (--split-size), unless told otherwise.
 DEFAULT_SPLIT_SIZE = 256 << 20
 
 
@@ -144,9 +144,11 @@ class _UnitTables:
         self.page_count = self.revision_count = self.coarse = 0
 
     def add_page(self, page) -> int:
-        """Read one page to its end; returns its revisions. Rows of a page cut short are withdrawn."""
-        for writer in self.writers.values():
-            writer.mark()  # row groups are cut between pages
+        """Read one page to its end; returns its revisions. Rows of a page cut short are withdrawn.
+
+        Each writer is marked after every whole page (a new writer starts marked), so
+        ``withdraw_page`` drops exactly the rows of the page being read.
+        """
         assembler = PageAssembler(page.header, self.options.revert_radius, self.options.ips, self.with_diffs,
                                   "bytes" if self.diffs is not None else "none")
         diffs, content = self.diffs, self.content
@@ -168,7 +170,7 @@ class _UnitTables:
         self.page_count += 1
         self.revision_count += count
         for writer in self.writers.values():
-            writer.mark()  # what follows, up to the next page, is not this page's
+            writer.mark()  # row groups are cut here, between pages
         return count
 
     def withdraw_page(self) -> bool:
@@ -343,9 +345,8 @@ def _unit_key(entry) -> tuple:
     return (entry["id"], entry["path"], entry["start"], entry["end"])
 
 
-def _committed_before(out: str, units: list[Unit]) -> dict[tuple, dict]:
+def _committed_before(out: str, manifest: dict, units: list[Unit]) -> dict[tuple, dict]:
     """Entries of an earlier run's manifest for these units that committed and whose files are all there."""
-    manifest = read_manifest(out) or {}
     wanted = {_unit_key(unit.describe()) for unit in units}
     kept = {}
     for entry in manifest.get("units", []):
@@ -357,7 +358,8 @@ def _committed_before(out: str, units: list[Unit]) -> dict[tuple, dict]:
     return kept
 
 
-def _remove_stale_parts(out: str, units: list[Unit], kept: dict[tuple, dict]) -> set[tuple[str, str]]:
+def _remove_stale_parts(out: str, manifest: dict, units: list[Unit],
+                        kept: dict[tuple, dict]) -> set[tuple[str, str]]:
     """Delete the parts an earlier run wrote for units this run does again; returns their partitions.
 
     A unit that failed keeps the pages before its error; if it now fails before writing
@@ -365,7 +367,7 @@ def _remove_stale_parts(out: str, units: list[Unit], kept: dict[tuple, dict]) ->
     """
     again = {unit.id for unit in units if _unit_key(unit.describe()) not in kept}
     partitions = set()
-    for entry in (read_manifest(out) or {}).get("units", []):
+    for entry in manifest.get("units", []):
         if entry.get("id") in again and entry.get("files"):
             partitions.add((entry["wiki_db"], entry["snapshot"]))
             for relative in entry["files"]:
@@ -385,10 +387,11 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
     make_dirs(options.out, options.group_readable)
     clear_success(options.out)
     started = time.monotonic()
-    done = _committed_before(options.out, units) if options.resume else {}
+    earlier = read_manifest(options.out) or {}
+    done = _committed_before(options.out, earlier, units) if options.resume else {}
     if options.resume:
         remove_temporaries(options.out)
-    stale = _remove_stale_parts(options.out, units, done)
+    stale = _remove_stale_parts(options.out, earlier, units, done)
     entries = {unit.id: done.get(_unit_key(unit.describe()), {**unit.describe(), "status": "pending"})
                for unit in units}
     todo = [unit for unit in units if entries[unit.id]["status"] != "committed"]

@@ -99,7 +99,6 @@ class Dump:
             raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
         self.path = path if path is not None else getattr(stream, "path", None)
         self.on_error = on_error
-        self._stream = stream
         self._tracker = PageTracker(stream)
         self.unknown_elements: Counter[str] = Counter()
         self.skipped_pages: list[dict] = []
@@ -292,7 +291,7 @@ class Dump:
                 unknown.append(child)
         for child in unknown:  # counted once: the page's end sees only what follows
             page.remove(child)
-        self._page_line = page.sourceline
+        self._page_line = page.sourceline  # where a skip-page restart looks for it
         self._revision_id = None
         if page_id is None:
             self._page_id = None
@@ -309,7 +308,7 @@ class Dump:
         return PageHeader(self._page_id, namespace, title, redirect, restrictions)
 
     def _page_offset(self, page) -> int | None:
-        self._page_line = page.sourceline
+        """The XML byte of the page's ``<page>`` tag, if it can be placed."""
         return self._tracker.page_on_line(page.sourceline) if page.sourceline else None
 
     def _count_trailing(self) -> None:
