@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from .errors import MissingDependency
+from .errors import MissingDependency, install_hint
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import Options
@@ -109,7 +109,7 @@ def spark_session():
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise MissingDependency(
-            "--engine spark needs PySpark: pip install 'dumpproc[spark]' (and Java 17)"
+            f"--engine spark needs PySpark: {install_hint('spark')}, and Java 17"
         ) from exc
     # In local mode Spark starts Python workers with PYSPARK_PYTHON, else 'python3' from PATH,
     # which may not have dumpproc: use this interpreter unless told otherwise.

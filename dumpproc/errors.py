@@ -67,6 +67,11 @@ class MissingDependency(DumpError):
     """An optional library or program that the asked-for work needs is not installed."""
 
 
+def install_hint(extra: str) -> str:
+    """How to install one of dumpproc's extras, from PyPI and from a checkout of the repository."""
+    return f"pip install 'dumpproc[{extra}]' (in a checkout: pip install -e '.[{extra}]')"
+
+
 class MissingCodecLibrary(MissingDependency):
     """A codec's optional library or program is not installed."""
 

@@ -212,7 +212,8 @@ def test_usage_errors_exit_2(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
     monkeypatch.setitem(__import__("sys").modules, "matplotlib.figure", None)  # as if not installed
     assert report(out, tmp_path / "r.html") == 2
-    assert "pip install 'dumpproc[report]'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "pip install 'dumpproc[report]'" in err and "pip install -e '.[report]'" in err  # PyPI and checkout
     assert not (tmp_path / "r.html").exists()
 
 

@@ -12,7 +12,7 @@ import io
 from datetime import datetime
 from typing import NamedTuple
 
-from ..errors import MissingDependency
+from ..errors import MissingDependency, install_hint
 from .queries import bin_label
 
 #: Colours of the series; the browser test looks for them in the screenshot.
@@ -42,7 +42,7 @@ def require():
     try:
         from matplotlib.figure import Figure
     except ImportError as exc:
-        raise MissingDependency("dumpproc report needs matplotlib: pip install 'dumpproc[report]'") from exc
+        raise MissingDependency(f"dumpproc report needs matplotlib: {install_hint('report')}") from exc
     return Figure
 
 

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import MissingDependency
+from ..errors import MissingDependency, install_hint
 
 #: How many pages and editors the "most edited" and "most active" tables list.
 TOP = 20
@@ -105,7 +105,7 @@ def _duckdb():
         import duckdb
     except ImportError as exc:
         raise MissingDependency(
-            "dumpproc report needs DuckDB: pip install 'dumpproc[report]'") from exc
+            f"dumpproc report needs DuckDB: {install_hint('report')}") from exc
     return duckdb
 
 

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
-from ..errors import MissingCodecLibrary
+from ..errors import MissingCodecLibrary, install_hint
 from .external import PIPE_BYTES, program_stream, which
 
 
@@ -192,7 +192,7 @@ def open_7z(path: str, threads: int) -> BinaryIO:
                 return program_stream(argv, path)
             reasons.append("no 7zz, 7z or 7za on PATH")
     raise MissingCodecLibrary(
-        "reading 7z needs libarchive (pip install 'dumpproc[7z]', or apt install libarchive13) "
+        f"reading 7z needs libarchive ({install_hint('7z')}, or apt install libarchive13) "
         f"or 7-Zip (apt install 7zip): {'; '.join(reasons)}",
         path=path,
     )
