@@ -2,7 +2,7 @@
 
 Errors are turned into one line on stderr and an exit code here, and only here:
 0 every unit committed; 1 at least one unit failed; 2 bad usage or an input
-that cannot be opened at all.
+that cannot be opened at all; 130 interrupted (SIGINT, SIGTERM), in one line.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ import sys
 
 from . import __version__
 from .errors import DumpError, IncompleteDump, InputNotFound, MissingDependency, OutputError
+from .interrupts import EXIT_INTERRUPTED, Interrupted
 from .parse import ON_ERROR
 from .privacy import IP_MODES, IpPolicy
 from .sources.layout import DEFAULT_ROOT
 
 EXIT_OK, EXIT_FAILED_UNITS, EXIT_USAGE = 0, 1, 2
+#: What a shell reports for a program that SIGPIPE ended: the reader of its output went away.
+EXIT_BROKEN_PIPE = 141
 
 
 def _int_list(text: str) -> frozenset[int]:
@@ -49,53 +52,92 @@ def _size(text: str) -> int:
     return value
 
 
+PROCESS_EPILOG = """\
+partitions:
+  wiki_db=   the siteinfo's dbname, else the wiki in the file name (enwiki-20260101-...);
+             failing both, --wiki-db, else a guess from the siteinfo's base URL, else 'unknown'
+  snapshot=  --snapshot, else the dump's date in the file name, else the month the run began
+  A partition that comes from a guess or the run's month is named in a warning at the end.
+
+exit codes:
+  0    every unit committed (OUT/_SUCCESS is written)
+  1    at least one unit failed; the others are committed, the failures are in the manifest and on stderr
+  2    bad usage, or an input that cannot be opened at all
+  130  interrupted (Ctrl-C, SIGTERM): the units committed stay; --resume goes on from them
+"""
+
+INSPECT_EPILOG = """\
+INPUT is one dump file in any format dumpproc reads (bzip2, 7z, gzip, zstandard, xz, lzma or plain XML,
+recognised by its first bytes). It is read once, start to end; nothing is written.
+exit codes: 0 read to its end; 2 the file cannot be opened or read.
+"""
+
+
+def _verbose_option(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="log each unit as it finishes, workers' records included")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dumpproc", description="MediaWiki XML history dumps to Hive-partitioned Parquet."
     )
     parser.add_argument("--version", action="version", version=f"dumpproc {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    _verbose_option(parser, False)
+    # -v is also taken after the subcommand; there its default must not undo one given before
+    shared = argparse.ArgumentParser(add_help=False)
+    _verbose_option(shared, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    formatter = argparse.RawDescriptionHelpFormatter
 
-    process = commands.add_parser("process", help="turn dump files into Parquet tables")
+    process = commands.add_parser("process", help="turn dump files into Parquet tables", parents=[shared],
+                                  epilog=PROCESS_EPILOG, formatter_class=formatter)
     process.add_argument("inputs", nargs="*", metavar="INPUT", help="dump files or folders of them")
     process.add_argument("-o", "--out", required=True, help="output root")
     process.add_argument("--wiki", help="a wiki's dump under --dumps-root (with --date)")
     process.add_argument("--date", help="the dump's date, YYYYMMDD (with --wiki)")
     process.add_argument("--dumps-root", default=DEFAULT_ROOT, help=f"dump tree root (default: {DEFAULT_ROOT})")
     process.add_argument("--verify-checksums", action="store_true",
-                         help="check inputs against the dump's md5/sha1 lists first")
+                         help="check inputs against the dump's md5/sha1 lists first (default: off)")
     process.add_argument("--allow-incomplete", action="store_true",
-                         help="process a dump whose dumpstatus.json job is not done")
+                         help="process a dump whose dumpstatus.json job is not done (default: refused)")
     process.add_argument("-j", "--workers", type=_positive, default=os.cpu_count() or 1,
-                         help="worker processes (default: the number of CPUs)")
+                         help="worker processes (default: the number of CPUs, here %(default)s)")
     process.add_argument("--tables", default="revisions,diffs,pages,users",
-                         help="comma list of revisions,diffs,pages,users,content (default: all but content)")
+                         help="comma list of revisions,diffs,pages,users,content (default: %(default)s)")
     process.add_argument("--revert-radius", type=int, default=0, metavar="N",
-                         help="look back at most N revisions for identity reverts; 0: unlimited (default)")
+                         help="look back at most N revisions for identity reverts (default: 0, unlimited)")
     process.add_argument("--ips", choices=IP_MODES, default="keep",
-                         help="what to write for anonymous editors' IP addresses")
-    process.add_argument("--ip-key-file", help=f"secret key for --ips hash (else ${'DUMPPROC_IP_KEY'})")
-    process.add_argument("--namespaces", type=_int_list, help="only pages in these namespace ids")
-    process.add_argument("--snapshot", help="the snapshot= partition, YYYY-MM (default: the dump's date)")
+                         help="what to write for anonymous editors' IP addresses: keep them, hash them "
+                              "(keyed), or drop them (default: %(default)s)")
+    process.add_argument("--ip-key-file", help="secret key for --ips hash (default: $DUMPPROC_IP_KEY)")
+    process.add_argument("--namespaces", type=_int_list, help="only pages in these namespace ids (default: all)")
+    process.add_argument("--snapshot", help="the snapshot= partition, YYYY-MM (default: the dump's date in the "
+                                            "file name, else the month the run began)")
+    process.add_argument("--wiki-db", metavar="NAME",
+                         help="the wiki_db= partition of inputs whose siteinfo and file name name no wiki "
+                              "(default: a guess from the siteinfo's base URL, else 'unknown')")
     process.add_argument("--split-size", type=_size, default=None, metavar="SIZE",
                          help="target bytes (as stored) per unit when a file is split: bzip2 at blocks, "
-                              "zstandard at frames, plain UTF-8 XML anywhere (default 256M)")
+                              "zstandard at frames, plain UTF-8 XML anywhere (default: 256M)")
     process.add_argument("--resume", action="store_true",
-                         help="skip units that an earlier run of the same OUT committed")
+                         help="skip units that an earlier run of the same OUT committed (default: off)")
     process.add_argument("--engine", choices=("local", "spark"), default="local",
-                         help="run units in local worker processes or as Spark tasks (pip install 'dumpproc[spark]')")
+                         help="run units in local worker processes, or as Spark tasks, which need PySpark: "
+                              "pip install 'dumpproc[spark]', in a checkout pip install -e '.[spark]' "
+                              "(default: %(default)s)")
     process.add_argument("--on-error", choices=ON_ERROR, default="fail-unit",
                          help="what malformed XML inside a page does: fail the unit (keeping the pages before "
-                              "it) or skip the page (counted in the manifest)")
+                              "it) or skip the page (counted in the manifest) (default: %(default)s)")
     process.add_argument("--group-readable", action="store_true",
-                         help="create output readable by the owner's group")
+                         help="create output readable by the owner's group (default: owner only)")
 
-    inspect = commands.add_parser("inspect", help="summarise one dump file")
-    inspect.add_argument("input", metavar="INPUT")
+    inspect = commands.add_parser("inspect", help="summarise one dump file", parents=[shared],
+                                  epilog=INSPECT_EPILOG, formatter_class=formatter)
+    inspect.add_argument("input", metavar="INPUT", help="one dump file (see below)")
     inspect.add_argument("--json", action="store_true", help="print JSON for scripts")
 
-    report = commands.add_parser("report", help="HTML pages with charts of a processed output")
+    report = commands.add_parser("report", help="HTML pages with charts of a processed output", parents=[shared])
     report.add_argument("out", metavar="OUT", help="the output root a process run wrote")
     report.add_argument("-o", "--output", metavar="PATH",
                         help="the page (default report.html); with several wikis or snapshots, "
@@ -133,6 +175,7 @@ def _process(args) -> int:
             tables=tuple(t.strip() for t in args.tables.split(",") if t.strip()),
             namespaces=args.namespaces,
             snapshot=args.snapshot,
+            wiki_db=args.wiki_db,
             group_readable=args.group_readable,
             ips=IpPolicy.from_options(args.ips, args.ip_key_file),
             revert_radius=args.revert_radius,
@@ -146,27 +189,113 @@ def _process(args) -> int:
         raise InputNotFound(f"cannot read the key file: {exc.strerror}", path=args.ip_key_file) from exc
     from .progress import Progress
 
-    progress = Progress(sum(os.path.getsize(p) for p in inputs))
+    progress = Progress(sum(os.path.getsize(p) for p in inputs), what=_stored_as(inputs))
     try:
         result = run(inputs, options, progress)
     finally:
         progress.close()
-    committed = [u for u in result.units if u["status"] == "committed"]
-    pages = sum(u["pages"] for u in committed)
-    revisions = sum(u["revisions"] for u in committed)
-    seconds = result.manifest["seconds"]
-    print(f"dumpproc: wrote {', '.join(options.tables)} for {pages:,} pages, {revisions:,} revisions "
-          f"from {len(committed)}/{len(result.units)} units in {seconds:.1f} s")
-    for table in options.tables:
-        print(f"  {table:<10} {os.path.join(os.path.abspath(args.out), table)}")
-    print(f"  manifest   {os.path.join(os.path.abspath(args.out), '_manifest.json')}")
-    skipped = sum(len(u.get("skipped_pages", [])) for u in result.units)
-    if skipped:
-        print(f"dumpproc: skipped {skipped} malformed page(s); see the manifest's skipped_pages", file=sys.stderr)
-    for unit in result.failed:
-        kept = f" (its first {unit['pages']:,} pages were kept)" if unit.get("files") else ""
-        print(f"dumpproc: unit {unit['id']} failed{kept}: {unit['error']}", file=sys.stderr)
+    out_lines, err_lines = summary(result, options.tables, os.path.abspath(args.out))
+    for line in err_lines:
+        print(line, file=sys.stderr)
+    for line in out_lines:
+        print(line)
     return EXIT_OK if result.ok else EXIT_FAILED_UNITS
+
+
+def _stored_as(inputs: list[str]) -> str:
+    """What the progress line's bytes are: "compressed", "XML" (all plain) or "stored" (a mix)."""
+    from .sources import detect_codec
+
+    codecs = set()
+    for path in inputs:
+        try:
+            codecs.add(detect_codec(path).name)
+        except DumpError:
+            pass  # its unit fails and says why
+    if codecs == {"xml"}:
+        return "XML"
+    return "stored" if "xml" in codecs else "compressed"
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def _kept(unit: dict) -> str:
+    """What a failed unit left committed, worded for the case at hand."""
+    if not unit.get("files"):
+        return "nothing of it was written"
+    pages = unit["pages"]
+    if pages == 0:
+        return "no page of it was whole, so none was kept"
+    return "its first page was kept" if pages == 1 else f"its first {pages:,} pages were kept"
+
+
+def _partition_lines(units: list[dict]) -> tuple[list[str], list[str]]:
+    """The partition each input went to (grouped), and a warning for each one from a fallback."""
+    from .units import FALLBACKS, SNAPSHOT_FROM_RUN, WIKI_FROM_BASE
+
+    groups: dict[tuple[str, str], set[str]] = {}
+    fallbacks: dict[tuple[str, str, str], set[str]] = {}
+    for unit in units:
+        if "wiki_db" not in unit:
+            continue
+        groups.setdefault((unit["wiki_db"], unit["snapshot"]), set()).add(unit["path"])
+        for kind, value, source in (("wiki_db", unit["wiki_db"], unit.get("wiki_db_from")),
+                                    ("snapshot", unit["snapshot"], unit.get("snapshot_from"))):
+            if source in FALLBACKS:
+                fallbacks.setdefault((kind, value, source), set()).add(unit["path"])
+    shown = [f"  wiki_db={db} snapshot={snapshot}: {_plural(len(paths), 'input')}"
+             for (db, snapshot), paths in sorted(groups.items())]
+    warnings = []
+    for (kind, value, source), paths in sorted(fallbacks.items()):
+        names = sorted(os.path.basename(p) for p in paths)
+        who = names[0] if len(names) == 1 else f"{len(names):,} inputs ({', '.join(names[:3])}" + (
+            ", ...)" if len(names) > 3 else ")")
+        if source == SNAPSHOT_FROM_RUN:
+            why, option = "this run's month: no dump date in the file name", "--snapshot YYYY-MM"
+        elif source == WIKI_FROM_BASE:
+            why, option = "guessed from the siteinfo's base URL: no dbname in the siteinfo, no wiki in the name", \
+                "--wiki-db NAME"
+        else:
+            why, option = "no dbname in the siteinfo and no wiki in the file name", "--wiki-db NAME"
+        warnings.append(f"dumpproc: warning: {who} went to {kind}={value} ({why}); set it with {option}")
+    return shown, warnings
+
+
+def summary(result, tables: tuple[str, ...], out: str) -> tuple[list[str], list[str]]:
+    """What ``process`` prints at the end, as (stdout lines, stderr lines); it agrees with the manifest:
+    the pages and revisions committed (failed units' kept pages included), only the tables written,
+    each input's partition, and warnings for partitions from a fallback."""
+    units = result.units
+    written = [u for u in units if u.get("files")]
+    pages = sum(u["pages"] for u in written)
+    revisions = sum(u["revisions"] for u in written)
+    committed = sum(1 for u in units if u["status"] == "committed")
+    failed = len(result.failed)
+    seconds = result.manifest["seconds"]
+    has_files = {f.split(os.sep, 1)[0] for u in written for f in u["files"]}
+    shown = [t for t in tables if t in has_files or (t == "users" and result.manifest.get("users"))]
+    state = f"{committed:,} of {_plural(len(units), 'unit')} committed" + (f", {failed:,} failed" if failed else "")
+    if result.resumed_all:
+        head = (f"dumpproc: nothing to do (--resume): an earlier run committed all {_plural(len(units), 'unit')}, "
+                f"{_plural(pages, 'page')}, {_plural(revisions, 'revision')}")
+    elif shown:
+        head = (f"dumpproc: wrote {', '.join(shown)}: {_plural(pages, 'page')}, {_plural(revisions, 'revision')} "
+                f"in {seconds:.1f} s; {state}")
+    else:
+        head = f"dumpproc: wrote no table; {state}"
+    partitions, warnings = _partition_lines(units)
+    out_lines = [head, *partitions]
+    out_lines += [f"  {table:<10} {os.path.join(out, table)}" for table in shown]
+    out_lines.append(f"  manifest   {os.path.join(out, '_manifest.json')}")
+    err_lines = []
+    skipped = sum(len(u.get("skipped_pages", [])) for u in units)
+    if skipped:
+        err_lines.append(f"dumpproc: skipped {_plural(skipped, 'malformed page')}; see the manifest's skipped_pages")
+    for unit in result.failed:
+        err_lines.append(f"dumpproc: unit {unit['id']} failed ({_kept(unit)}): {unit['error']}")
+    return out_lines, err_lines + warnings
 
 
 def _inspect(args) -> int:
@@ -216,9 +345,24 @@ def main(argv: list[str] | None = None) -> int:
         # inspect reads one file: an unreadable one is an input that cannot be opened
         print(f"dumpproc: {exc}", file=sys.stderr)
         return EXIT_USAGE if args.command == "inspect" else EXIT_FAILED_UNITS
-    except KeyboardInterrupt:
-        print("dumpproc: interrupted", file=sys.stderr)
-        return 130
+    except (Interrupted, KeyboardInterrupt) as exc:
+        print(_interrupted_line(exc), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of our output went away (``dumpproc inspect ... | head``): end quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _interrupted_line(exc: BaseException) -> str:
+    manifest = getattr(exc, "manifest", None)
+    if not manifest:
+        return "dumpproc: interrupted; the units committed stay, and --resume goes on from them"
+    units = manifest["units"]
+    committed = sum(1 for u in units if u["status"] == "committed")
+    return (f"dumpproc: interrupted; {committed:,} of {_plural(len(units), 'unit')} committed; "
+            "--resume goes on from them")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from . import interrupts
 from .errors import MissingDependency, install_hint
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,10 +28,14 @@ ENGINES = ("local", "spark")
 
 _PROGRESS = None  # a worker's queue to the parent's progress display
 
+#: Seconds the workers get, once told to stop, to abandon their units and clean up before they are killed.
+STOP_GRACE = 20.0
+
 
 def _init_worker(queue) -> None:
     global _PROGRESS
     _PROGRESS = queue
+    interrupts.install_worker()
 
 
 def _local_task(unit: "Unit", options: "Options", threads: int) -> dict:
@@ -48,10 +54,35 @@ class _Direct:
         self.on_progress(*update)
 
 
+def _signal_workers(pool: ProcessPoolExecutor, signum: int) -> None:
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            os.kill(process.pid, signum)
+        except (ProcessLookupError, AttributeError, TypeError):
+            pass
+
+
+def _stop(pool: ProcessPoolExecutor, running: set) -> Iterator[dict]:
+    """After a signal: tell the workers, take the entries of the units they finish or abandon,
+    then end the pool; workers that do not stop within ``STOP_GRACE`` are killed."""
+    _signal_workers(pool, signal.SIGTERM)  # a signal sent to this process alone reaches them too
+    finished, late = wait(running, timeout=STOP_GRACE)
+    for future in finished:
+        if not future.cancelled() and future.exception() is None:
+            yield future.result()
+    if late:
+        _signal_workers(pool, signal.SIGKILL)
+
+
 def run_local(units: list["Unit"], options: "Options", on_progress: Callable | None = None) -> Iterator[dict]:
     """Units in worker processes (``options.workers`` at most), or in this process for one;
     yields each unit's manifest entry as it finishes. At most one unit per worker is in flight
-    beyond those running, so memory does not grow with the number of units."""
+    beyond those running, so memory does not grow with the number of units.
+
+    After SIGINT or SIGTERM (``interrupts``), no new unit starts, the running ones are
+    abandoned at their next revision (or finish committing), their entries are yielded,
+    and ``Interrupted`` is raised; no worker outlives the call.
+    """
     from .pipeline import run_unit
 
     workers = min(options.workers, len(units)) or 1
@@ -59,9 +90,12 @@ def run_local(units: list["Unit"], options: "Options", on_progress: Callable | N
     if workers == 1:
         direct = _Direct(on_progress) if on_progress else None
         for unit in units:
+            interrupts.check()
             yield run_unit(unit, options, threads, direct)
+        interrupts.check()
         return
-    queue = multiprocessing.get_context("fork").Queue() if on_progress else None
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue() if on_progress else None
     listener = None
     if queue is not None:
         def listen():
@@ -74,22 +108,32 @@ def run_local(units: list["Unit"], options: "Options", on_progress: Callable | N
         listener = threading.Thread(target=listen, name="dumpproc-progress", daemon=True)
         listener.start()
     pending = iter(units)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                               initargs=(queue,))
+    stopped = False  # the workers are idle or gone: the pool may end without killing them
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_init_worker, initargs=(queue,)) as pool:
-            running = set()
-            for unit in pending:
-                running.add(pool.submit(_local_task, unit, options, threads))
-                if len(running) >= 2 * workers:
-                    break
-            while running:
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    yield future.result()
-                    unit = next(pending, None)
-                    if unit is not None:
-                        running.add(pool.submit(_local_task, unit, options, threads))
+        running = set()
+        for unit in pending:
+            running.add(pool.submit(_local_task, unit, options, threads))
+            if len(running) >= 2 * workers:
+                break
+        while running:
+            if interrupts.requested():
+                yield from _stop(pool, running)
+                stopped = True
+                raise interrupts.Interrupted()
+            finished, running = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+                unit = None if interrupts.requested() else next(pending, None)
+                if unit is not None:
+                    running.add(pool.submit(_local_task, unit, options, threads))
+        stopped = True
+        interrupts.check()
     finally:
+        if not stopped:  # a second signal, or a unit raised: nothing may go on writing
+            _signal_workers(pool, signal.SIGKILL)
+        pool.shutdown(wait=True, cancel_futures=True)
         if queue is not None:
             queue.put(None)
             listener.join(timeout=5)

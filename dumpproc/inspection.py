@@ -70,7 +70,7 @@ def inspect_dump(path: str, threads: int = 1) -> Inspection:
             codec=stream.codec.name,
             compressed_bytes=os.path.getsize(path),
             schema_version=site.schema_version,
-            wiki=wiki_db(site, path),
+            wiki=wiki_db(site, path)[0],
             sitename=site.sitename,
             namespaces=dict(site.namespaces),
         )

@@ -16,11 +16,11 @@ import os
 import platform
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Iterable
 
-from . import __version__
+from . import __version__, interrupts, kernels
 from .errors import DumpError, MalformedXML, OutputError
 from .parse import ON_ERROR, Dump
 from .privacy import IpPolicy
@@ -29,9 +29,9 @@ from .engines import ENGINES, run_units
 from .schema import TABLES
 from .progress import Progress, Reporter
 from .sink import (PartWriter, clear_success, make_dirs, mark_success, merge_users, partition_dir, read_manifest,
-                   remove_temporaries, write_manifest)
+                   remove_temporaries, remove_tree, write_manifest)
 from .tables import USER_BUCKETS, USERS_STAGING, PageAssembler, UserTotals
-from .units import Unit, plan_units, snapshot_of, wiki_db
+from .units import Unit, plan_units, snapshot_of, this_month, wiki_db
 from .sources import open_dump
 from .sources.layout import verify_checksum
 
@@ -41,6 +41,7 @@ DEFAULT_TABLES = ("revisions", "diffs", "pages", "users")
 #: Per-unit intermediate files (the users totals before the reduce); readers skip names starting with _.
 STAGING = "_staging"
 _SNAPSHOT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_WIKI_DB = re.compile(r"^[a-z0-9_]+$")
 
 
 #: Bytes (as stored) per unit when a file is split (--split-size), unless told otherwise.
@@ -66,6 +67,11 @@ class Options:
     checksums: dict[str, tuple[str, str]] | None = None
     #: what malformed XML inside a page does: fail the unit, or skip the page
     on_error: str = "fail-unit"
+    #: the wiki_db= partition of inputs whose siteinfo and file name give none (--wiki-db)
+    wiki_db: str | None = None
+    #: the snapshot= partition of inputs with no date in their name: the month the run began (UTC),
+    #: set by ``run`` (or kept from the run being resumed), so a run over midnight stays in one
+    run_month: str | None = None
 
     def __post_init__(self) -> None:
         unknown = [t for t in self.tables if t not in TABLES]
@@ -83,6 +89,8 @@ class Options:
             raise ValueError(f"--on-error must be one of {', '.join(ON_ERROR)}, not {self.on_error!r}")
         if self.revert_radius < 0:
             raise ValueError("--revert-radius must be 0 (unlimited) or positive")
+        if self.wiki_db is not None and not _WIKI_DB.match(self.wiki_db):
+            raise ValueError(f"--wiki-db must be a database name such as enwiki (a-z, 0-9, _), not {self.wiki_db!r}")
 
     def describe(self) -> dict:
         """The options as the manifest records them (never the IP key)."""
@@ -143,11 +151,12 @@ class _UnitTables:
         self.with_diffs = self.revisions is not None or self.diffs is not None
         self.page_count = self.revision_count = self.coarse = 0
 
-    def add_page(self, page) -> int:
+    def add_page(self, page, tick=None) -> int:
         """Read one page to its end; returns its revisions. Rows of a page cut short are withdrawn.
 
         Each writer is marked after every whole page (a new writer starts marked), so
-        ``withdraw_page`` drops exactly the rows of the page being read.
+        ``withdraw_page`` drops exactly the rows of the page being read. ``tick(revisions in
+        this page)`` runs after each revision: progress, and the safe point to stop at.
         """
         assembler = PageAssembler(page.header, self.options.revert_radius, self.options.ips, self.with_diffs,
                                   "bytes" if self.diffs is not None else "none")
@@ -155,6 +164,8 @@ class _UnitTables:
         count = 0
         for revision in page:
             count += 1
+            if tick is not None:
+                tick(count)
             diffed = assembler.add(revision)
             if diffs is not None and diffed is not None:
                 diffs.append((page.id, revision.id, diffed[0], diffed[1].ops))
@@ -227,31 +238,40 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
     pages read whole before it are committed, and the entry says so; with
     ``on_error="skip-page"`` a malformed page is skipped and counted instead.
     ``progress`` is a queue (``put_nowait``) for ``(unit id, bytes done, pages, revisions)`` updates.
+    A signal (``interrupts``) abandons the unit at the next revision: nothing of it is
+    published, and the entry's status is ``interrupted``.
     """
     started = time.monotonic()
-    report = Reporter(progress, unit.id, unit.start)
     entry = {**unit.describe(), "status": "failed", "pages": 0, "revisions": 0, "seconds": 0.0, "error": None}
     tables = None
     try:
+        interrupts.check()
         if options.checksums is not None:
             verify_checksum(unit.path, options.checksums.get(unit.path))
         with _open_unit(unit, threads) as stream:
+            report = Reporter(progress, unit.id, unit.start, stream.position)
             dump = Dump(stream, unit.path, options.on_error)
-            db = wiki_db(dump.site_info, unit.path)
-            snapshot = snapshot_of(unit.path, options.snapshot)
-            entry.update(wiki_db=db, snapshot=snapshot, codec=stream.codec.name,
-                         schema_version=dump.site_info.schema_version)
+            db, db_from = wiki_db(dump.site_info, unit.path, options.wiki_db)
+            snapshot, snapshot_from = snapshot_of(unit.path, options.snapshot, options.run_month)
+            entry.update(wiki_db=db, snapshot=snapshot, wiki_db_from=db_from, snapshot_from=snapshot_from,
+                         codec=stream.codec.name, schema_version=dump.site_info.schema_version)
             tables = _UnitTables(_open_writers(unit, options, db, snapshot), options)
             wanted = options.namespaces
             revisions_read = 0
             failure = None
+
+            def tick(in_page: int) -> None:
+                interrupts.check()
+                report.tick(tables.page_count, revisions_read + in_page)
+
             try:
                 for page in dump.pages():
                     if wanted is not None and page.namespace not in wanted:
                         continue
-                    revisions_read += tables.add_page(page)
-                    report(stream.compressed_offset() or unit.start, tables.page_count, revisions_read)
+                    revisions_read += tables.add_page(page, tick)
+                    report(stream.position() or unit.start, tables.page_count, revisions_read)
             except DumpError as exc:
+                interrupts.check()  # a decompressor stopped by the same signal is no fault of the input
                 if isinstance(exc, OutputError) or not tables.withdraw_page():
                     raise
                 failure = exc  # the pages before it are committed below
@@ -266,12 +286,20 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
             else:
                 entry.update(_error_fields(failure))
                 log.info("unit %s failed after %s pages: %s", unit.id, tables.page_count, failure)
+    except interrupts.Interrupted:
+        if tables is not None:
+            tables.abort()
+        entry.update(status="interrupted", pages=0, revisions=0)
+        entry.pop("files", None)
     except DumpError as exc:
         if tables is not None:
             tables.abort()
-        entry.update(_error_fields(exc))
+        if interrupts.requested():
+            entry.update(status="interrupted", pages=0, revisions=0)
+        else:
+            entry.update(_error_fields(exc))
+            log.info("unit %s failed: %s", unit.id, exc)
         entry.pop("files", None)
-        log.info("unit %s failed: %s", unit.id, exc)
     except BaseException:
         if tables is not None:
             tables.abort()
@@ -314,6 +342,8 @@ class RunResult:
 
     out: str
     manifest: dict
+    #: --resume found every unit committed already: there was nothing to do
+    resumed_all: bool = False
 
     @property
     def units(self) -> list[dict]:
@@ -346,16 +376,24 @@ def _unit_key(entry) -> tuple:
 
 
 def _committed_before(out: str, manifest: dict, units: list[Unit]) -> dict[tuple, dict]:
-    """Entries of an earlier run's manifest for these units that committed and whose files are all there."""
+    """Entries of an earlier run's manifest for these units that committed and whose files are all there.
+
+    A unit's users totals (``_staging``) are gone once a run completed; without them a unit is
+    kept only when every unit is (there is nothing to do, and the users table is whole already).
+    """
     wanted = {_unit_key(unit.describe()) for unit in units}
-    kept = {}
+    complete, whole = {}, {}
     for entry in manifest.get("units", []):
         key = _unit_key(entry)
+        if entry.get("status") != "committed" or key not in wanted:
+            continue
         files = entry.get("files", [])
-        if (entry.get("status") == "committed" and key in wanted
-                and all(os.path.exists(os.path.join(out, f)) for f in files)):
-            kept[key] = {**entry, "resumed": True}
-    return kept
+        parts = [f for f in files if not f.startswith(STAGING + os.sep)]
+        if all(os.path.exists(os.path.join(out, f)) for f in parts):
+            complete[key] = {**entry, "resumed": True}
+            if len(parts) == len(files) or all(os.path.exists(os.path.join(out, f)) for f in files):
+                whole[key] = complete[key]
+    return complete if len(complete) == len(wanted) else whole
 
 
 def _remove_stale_parts(out: str, manifest: dict, units: list[Unit],
@@ -382,15 +420,26 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
 
     The manifest is rewritten (atomically) each time a unit finishes, so a run that is killed
     leaves a manifest naming what committed; ``options.resume`` then skips those units.
+    SIGINT or SIGTERM stop the run at a safe point (``interrupts``): the units committed
+    by then are in the manifest, temporaries are removed, and ``Interrupted`` is raised.
     """
+    with interrupts.handling():
+        return _run(list(paths), options, progress)
+
+
+def _run(paths: list[str], options: Options, progress: Progress | None) -> RunResult:
+    started = time.monotonic()
+    earlier = read_manifest(options.out) or {}
+    if options.run_month is None:
+        resumed_month = earlier.get("options", {}).get("run_month") if options.resume else None
+        options = replace(options, run_month=resumed_month or this_month())
     units = plan_units(paths, options.split_size)
     make_dirs(options.out, options.group_readable)
     clear_success(options.out)
-    started = time.monotonic()
-    earlier = read_manifest(options.out) or {}
+    remove_temporaries(options.out)  # a crashed run's; one run at a time writes to an OUT
+    if not options.resume:
+        remove_tree(os.path.join(options.out, STAGING))  # only a resumed run adds to it
     done = _committed_before(options.out, earlier, units) if options.resume else {}
-    if options.resume:
-        remove_temporaries(options.out)
     stale = _remove_stale_parts(options.out, earlier, units, done)
     entries = {unit.id: done.get(_unit_key(unit.describe()), {**unit.describe(), "status": "pending"})
                for unit in units}
@@ -412,18 +461,35 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
     if progress is not None:
         for entry in done.values():
             progress.update(entry["id"], entry["end"] - entry["start"], entry["pages"], entry["revisions"])
-    warm_up()  # compile or load the diff kernels once, before workers fork
-    for entry in run_units(todo, options, progress.update if progress is not None else None):
-        entries[entry["id"]] = entry
-        journal()
-        log.info("unit %s %s: %s pages, %s revisions in %.1f s", entry["id"], entry["status"],
-                 entry.get("pages"), entry.get("revisions"), entry.get("seconds", 0))
+    kernels.set_notifier(progress.note if progress is not None else log.info)
+    try:
+        if todo:
+            warm_up()  # compile or load the diff kernels once, before workers fork
+        for entry in run_units(todo, options, progress.update if progress is not None else None):
+            if entry["status"] == "interrupted":
+                entry = {**entry, "status": "pending"}  # abandoned whole: --resume does it again
+            entries[entry["id"]] = entry
+            journal()
+            log.info("unit %s %s: %s pages, %s revisions in %.1f s", entry["id"], entry["status"],
+                     entry.get("pages"), entry.get("revisions"), entry.get("seconds", 0))
+    except interrupts.Interrupted as stop:
+        stop.manifest = journal(interrupted=True)
+        remove_temporaries(options.out)  # the abandoned units' (their workers are gone)
+        raise
+    finally:
+        kernels.set_notifier(None)
     finished = list(entries.values())
-    users = (merge_unit_users(options.out, finished, options.group_readable, stale)
-             if "users" in options.tables else {})
+    resumed_all = bool(units) and not todo
+    if "users" not in options.tables:
+        users = {}
+    elif resumed_all and not os.path.isdir(os.path.join(options.out, STAGING)):
+        users = earlier.get("users", {})  # merged by the run that completed them
+    else:
+        users = merge_unit_users(options.out, finished, options.group_readable, stale)
     manifest = journal(users=users, coarse_diffs=sum(e.get("coarse_diffs", 0) for e in finished),
                        skipped_pages=sum(len(e.get("skipped_pages", [])) for e in finished))
-    result = RunResult(options.out, manifest)
+    result = RunResult(options.out, manifest, resumed_all=resumed_all)
     if result.ok:
+        remove_tree(os.path.join(options.out, STAGING))  # nothing is left for --resume to add to
         mark_success(options.out, options.group_readable)
     return result

@@ -326,6 +326,18 @@ def remove_temporaries(out: str) -> int:
     return removed
 
 
+def remove_tree(path: str) -> None:
+    """Delete one of the run's own folders (``OUT/_staging``) and all in it, if it is there."""
+    import shutil
+
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise _output_error(exc, path) from exc
+
+
 #: Staging rows the users reduce adds up in one pass; more are split by bucket.
 USERS_PER_PASS = 4_000_000
 

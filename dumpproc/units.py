@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable
 
+from . import interrupts
 from .records import SiteInfo
 
 _FILE_NAME = re.compile(r"^(?P<wiki>[a-z0-9_]+)-(?P<date>\d{8}|latest)-")
@@ -66,6 +67,7 @@ def plan_units(paths: Iterable[str], split_size: int | None = None) -> list[Unit
     units: list[Unit] = []
     seen: dict[str, int] = {}
     for path in paths:
+        interrupts.check()  # planning a large file scans it: a signal stops between files
         name = os.path.basename(path)
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
         for suffix in (".bz2", ".gz", ".xz", ".zst", ".7z", ".lzma", ".xml"):
@@ -78,33 +80,60 @@ def plan_units(paths: Iterable[str], split_size: int | None = None) -> list[Unit
     return units
 
 
-def wiki_db(site_info: SiteInfo, path: str) -> str:
-    """The ``wiki_db=`` partition: the siteinfo's dbname, else the file name's wiki prefix."""
+#: Where a partition name came from; the ones in FALLBACKS are warned about at the end of a run.
+WIKI_FROM_SITEINFO, WIKI_FROM_NAME, WIKI_FROM_BASE, WIKI_FROM_OPTION, WIKI_UNKNOWN = (
+    "siteinfo", "file name", "siteinfo base URL", "--wiki-db", "nothing")
+SNAPSHOT_FROM_OPTION, SNAPSHOT_FROM_NAME, SNAPSHOT_FROM_RUN = ("--snapshot", "file name", "run month")
+FALLBACKS = {WIKI_FROM_BASE, WIKI_UNKNOWN, SNAPSHOT_FROM_RUN}
+
+
+def _wiki_from_base(base: str) -> str | None:
+    """A wiki's database name guessed from its siteinfo's base URL (en.wikipedia.org -> enwiki)."""
+    host = re.match(r"^\w+://([^/]+)", base)
+    if not host:
+        return None
+    parts = host.group(1).split(".")
+    if len(parts) < 3:
+        return None
+    lang, project = parts[0], parts[1]
+    if project == "wikipedia":
+        return f"{lang.replace('-', '_')}wiki"
+    if project == "wikimedia" or lang == "www":
+        return f"{project if lang == 'www' else lang}wiki"
+    return f"{lang.replace('-', '_')}{project}"
+
+
+def wiki_db(site_info: SiteInfo, path: str, given: str | None = None) -> tuple[str, str]:
+    """The ``wiki_db=`` partition and where it came from.
+
+    The siteinfo's dbname, else the file name's wiki prefix; failing both, ``given``
+    (``--wiki-db``), else a guess from the siteinfo's base URL, else ``unknown``.
+    """
     if site_info.dbname:
-        return site_info.dbname
+        return site_info.dbname, WIKI_FROM_SITEINFO
     found = _FILE_NAME.match(os.path.basename(path))
     if found:
-        return found.group("wiki")
-    base = site_info.base or ""
-    host = re.match(r"^\w+://([^/]+)", base)
-    if host:
-        parts = host.group(1).split(".")
-        if len(parts) >= 3:
-            lang, project = parts[0], parts[1]
-            if project == "wikipedia":
-                return f"{lang.replace('-', '_')}wiki"
-            if project == "wikimedia" or lang == "www":
-                return f"{project if lang == 'www' else lang}wiki"
-            return f"{lang.replace('-', '_')}{project}"
-    return "unknown"
-
-
-def snapshot_of(path: str, given: str | None = None, now: datetime | None = None) -> str:
-    """The ``snapshot=`` partition: given, else the dump's date from its name, else this month."""
+        return found.group("wiki"), WIKI_FROM_NAME
     if given:
-        return given
+        return given, WIKI_FROM_OPTION
+    guessed = _wiki_from_base(site_info.base or "")
+    if guessed:
+        return guessed, WIKI_FROM_BASE
+    return "unknown", WIKI_UNKNOWN
+
+
+def this_month(now: datetime | None = None) -> str:
+    """The run's month, ``YYYY-MM`` (UTC): the snapshot of inputs with no date."""
+    return (now or datetime.now(timezone.utc)).strftime("%Y-%m")
+
+
+def snapshot_of(path: str, given: str | None = None, run_month: str | None = None) -> tuple[str, str]:
+    """The ``snapshot=`` partition and where it came from: given, else the dump's date from its
+    name, else the run's month."""
+    if given:
+        return given, SNAPSHOT_FROM_OPTION
     found = _FILE_NAME.match(os.path.basename(path))
     if found and found.group("date") != "latest":
         date = found.group("date")
-        return f"{date[:4]}-{date[4:6]}"
-    return (now or datetime.now(timezone.utc)).strftime("%Y-%m")
+        return f"{date[:4]}-{date[4:6]}", SNAPSHOT_FROM_NAME
+    return run_month or this_month(), SNAPSHOT_FROM_RUN

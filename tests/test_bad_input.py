@@ -42,7 +42,7 @@ def test_the_pages_before_are_committed_and_the_unit_fails(tmp_path, good_dump, 
     out = tmp_path / "out"
     done = run_cli("process", bad, good_dump, "-o", out, "-j", "2")
     assert done.returncode == 1, done.stderr
-    assert f"unit {bad.name.split('.')[0]} failed (its first 1 pages were kept)" in done.stderr
+    assert f"unit {bad.name.split('.')[0]} failed (its first page was kept)" in done.stderr
     assert str(bad) in done.stderr and "XML byte" in done.stderr
     units = {u["id"]: u for u in manifest(out)["units"]}
     failed = units["badwiki-20260101-pages-meta-history"]
@@ -52,6 +52,8 @@ def test_the_pages_before_are_committed_and_the_unit_fails(tmp_path, good_dump, 
         assert failed["error_at"]["page_id"] == 2 and "page 2" in failed["error"]
     if name == "invalid UTF-8":
         assert "compressed byte" in failed["error"]
+    else:  # plain XML has no compressed offset: its XML byte is the file's
+        assert "compressed byte" not in failed["error"]
     assert units["goodwiki-20260101-pages-meta-history"]["status"] == "committed"
     # page 1 in every table, nothing of page 2 (whose first revision was read and diffed), no _SUCCESS
     assert sorted(rows(out, "revisions", "testwiki")["revision_id"].to_pylist()) == [100, 101, 102]
@@ -69,7 +71,7 @@ def test_skip_page_skips_the_page_and_counts_it(tmp_path, good_dump, name):
     out = tmp_path / "out"
     done = run_cli("process", bad, good_dump, "-o", out, "-j", "2", "--on-error", "skip-page")
     assert done.returncode == 0, done.stderr
-    assert "skipped 1 malformed page(s)" in done.stderr
+    assert "skipped 1 malformed page;" in done.stderr
     run = manifest(out)
     assert run["skipped_pages"] == 1 and run["options"]["on_error"] == "skip-page"
     unit = next(u for u in run["units"] if u["id"].startswith("badwiki"))

@@ -81,3 +81,144 @@ def test_console_script_and_module_agree():
     version = subprocess.run([script, "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("dumpproc ")
     assert run_cli("--version").stdout == version.stdout
+
+
+# --- the first hour of a new user: options, help, and a closing summary that agrees with the manifest --
+
+def _manifest(out):
+    return json.loads((out / "_manifest.json").read_text())
+
+
+def test_verbose_is_taken_before_and_after_the_subcommand(tmp_path):
+    for n, args in enumerate((["-v", "process"], ["process", "-v"])):
+        out = tmp_path / f"out{n}"
+        done = run_cli(*args, SAMPLE, "-o", out, "-j", "2", check=True)
+        assert "unit samplewiki-20260101-pages-meta-history committed" in done.stderr
+    quiet = run_cli("process", SAMPLE, "-o", tmp_path / "quiet", check=True)
+    assert "INFO" not in quiet.stderr
+    assert run_cli("inspect", "-v", SAMPLE).returncode == 0
+
+
+def test_help_shows_every_default_and_the_exit_codes():
+    text = " ".join(run_cli("process", "--help", check=True).stdout.split())
+    for default in ("(default: keep)", "(default: fail-unit)", "(default: 0, unlimited)", "(default: 256M)",
+                    "(default: local)", "(default: revisions,diffs,pages,users)", "else the month the run began",
+                    "--wiki-db NAME", "else 'unknown'", "pip install -e '.[spark]'"):
+        assert default in text, default
+    for code in ("0 every unit committed", "1 at least one unit failed", "2 bad usage", "130 interrupted"):
+        assert code in text, code
+    inspect = " ".join(run_cli("inspect", "--help", check=True).stdout.split())
+    assert "INPUT is one dump file" in inspect and "recognised by its first bytes" in inspect
+
+
+def _broken(tmp_path, name="zhwiki-20260101-pages-meta-history-broken.xml", pages=2):
+    """A dump whose page after the first ``pages`` is cut short by garbage."""
+    import gen_dump
+
+    whole = tmp_path / "whole.xml"
+    gen_dump.generate(str(whole), gen_dump.Options(pages=pages + 1, revisions=(2, 3), seed=5, dbname="zhwiki"))
+    text = whole.read_bytes()
+    starts = [n for n in range(len(text)) if text.startswith(b"<page>", n)]
+    cut = starts[pages]
+    path = tmp_path / name
+    path.write_bytes(text[:cut] + b"<page><title>X</title><ns>0</ns><id>999</id><revision><<<\n")
+    return path
+
+
+def test_the_closing_summary_counts_what_was_committed_failed_units_kept_pages_included(tmp_path):
+    out = tmp_path / "out"
+    done = run_cli("process", _broken(tmp_path), "-o", out)
+    assert done.returncode == 1
+    manifest = _manifest(out)
+    [unit] = manifest["units"]
+    assert unit["status"] == "failed" and unit["pages"] == 2
+    revisions = pq.read_table(out / "revisions").num_rows
+    assert revisions == unit["revisions"] > 0
+    assert f"2 pages, {revisions} revisions" in done.stdout and "0 of 1 unit committed, 1 failed" in done.stdout
+    assert "(its first 2 pages were kept)" in done.stderr
+    assert "compressed byte" not in done.stderr  # plain XML: the XML byte is the file's byte
+
+
+def test_a_failed_unit_with_no_whole_page_is_worded_for_it(tmp_path):
+    out = tmp_path / "out"
+    done = run_cli("process", _broken(tmp_path, pages=0), "-o", out)
+    assert done.returncode == 1 and "its first 0 pages" not in done.stderr
+    assert "no page of it was whole, so none was kept" in done.stderr
+    assert "0 pages, 0 revisions" in done.stdout
+
+
+def test_a_checksum_failure_lists_no_table(tmp_path):
+    import hashlib
+    import shutil
+
+    dump = tmp_path / "dumps" / "samplewiki" / "20260101"
+    dump.mkdir(parents=True)
+    shutil.copy(SAMPLE, dump / SAMPLE.name)
+    (dump / "samplewiki-20260101-md5sums.txt").write_text(f"{hashlib.md5(b'other').hexdigest()}  {SAMPLE.name}\n")
+    out = tmp_path / "out"
+    done = run_cli("process", "--wiki", "samplewiki", "--date", "20260101", "--dumps-root", tmp_path / "dumps",
+                   "-o", out, "--verify-checksums", "--allow-incomplete")
+    assert done.returncode == 1, done.stderr
+    assert "wrote no table; 0 of 1 unit committed, 1 failed" in done.stdout
+    for table in ("revisions", "diffs", "pages", "users"):
+        assert f"  {table} " not in done.stdout and not (out / table).exists()
+    assert "nothing of it was written" in done.stderr and "md5" in done.stderr
+
+
+def test_every_input_partition_is_printed_and_a_fallback_is_a_warning(tmp_path, generate):
+    named = generate("frwiki-20251201-pages-meta-history1.xml", pages=2, dbname="")
+    bare = generate("export.xml", pages=2, dbname="")  # no dbname, no date: guessed wiki, the run's month
+    out = tmp_path / "out"
+    done = run_cli("process", named, bare, "-o", out, "-j", "1", check=True)
+    units = {u["path"]: u for u in _manifest(out)["units"]}
+    month = units[str(bare)]["snapshot"]
+    assert units[str(bare)]["snapshot_from"] == "run month" and units[str(bare)]["wiki_db_from"] == "siteinfo base URL"
+    assert "  wiki_db=frwiki snapshot=2025-12: 1 input" in done.stdout
+    wiki = units[str(bare)]["wiki_db"]
+    assert f"  wiki_db={wiki} snapshot={month}: 1 input" in done.stdout
+    assert f"warning: export.xml went to snapshot={month} (this run's month" in done.stderr
+    assert "set it with --snapshot YYYY-MM" in done.stderr
+    assert f"warning: export.xml went to wiki_db={wiki} (guessed from the siteinfo's base URL" in done.stderr
+    assert "frwiki-20251201" not in done.stderr  # its partition comes from its name: no warning
+    # the options that set them
+    out2 = tmp_path / "out2"
+    done = run_cli("process", bare, "-o", out2, "--wiki-db", "mywiki", "--snapshot", "2024-02", check=True)
+    assert "  wiki_db=mywiki snapshot=2024-02: 1 input" in done.stdout and "warning" not in done.stderr
+    assert (out2 / "revisions" / "wiki_db=mywiki" / "snapshot=2024-02").is_dir()
+    assert run_cli("process", bare, "-o", out2, "--wiki-db", "../etc").returncode == 2
+
+
+def test_a_run_leaves_no_staging_and_resume_on_a_finished_run_has_nothing_to_do(tmp_path):
+    out = tmp_path / "out"
+    run_cli("process", SAMPLE, "-o", out, check=True)
+    assert not (out / "_staging").exists()
+    users = pq.read_table(out / "users").num_rows
+    again = run_cli("process", SAMPLE, "-o", out, "--resume", check=True)
+    assert again.stdout.startswith("dumpproc: nothing to do (--resume): an earlier run committed all 1 unit, "
+                                   "40 pages, 564 revisions")
+    assert pq.read_table(out / "users").num_rows == users and (out / "_SUCCESS").exists()
+    assert _manifest(out)["units"][0]["resumed"] is True
+
+
+def test_a_plain_rerun_removes_a_dead_runs_temporaries(tmp_path):
+    out = tmp_path / "out"
+    run_cli("process", SAMPLE, "-o", out, check=True)
+    folder = out / "revisions" / "wiki_db=samplewiki" / "snapshot=2026-01"
+    dead = [folder / ".part-samplewiki-20260101-pages-meta-history.parquet.tmp-999999", out / ".x.tmp-999999",
+            out / "_staging" / "users" / "wiki_db=samplewiki" / "snapshot=2026-01" / "part-gone.parquet"]
+    for path in dead:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"half")
+    run_cli("process", SAMPLE, "-o", out, check=True)
+    assert not [p for p in dead if p.exists()] and not (out / "_staging").exists()
+
+
+def test_inspect_into_a_closed_pipe_ends_quietly():
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    done = subprocess.run(f"'{sys.executable}' -m dumpproc inspect --json '{SAMPLE}' | head -c 1", shell=True,
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout == "{" and done.stderr == "", done.stderr

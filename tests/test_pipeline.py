@@ -11,7 +11,7 @@ import pytest
 
 from conftest import SAMPLE
 from dumpproc.pipeline import Options, run
-from dumpproc.units import plan_units, snapshot_of, wiki_db
+from dumpproc.units import plan_units, snapshot_of, this_month, wiki_db
 from dumpproc.privacy import IpPolicy
 from dumpproc.records import SiteInfo
 from dumpproc.schema import REVISIONS
@@ -126,16 +126,22 @@ def test_unit_ids_are_stable_and_unique(tmp_path):
 
 def test_wiki_db_and_snapshot_fallbacks():
     site = SiteInfo.empty()
-    assert wiki_db(site._replace(dbname="aawiki"), "x.xml") == "aawiki"
-    assert wiki_db(site, "/d/frwiki-20260101-pages-meta-history1.xml.bz2") == "frwiki"
-    assert wiki_db(site._replace(base="https://zh-min-nan.wikipedia.org/wiki/Main"), "x.xml") == "zh_min_nanwiki"
-    assert wiki_db(site._replace(base="https://de.wiktionary.org/wiki/Main"), "x.xml") == "dewiktionary"
-    assert wiki_db(site._replace(base="https://commons.wikimedia.org/wiki/Main"), "x.xml") == "commonswiki"
-    assert wiki_db(site._replace(base="https://www.wikidata.org/wiki/Main"), "x.xml") == "wikidatawiki"
-    assert wiki_db(site, "x.xml") == "unknown"
-    assert snapshot_of("/d/frwiki-20260101-pages.xml") == "2026-01"
-    assert snapshot_of("/d/frwiki-20260101-pages.xml", "2025-12") == "2025-12"
-    assert snapshot_of("x.xml", now=datetime(2026, 11, 27, tzinfo=timezone.utc)) == "2026-11"
+    assert wiki_db(site._replace(dbname="aawiki"), "x.xml", "given") == ("aawiki", "siteinfo")
+    assert wiki_db(site, "/d/frwiki-20260101-pages-meta-history1.xml.bz2", "given") == ("frwiki", "file name")
+    guessed = "siteinfo base URL"
+    assert wiki_db(site._replace(base="https://zh-min-nan.wikipedia.org/wiki/Main"), "x.xml") == (
+        "zh_min_nanwiki", guessed)
+    assert wiki_db(site._replace(base="https://de.wiktionary.org/wiki/Main"), "x.xml") == ("dewiktionary", guessed)
+    assert wiki_db(site._replace(base="https://commons.wikimedia.org/wiki/Main"), "x.xml") == ("commonswiki", guessed)
+    assert wiki_db(site._replace(base="https://www.wikidata.org/wiki/Main"), "x.xml") == ("wikidatawiki", guessed)
+    # --wiki-db names what siteinfo and file name leave open, a guess from the base URL included
+    assert wiki_db(site._replace(base="https://www.wikidata.org/wiki/Main"), "x.xml", "mywiki") == (
+        "mywiki", "--wiki-db")
+    assert wiki_db(site, "x.xml") == ("unknown", "nothing")
+    assert snapshot_of("/d/frwiki-20260101-pages.xml") == ("2026-01", "file name")
+    assert snapshot_of("/d/frwiki-20260101-pages.xml", "2025-12") == ("2025-12", "--snapshot")
+    assert snapshot_of("x.xml", run_month="2026-11") == ("2026-11", "run month")
+    assert this_month(datetime(2026, 11, 27, tzinfo=timezone.utc)) == "2026-11"
 
 
 @pytest.mark.parametrize("bad", [dict(tables=("revisions", "nope")), dict(tables=()), dict(snapshot="2026-13"),

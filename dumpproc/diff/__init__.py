@@ -191,5 +191,10 @@ def apply_ops(base: str, ops) -> str:
 
 def warm_up() -> None:
     """Compile (or load from the disk cache) the numba kernels and build the character classes
-    before workers fork, so that no unit pays for them."""
+    before workers fork, so that no unit pays for them; says so first when they must be compiled."""
+    import sys
+
+    from .. import kernels
+
+    kernels.announce(*(sys.modules[name] for name in (__name__, f"{__name__}.lines", f"{__name__}.tokens")))
     diff("a\nb\nc\n", "a\nx y\nc\n")

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 
 import numpy as np
 from numba import njit
+
+from .. import kernels
 
 BLOCK_MAGIC = 0x314159265359
 STREAM_END_MAGIC = 0x177245385090
@@ -84,6 +87,7 @@ def scan_blocks(path: str) -> tuple[np.ndarray, np.ndarray]:
     data = np.memmap(path, dtype=np.uint8, mode="r")
     if data.shape[0] < 8:
         return np.zeros(0, np.int64), np.zeros(0, np.int8)
+    kernels.announce(sys.modules[__name__])
     offsets, kinds = _scan(data, np.uint64(BLOCK_MAGIC), np.uint64(STREAM_END_MAGIC), _SECOND)
     return offsets.copy(), kinds.copy()
 

@@ -220,7 +220,10 @@ def open_zstd(path: str, threads: int) -> BinaryIO:
     """zstandard, allowing the long windows that ``zstd --long=31`` writes."""
     zstandard = require("zstandard", "zstandard")
     dctx = zstandard.ZstdDecompressor(max_window_size=2**31)
-    return io.BufferedReader(dctx.stream_reader(open(path, "rb"), read_across_frames=True), PIPE_BYTES)
+    source = open(path, "rb")
+    stream = io.BufferedReader(dctx.stream_reader(source, read_across_frames=True), PIPE_BYTES)
+    stream.source_file = source  # how far zstd has read: progress and error offsets
+    return stream
 
 
 def _looks_like_xml(head: bytes) -> bool:

@@ -52,7 +52,10 @@ class ProgramStream(io.RawIOBase):
         try:
             self._process = subprocess.Popen(
                 argv, stdin=self._input if self._input is not None else subprocess.DEVNULL, stdout=write_end,
-                stderr=self._stderr, close_fds=True
+                stderr=self._stderr, close_fds=True,
+                # its own process group: a Ctrl-C at the terminal reaches dumpproc, which stops at a
+                # safe point and closes this stream, instead of killing the decompressor mid-unit
+                process_group=0,
             )
         except OSError as exc:
             os.close(read_end)

@@ -273,3 +273,6 @@ class UnitStream(io.RawIOBase):
 
     def compressed_offset(self) -> int | None:
         return None
+
+    def position(self) -> int | None:
+        return None  # a split unit's progress moves when it ends

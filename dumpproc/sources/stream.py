@@ -81,7 +81,12 @@ class DumpStream(io.RawIOBase):
         return len(data)
 
     def compressed_offset(self) -> int | None:
-        """How far into the file on disk the decompressor has read, where it can say."""
+        """How far into the compressed file the decompressor has read, where it can say; None
+        for plain XML, whose only offset is the XML byte."""
+        return None if self.codec.name == "xml" else self.position()
+
+    def position(self) -> int | None:
+        """How far into the file as stored this stream has read (progress), where it can say."""
         inner = self._inner
         try:
             raw = getattr(inner, "raw", None)
@@ -89,6 +94,9 @@ class DumpStream(io.RawIOBase):
                 return raw.compressed_offset()
             if hasattr(inner, "tell_compressed"):
                 return int(inner.tell_compressed()) // 8  # indexed-bzip2 counts bits
+            source = getattr(inner, "source_file", None)
+            if source is not None:
+                return os.lseek(source.fileno(), 0, os.SEEK_CUR)
             if self.codec.name == "xml":
                 return inner.tell()
             fileobj = getattr(inner, "fileobj", None) or getattr(inner, "_fp", None)

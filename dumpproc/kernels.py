@@ -1,0 +1,104 @@
+"""Where numba caches dumpproc's compiled kernels, and telling the user when they are compiled.
+
+numba's default cache sits beside the source, in ``dumpproc/diff/__pycache__``.
+For an installed (non-editable) package that is inside ``site-packages``, where
+it outlives the package: a later ``pip install -e .`` removes the package's
+files but not numba's, and the folder left behind shadows the package. So the
+kernels are cached per user instead, in ``$DUMPPROC_CACHE_DIR/kernels`` when
+set, else ``$XDG_CACHE_HOME/dumpproc/kernels``, else
+``~/.cache/dumpproc/kernels`` (a private temporary folder if none of these can
+be written). ``configure`` runs when the package is imported, before any
+module that defines a kernel; a ``NUMBA_CACHE_DIR`` the user set is respected.
+
+Compiling takes about half a minute, once per installation; ``announce``
+says so on the first run instead of leaving the user in silence.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import Callable
+
+#: What the user is told while the kernels compile.
+COMPILING = "compiling kernels, first run only (about 30 s)"
+
+_notify: Callable[[str], None] | None = None
+_announced = False
+
+
+def cache_root() -> str:
+    """dumpproc's per-user cache folder (``DUMPPROC_CACHE_DIR``, ``XDG_CACHE_HOME``, ``~/.cache``)."""
+    given = os.environ.get("DUMPPROC_CACHE_DIR")
+    if given:
+        return os.path.abspath(given)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = xdg if xdg and os.path.isabs(xdg) else os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "dumpproc")
+
+
+def _writable(folder: str) -> bool:
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def kernel_cache_dir() -> str:
+    """The folder numba caches the kernels in (created, owner-only, if missing)."""
+    folder = os.path.join(cache_root(), "kernels")
+    if _writable(folder):
+        return folder
+    fallback = os.path.join(tempfile.gettempdir(), f"dumpproc-{os.getuid()}", "kernels")
+    _writable(fallback)
+    return fallback
+
+
+def configure() -> None:
+    """Point numba's cache at the per-user folder, unless the user set ``NUMBA_CACHE_DIR``.
+
+    Cheap, and does not import numba: the environment variable is read when numba is
+    imported (and passed on to workers and Spark tasks); if numba is already imported,
+    its config is set directly. Either way this must run before a kernel is defined.
+    """
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    folder = kernel_cache_dir()
+    os.environ["NUMBA_CACHE_DIR"] = folder
+    config = sys.modules.get("numba.core.config")
+    if config is not None:
+        config.CACHE_DIR = folder
+
+
+def set_notifier(notify: Callable[[str], None] | None) -> None:
+    """Where ``announce`` writes its one line (the progress display's ``note``, say)."""
+    global _notify
+    _notify = notify
+
+
+def needs_compiling(*modules) -> bool:
+    """Whether any kernel of these modules has no fresh compiled copy in the disk cache."""
+    from numba.core.registry import CPUDispatcher
+
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, CPUDispatcher) and not value.signatures:
+                try:
+                    # numba's index of cached overloads: empty when missing, stale or another version
+                    if not value._cache._cache_file._load_index():
+                        return True
+                except (AttributeError, OSError, EOFError, ValueError):
+                    return False  # numba's internals changed: say nothing rather than something wrong
+    return False
+
+
+def announce(*modules) -> None:
+    """Tell the user, once per process, that kernels are about to be compiled, if they are."""
+    global _announced
+    if _announced or _notify is None or not needs_compiling(*modules):
+        return
+    _announced = True
+    _notify(COMPILING)
