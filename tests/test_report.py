@@ -102,9 +102,11 @@ TINY = {
 }
 
 
-def write_tiny(folder, dbname: str = "tinywiki"):
-    pages, revision_id = [], 100
-    for page_id, (title, revisions) in enumerate(TINY.items(), 1):
+def write_tiny(folder, dbname: str = "tinywiki", histories: dict = TINY, name: str | None = None,
+               first: tuple[int, int] = (1, 101)):
+    """A plain XML dump of ``histories``, page and revision ids counting up from ``first``."""
+    pages, revision_id = [], first[1] - 1
+    for page_id, (title, revisions) in enumerate(histories.items(), first[0]):
         parts = [f"<page><title>{escape_xml(title)}</title><ns>0</ns><id>{page_id}</id>"]
         for when, who, text in revisions:
             revision_id += 1
@@ -112,7 +114,7 @@ def write_tiny(folder, dbname: str = "tinywiki"):
                          f"<contributor>{contributor(who)}</contributor><model>wikitext</model>"
                          f'<format>text/x-wiki</format><text xml:space="preserve">{text}</text></revision>')
         pages.append("".join(parts) + "</page>")
-    path = folder / f"{dbname}-20260101-pages-meta-history.xml"
+    path = folder / (name or f"{dbname}-20260101-pages-meta-history.xml")
     path.write_text(f'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10">'
                     f"<siteinfo><sitename>Tiny</sitename><dbname>{dbname}</dbname></siteinfo>"
                     f"{''.join(pages)}</mediawiki>", encoding="utf-8")
@@ -190,6 +192,68 @@ def test_failed_units_are_listed(tmp_path):
     failure, = run["failures"]  # failed before its wiki was known: on every page
     assert failure["path"] == str(bad) and failure["error"]
     assert [row[1] for row in rendered(page).tables["failures"][1:]] == [failure["error"]]
+
+
+#: One page reverted to its first text after 20 other texts: a revert without limit, none at radius 15.
+FAR_REVERT = {"Far": [(f"2024-01-{day:02d}T10:00:00Z", "Alice <b>#5", "v0" if day in (1, 22) else f"v{day}")
+                      for day in range(1, 23)]}
+
+
+def tiles(page) -> dict[str, str]:
+    """Key-figure tiles, label -> value."""
+    found = re.search(r'<div class="tiles" data-figure="tiles">(.*?)</div></div>', page.read_text(), re.S)
+    return {label: value for value, label in re.findall(r"<b>(.*?)</b><span>(.*?)</span>", found.group(1))}
+
+
+def caption(page, chart: str) -> str:
+    found = re.search(rf'<figure id="chart-{chart}">.*?<figcaption>(.*?)</figcaption>', page.read_text(), re.S)
+    return found.group(1)
+
+
+def test_revert_figures_name_the_runs_radius_beside_radius_15(tmp_path):
+    from dumpproc.report.charts import revert_lines
+
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path, histories=FAR_REVERT)), "-o", str(out), "-j", "1"]) == 0
+    page = tmp_path / "far.html"
+    assert report(out, page) == 0
+    data = report_data(page)
+    assert data["revert_radius"] == {"run": 0, "run_label": "unlimited", "reference": 15}
+    totals = data["figures"]["totals"]
+    assert (totals["identity_reverts"], totals["identity_reverted"]) == (1, 20)  # the run's, unlimited
+    assert (totals["identity_reverts_radius_15"], totals["identity_reverted_radius_15"]) == (0, 0)
+    month, = data["figures"]["months"]
+    assert (month["identity_reverted_rate"], month["identity_reverted_rate_radius_15"]) == (20 / 22, 0)
+    assert caption(page, "reverts").startswith("Identity-revert rate per month (revert radius: unlimited)")
+    shown = tiles(page)
+    assert shown["identity reverts (revert radius: unlimited)"] == "4.5%"
+    assert shown["reverted later (revert radius: unlimited)"] == "90.9%"
+    assert shown["identity reverts (revert radius: 15)"] == shown["reverted later (revert radius: 15)"] == "0.0%"
+    months = rendered(page).tables["months"]
+    assert "reverted later (radius 15)" in months[0] and "reverted later (radius unlimited)" in months[0]
+    assert [line.label for line in revert_lines(0)] == [
+        "identity reverts (radius unlimited)", "reverted later (radius unlimited)",
+        "identity reverts (radius 15)", "reverted later (radius 15)"]
+
+
+def test_a_run_at_radius_15_draws_its_lines_once(tmp_path):
+    from dumpproc.report.charts import revert_lines
+
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path, histories=FAR_REVERT)), "-o", str(out), "-j", "1",
+                 "--revert-radius", "15"]) == 0
+    page = tmp_path / "far.html"
+    assert report(out, page) == 0
+    data = report_data(page)
+    assert data["revert_radius"]["run"] == 15
+    totals = data["figures"]["totals"]
+    assert (totals["identity_reverts"], totals["identity_reverted"]) == (0, 0)
+    assert (totals["identity_reverts_radius_15"], totals["identity_reverted_radius_15"]) == (0, 0)
+    assert caption(page, "reverts").startswith("Identity-revert rate per month (revert radius: 15)")
+    assert [label for label in tiles(page) if "revert" in label] == [
+        "identity reverts (revert radius: 15)", "reverted later (revert radius: 15)"]
+    assert [line.key for line in revert_lines(15)] == ["identity_revert_rate", "identity_reverted_rate"]
+    assert sum("radius 15" in cell for cell in rendered(page).tables["months"][0]) == 2
 
 
 def test_destinations():

@@ -71,11 +71,12 @@ def build_report(out: str | os.PathLike, dest: str | os.PathLike | None = None) 
     run = read_manifest(os.fspath(out))
     group_readable = _group_readable(Path(out), run)
     source = os.path.abspath(out)
+    radius = manifest.revert_radius(run)
     with queries.connect() as con:
         for (db, snapshot, folder), path in zip(found, paths):
             figures = queries.figures(con, queries.part_files(folder))
             page = html.render(db, snapshot, figures, manifest.summarise(run, db, snapshot),
-                               charts.charts(figures), source, __version__)
+                               charts.charts(figures, radius), source, __version__, radius)
             make_dirs(os.fspath(path.parent) or ".", group_readable)
             write_atomically(os.fspath(path), page.encode("utf-8"), group_readable)
     return paths

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from html import escape
 
 from .charts import Chart
+from .manifest import radius_label
+from .reverts import REFERENCE_RADIUS
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -85,16 +87,28 @@ def _table(name: str, header: list[tuple[str, bool]], rows: list[list[str]]) -> 
     return f'<table data-figure="{name}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _tiles(totals: dict) -> str:
+def _revert_tiles(totals: dict, radius: int | None) -> list[tuple[str, str]]:
+    """The revert rates at the run's radius, then at the reference radius unless the run used it."""
+    run = f"revert radius: {radius_label(radius)}"
+    tiles = [(_pct(totals["identity_revert_rate"]), f"identity reverts ({run})"),
+             (_pct(totals["identity_reverted_rate"]), f"reverted later ({run})")]
+    if radius != REFERENCE_RADIUS:
+        suffix, reference = f"_radius_{REFERENCE_RADIUS}", f"revert radius: {REFERENCE_RADIUS}"
+        tiles += [(_pct(totals["identity_revert_rate" + suffix]), f"identity reverts ({reference})"),
+                  (_pct(totals["identity_reverted_rate" + suffix]), f"reverted later ({reference})")]
+    return tiles
+
+
+def _tiles(totals: dict, radius: int | None) -> str:
     tiles = [
         (_n(totals["revisions"]), "revisions"),
         (_n(totals["pages"]), "pages"),
         (_n(totals["editors"]), "editors"),
         (_pct(totals["anonymous_share"]), "anonymous revisions"),
-        (_pct(totals["identity_revert_rate"]), "identity reverts"),
+        *_revert_tiles(totals, radius),
         (f'{_day(totals["first_revision_dt"])} – {_day(totals["last_revision_dt"])}', "first to last revision"),
     ]
-    return '<div class="tiles">' + "".join(
+    return '<div class="tiles" data-figure="tiles">' + "".join(
         f'<div class="tile"><b>{escape(value)}</b><span>{escape(label)}</span></div>' for value, label in tiles
     ) + "</div>"
 
@@ -102,7 +116,8 @@ def _tiles(totals: dict) -> str:
 def _figures(charts: list[Chart]) -> str:
     return "".join(
         f'<figure id="chart-{escape(c.id)}"><img src="{c.uri}" alt="{escape(c.alt)}" width="1000">'
-        f"<figcaption>{escape(c.title)}</figcaption></figure>"
+        f"<figcaption>{escape(c.title)}{f'<br><span class=note>{escape(c.note)}</span>' if c.note else ''}"
+        "</figcaption></figure>"
         for c in charts)
 
 
@@ -134,13 +149,21 @@ def _top_editors(editors: list[dict]) -> str:
                     _day(e["last_revision_dt"])] for i, e in enumerate(editors, 1)])
 
 
-def _months(months: list[dict]) -> str:
+def _months(months: list[dict], radius: int | None) -> str:
+    run = radius_label(radius)
+    reference = [] if radius == REFERENCE_RADIUS else [
+        (f"revert rate (radius {REFERENCE_RADIUS})", True), (f"reverted later (radius {REFERENCE_RADIUS})", True)]
+    suffix = f"_radius_{REFERENCE_RADIUS}"
     return _table("months", [("month", False), ("revisions", True), ("anonymous", True), ("active editors", True),
                              ("registered", True), ("anonymous editors", True), ("identity reverts", True),
-                             ("revert rate", True), ("anonymous share", True)],
+                             (f"revert rate (radius {run})", True), (f"reverted later (radius {run})", True),
+                             *reference, ("anonymous share", True)],
                   [[escape(m["month"]), _n(m["revisions"]), _n(m["anonymous_revisions"]), _n(m["active_editors"]),
                     _n(m["active_registered_editors"]), _n(m["active_anonymous_editors"]),
-                    _n(m["identity_reverts"]), _pct(m["identity_revert_rate"]), _pct(m["anonymous_share"])]
+                    _n(m["identity_reverts"]), _pct(m["identity_revert_rate"]), _pct(m["identity_reverted_rate"]),
+                    *([] if not reference else [_pct(m["identity_revert_rate" + suffix]),
+                                                _pct(m["identity_reverted_rate" + suffix])]),
+                    _pct(m["anonymous_share"])]
                    for m in months])
 
 
@@ -181,7 +204,7 @@ def _run(summary: dict | None) -> str:
     return "".join(parts)
 
 
-DEFINITIONS = """<dl>
+DEFINITIONS = f"""<dl>
 <dt>Month</dt><dd>The UTC calendar month of <code>revision_dt</code>. Months without revisions between the first and
 the last are shown as zero.</dd>
 <dt>Editor</dt><dd>A registered user's <code>user_id</code> (the name where the id is 0, as for imported revisions),
@@ -192,8 +215,13 @@ count those with five or more).</dd>
 <dt>Anonymous share</dt><dd>Revisions with <code>user_is_anonymous</code> over all revisions.</dd>
 <dt>Identity-revert rate</dt><dd>Revisions with <code>revision_is_identity_revert</code> over all revisions;
 "reverted later" uses <code>revision_is_identity_reverted</code>. Both depend on the run's
-<code>--revert-radius</code>: with no limit (the default), one revert to a much older state counts every revision
-since as reverted.</dd>
+<code>--revert-radius</code>, which the chart and the key figures name: with no limit (the default), one revert to
+a much older state counts every revision since as reverted.</dd>
+<dt>Radius {REFERENCE_RADIUS}</dt><dd>The same rates with a radius of {REFERENCE_RADIUS}, as mwreverts and most research
+count them, computed by the report from the revisions' sha1s whatever radius the run used: within a page, in
+revision order, a revision is a revert when, among the {REFERENCE_RADIUS + 1} revisions just before it, the latest
+with its sha1 is not its immediate predecessor; the revisions in between are reverted by it. A missing sha1
+matches nothing.</dd>
 <dt>Bytes changed</dt><dd><code>revision_text_bytes_diff</code>, binned by sign and number of digits; a page's first
 revision has none.</dd>
 <dt>Most edited pages, most active editors</dt><dd>By revision count; ties by page id, or by editor.</dd>
@@ -208,11 +236,13 @@ def _json_block(data: dict) -> str:
 
 
 def render(wiki_db: str, snapshot: str, figures: dict, summary: dict | None, charts: list[Chart],
-           source: str, version: str) -> str:
-    """The page for one wiki and snapshot."""
+           source: str, version: str, revert_radius: int | None = None) -> str:
+    """The page for one wiki and snapshot; ``revert_radius`` is the run's (0 unlimited, None unknown)."""
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     title = f"{wiki_db} {snapshot}: dumpproc report"
-    data = {"wiki_db": wiki_db, "snapshot": snapshot, "figures": figures, "run": summary}
+    data = {"wiki_db": wiki_db, "snapshot": snapshot, "figures": figures, "run": summary,
+            "revert_radius": {"run": revert_radius, "run_label": radius_label(revert_radius),
+                              "reference": REFERENCE_RADIUS}}
     months = figures["months"]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -224,7 +254,7 @@ def render(wiki_db: str, snapshot: str, figures: dict, summary: dict | None, cha
 <h1>{escape(wiki_db)} · snapshot {escape(snapshot)}</h1>
 <p class="lead">What the processed history in <code>{escape(source)}</code> says.
 Generated by dumpproc {escape(version)} on {escape(generated)}.</p>
-{_tiles(figures["totals"])}
+{_tiles(figures["totals"], revert_radius)}
 <nav><a href="#charts">Charts</a><a href="#top-pages">Most edited pages</a><a href="#top-editors">Most active
 editors</a><a href="#run">The run</a><a href="#monthly">Monthly figures</a><a href="#definitions">Definitions</a></nav>
 <section id="charts"><h2>Charts</h2>{_figures(charts)}</section>
@@ -233,7 +263,7 @@ editors</a><a href="#run">The run</a><a href="#monthly">Monthly figures</a><a hr
 {_top_editors(figures["top_editors"])}</section>
 <section id="run"><h2>The run</h2>{_run(summary)}</section>
 <section id="monthly"><h2>Monthly figures</h2>
-<details><summary>{len(months):,} months</summary>{_months(months)}</details>
+<details><summary>{len(months):,} months</summary>{_months(months, revert_radius)}</details>
 <h3>Bytes changed</h3>{_bytes(figures["bytes_diff"])}</section>
 <section id="definitions"><h2>Definitions</h2>{DEFINITIONS}</section>
 {_json_block(data)}

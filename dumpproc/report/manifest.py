@@ -14,6 +14,19 @@ SHOWN_OPTIONS = ("tables", "ips", "revert_radius", "namespaces", "snapshot", "wo
                  "split_size", "resume", "verify_checksums", "group_readable")
 
 
+def revert_radius(manifest: dict | None) -> int | None:
+    """The run's ``--revert-radius`` (0 is unlimited), or None when no manifest says."""
+    radius = ((manifest or {}).get("options") or {}).get("revert_radius")
+    return radius if isinstance(radius, int) and not isinstance(radius, bool) else None
+
+
+def radius_label(radius: int | None) -> str:
+    """``unlimited`` for 0, ``unknown`` for None, else the number."""
+    if radius is None:
+        return "unknown"
+    return "unlimited" if radius == 0 else str(radius)
+
+
 def _rate(amount: float, seconds: float) -> float | None:
     return amount / seconds if seconds else None
 
