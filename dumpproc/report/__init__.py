@@ -2,8 +2,9 @@
 
 The stage after ``sink``: it reads what a run wrote (the ``revisions`` parts and
 ``_manifest.json``) and never the dumps. ``queries`` aggregates the figures
-with DuckDB, streaming; ``manifest`` summarises the run; ``charts`` draws
-them; ``html`` lays out the page.
+with DuckDB, streaming (``reverts`` recomputes identity reverts at radius 15);
+``manifest`` summarises the run; ``charts`` draws the figures; ``html`` lays
+out the page, ``run_section`` its account of the run, ``cells`` the values.
 
 Where pages go (``dest``):
 

@@ -1,0 +1,57 @@
+"""The report's run section: what ``_manifest.json`` says of the run that wrote a partition, as HTML.
+
+``manifest.summarise`` picks the facts; this lays them out: when and with
+which dumpproc, the options as the command line names them, this partition's
+inputs and failures.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from .cells import number, si_size, table
+
+
+def _rate(per_second) -> str:
+    return "–" if per_second is None else f"{per_second:,.0f} revisions/s"
+
+
+def _option(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def render(summary: dict | None) -> str:
+    """The run section of one page, from ``manifest.summarise``'s summary (None: OUT has no manifest)."""
+    if summary is None:
+        return '<p class="note">OUT has no <code>_manifest.json</code>: nothing to say about the run.</p>'
+    run = summary["run"]
+    facts = [
+        ("created", escape(summary["created"] or "–")),
+        ("dumpproc", escape(str(summary["dumpproc_version"] or "–"))),
+        ("units of this wiki and snapshot", f'{summary["units_committed"]:,} committed of {summary["units"]:,}'),
+        ("pages, revisions", f'{summary["pages"]:,}, {summary["revisions"]:,}'),
+        ("XML read", si_size(summary["xml_bytes"])),
+        ("units' working time", f'{summary["unit_seconds"]:,.1f} s'),
+        ("whole run", f'{run["units"]:,} units in {run["seconds"]:,.1f} s'),
+        ("run throughput", f'{si_size(run["compressed_bytes_per_second"])}/s compressed, '
+                           f'{si_size(run["xml_bytes_per_second"])}/s XML, {_rate(run["revisions_per_second"])}'),
+    ]
+    facts += [(f"--{name.replace('_', '-')}", escape(_option(value))) for name, value in summary["options"].items()]
+    facts.append(("versions", escape(", ".join(f"{k} {v}" for k, v in summary["versions"].items()))))
+    parts = [table("run", [("", False), ("", False)], [[escape(k), v] for k, v in facts])]
+    parts.append("<h3>Inputs</h3>")
+    parts.append(table("inputs", [("file", False), ("codec", False), ("units", True), ("compressed", True)],
+                       [[f'<code>{escape(i["path"])}</code>', escape(i["codec"] or "–"), number(i["units"]),
+                         si_size(i["compressed_bytes"])] for i in summary["inputs"]]))
+    parts.append("<h3>Failures</h3>")
+    if summary["failures"]:
+        parts.append(table("failures", [("unit", False), ("error", False)],
+                           [[f'<code>{escape(str(f["id"]))}</code>',
+                             f'<span class="fail">{escape(str(f["error"]))}</span>'] for f in summary["failures"]]))
+    else:
+        parts.append('<p class="note">None: every unit committed.</p>')
+    return "".join(parts)
