@@ -256,6 +256,38 @@ def test_a_run_at_radius_15_draws_its_lines_once(tmp_path):
     assert sum("radius 15" in cell for cell in rendered(page).tables["months"][0]) == 2
 
 
+def run_facts(page) -> dict[str, str]:
+    """The run table, fact -> value."""
+    return {row[0]: row[1] for row in rendered(page).tables["run"][1:]}
+
+
+def test_the_run_table_shows_every_option_as_the_command_line_names_it(tmp_path):
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path)), "-o", str(out), "-j", "1", "--on-error", "skip-page",
+                 "--namespaces", "0,4"]) == 0
+    page = tmp_path / "r.html"
+    assert report(out, page) == 0
+    recorded = json.loads((out / "_manifest.json").read_text())["options"]
+    facts = run_facts(page)
+    named = {"--" + name.replace("_", "-") for name in recorded}
+    assert "--on-error" in named and named <= set(facts)  # every option the manifest records, none left out
+    assert set(report_data(page)["run"]["options"]) == set(recorded)
+    assert recorded["split_size"] == 268435456 and facts["--split-size"] == "256 MiB"
+    assert facts["--on-error"] == "skip-page"
+    assert facts["--namespaces"] == "0,4" and facts["--tables"] == "revisions,diffs,pages,users"
+    assert facts["--revert-radius"] == "0 (unlimited)" and facts["--workers"] == "1"
+    assert facts["--resume"] == facts["--group-readable"] == facts["--verify-checksums"] == "off"
+    assert facts["--snapshot"] == "from the dump's date, else the run's month"
+    assert facts["--out"] == str(out)
+
+
+def test_sizes_in_binary_units():
+    from dumpproc.report.cells import binary_size
+
+    assert [binary_size(n) for n in (None, 0, 100, 1024, 1536, 256 << 20, (256 << 20) - 1, 3 << 30, 5 << 40)] == [
+        "–", "0 B", "100 B", "1 KiB", "1.5 KiB", "256 MiB", "256.0 MiB", "3 GiB", "5 TiB"]
+
+
 def test_destinations():
     one, two = ("aawiki", "2026-01"), ("bbwiki", "2026-02")
     assert [str(p) for p in destinations([one], "x/r.html")] == ["x/r.html"]

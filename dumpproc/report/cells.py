@@ -33,6 +33,19 @@ def si_size(count) -> str:
     return f"{value:.1f} {unit}"
 
 
+def binary_size(count) -> str:
+    """Bytes in binary units, as ``--split-size 256M`` means them: 256 MiB, 1.5 GiB, 100 B."""
+    if count is None:
+        return "–"
+    value, unit = float(count), "B"
+    for larger in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024:
+            break
+        value, unit = value / 1024, larger
+    # a whole number of units is shown whole; anything else keeps a decimal, so 256.0 MiB is not 256 MiB
+    return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+
+
 def day(iso: str | None) -> str:
     """The date of an ISO timestamp: 2026-01-01."""
     return iso[:10] if iso else "–"

@@ -9,9 +9,14 @@ lists it, so no failure goes unseen.
 
 from __future__ import annotations
 
-#: The options worth showing, in this order (the rest are in the manifest).
-SHOWN_OPTIONS = ("tables", "ips", "revert_radius", "namespaces", "snapshot", "workers", "engine",
-                 "split_size", "resume", "verify_checksums", "group_readable")
+#: The order the page shows the run's options in; any other option the manifest records follows, by name,
+#: so that an option added to the command line is shown without a change here.
+OPTION_ORDER = ("tables", "ips", "revert_radius", "namespaces", "snapshot", "workers", "engine",
+                "split_size", "on_error", "resume", "verify_checksums", "group_readable", "out")
+
+
+def _option_rank(name: str) -> tuple[int, str]:
+    return (OPTION_ORDER.index(name) if name in OPTION_ORDER else len(OPTION_ORDER), name)
 
 
 def revert_radius(manifest: dict | None) -> int | None:
@@ -58,7 +63,7 @@ def summarise(manifest: dict | None, wiki_db: str, snapshot: str) -> dict | None
         "created": manifest.get("created"),
         "dumpproc_version": manifest.get("dumpproc_version"),
         "versions": manifest.get("versions", {}),
-        "options": {name: options[name] for name in SHOWN_OPTIONS if name in options},
+        "options": {name: options[name] for name in sorted(options, key=_option_rank)},
         "inputs": sorted(inputs.values(), key=lambda e: e["path"]),
         "units": len(mine),
         "units_committed": len(committed),

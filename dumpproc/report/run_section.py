@@ -9,19 +9,38 @@ from __future__ import annotations
 
 from html import escape
 
-from .cells import number, si_size, table
+from .cells import binary_size, number, si_size, table
 
 
 def _rate(per_second) -> str:
     return "–" if per_second is None else f"{per_second:,.0f} revisions/s"
 
 
-def _option(value) -> str:
+#: Options whose value is a number of bytes.
+SIZE_OPTIONS = frozenset({"split_size"})
+#: What an option left unset means, where "not given" would say too little (SPEC's defaults).
+UNSET = {"namespaces": "all", "snapshot": "from the dump's date, else the run's month",
+         "split_size": "chosen by the tool"}
+
+
+def option_name(name: str) -> str:
+    """An option as the command line spells it: ``on_error`` is ``--on-error``."""
+    return "--" + name.replace("_", "-")
+
+
+def option_value(name: str, value) -> str:
+    """An option's value as a person would give it: sizes in binary units, flags on or off."""
     if value is None:
-        return "–"
+        return UNSET.get(name, "not given")
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if name in SIZE_OPTIONS and isinstance(value, int):
+        return binary_size(value)
+    if name == "revert_radius" and value == 0:
+        return "0 (unlimited)"
     if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value).lower() if isinstance(value, bool) else str(value)
+        return ",".join(map(str, value))  # as --tables and --namespaces take them
+    return str(value)
 
 
 def render(summary: dict | None) -> str:
@@ -40,7 +59,7 @@ def render(summary: dict | None) -> str:
         ("run throughput", f'{si_size(run["compressed_bytes_per_second"])}/s compressed, '
                            f'{si_size(run["xml_bytes_per_second"])}/s XML, {_rate(run["revisions_per_second"])}'),
     ]
-    facts += [(f"--{name.replace('_', '-')}", escape(_option(value))) for name, value in summary["options"].items()]
+    facts += [(option_name(name), escape(option_value(name, value))) for name, value in summary["options"].items()]
     facts.append(("versions", escape(", ".join(f"{k} {v}" for k, v in summary["versions"].items()))))
     parts = [table("run", [("", False), ("", False)], [[escape(k), v] for k, v in facts])]
     parts.append("<h3>Inputs</h3>")
