@@ -281,6 +281,42 @@ def test_the_run_table_shows_every_option_as_the_command_line_names_it(tmp_path)
     assert facts["--out"] == str(out)
 
 
+def page_text(page) -> str:
+    """The page's visible text, tags dropped and spaces collapsed."""
+    body = re.sub(r"<script.*?</script>|<style.*?</style>", "", page.read_text(), flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", body).split()).replace(" ,", ",").replace(" .", ".")
+
+
+def test_part_files_from_another_run_are_named_and_left_out_of_the_run_figures(tmp_path):
+    out = tmp_path / "out"
+    earlier = write_tiny(tmp_path, name="tinywiki-20260101-pages-meta-history1.xml")
+    later = write_tiny(tmp_path, histories=FAR_REVERT, name="tinywiki-20260101-pages-meta-history2.xml",
+                       first=(10, 1000))
+    assert main(["process", str(earlier), "-o", str(out), "-j", "1", "--snapshot", "2026-01"]) == 0
+    earlier_files = [f for unit in json.loads((out / "_manifest.json").read_text())["units"] for f in unit["files"]
+                     if f.startswith("revisions")]
+    page = tmp_path / "once.html"
+    assert report(out, page) == 0
+    assert report_data(page)["run"]["coverage"]["unlisted_files"] == []
+    assert "another run" not in page_text(page)
+    # the same OUT and partition again, with another input: the earlier run's revisions part stays
+    assert main(["process", str(later), "-o", str(out), "-j", "1", "--snapshot", "2026-01"]) == 0
+    manifest = json.loads((out / "_manifest.json").read_text())
+    page = tmp_path / "twice.html"
+    assert report(out, page) == 0
+    data = report_data(page)
+    cover = data["run"]["coverage"]
+    assert (cover["created"], cover["dumpproc_version"]) == (manifest["created"], manifest["dumpproc_version"])
+    assert cover["part_files"] == 2 and cover["unlisted_files"] == earlier_files and cover["unlisted_revisions"] == 8
+    assert data["run"]["revisions"] == 22 and data["figures"]["totals"]["revisions"] == 30  # the run's, and all
+    text = page_text(page)
+    assert (f"These run figures cover one run: the one _manifest.json records, created {manifest['created']} "
+            f"by dumpproc {manifest['dumpproc_version']}.") in text
+    assert "1 of this partition's 2 revisions part files come from another run" in text
+    assert "do not cover them" in text and "do count their 8 revisions" in text
+    assert earlier_files[0] in text
+
+
 def test_sizes_in_binary_units():
     from dumpproc.report.cells import binary_size
 

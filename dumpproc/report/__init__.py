@@ -75,8 +75,10 @@ def build_report(out: str | os.PathLike, dest: str | os.PathLike | None = None) 
     radius = manifest.revert_radius(run)
     with queries.connect() as con:
         for (db, snapshot, folder), path in zip(found, paths):
-            figures = queries.figures(con, queries.part_files(folder))
-            page = html.render(db, snapshot, figures, manifest.summarise(run, db, snapshot),
+            files = queries.part_files(folder)
+            figures = queries.figures(con, files)
+            rows = {os.path.relpath(name, out): n for name, n in queries.file_rows(con, files).items()}
+            page = html.render(db, snapshot, figures, manifest.summarise(run, db, snapshot, rows),
                                charts.charts(figures, radius), source, __version__, radius)
             make_dirs(os.fspath(path.parent) or ".", group_readable)
             write_atomically(os.fspath(path), page.encode("utf-8"), group_readable)

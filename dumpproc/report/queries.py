@@ -232,6 +232,12 @@ def figures(con, files: list[str], top: int = TOP) -> dict:
     }
 
 
+def file_rows(con, files: list[str]) -> dict[str, int]:
+    """The rows of each Parquet file, from its footer (no data is read)."""
+    found = con.execute("select file_name, num_rows from parquet_file_metadata($files)", {"files": files})
+    return {name: rows for name, rows in found.fetchall()}
+
+
 def part_files(folder: Path) -> list[str]:
     """The committed parts of one partition folder (hidden temporaries excluded)."""
     return sorted(str(p) for p in folder.glob("part-*.parquet"))

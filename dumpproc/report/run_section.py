@@ -43,6 +43,28 @@ def option_value(name: str, value) -> str:
     return str(value)
 
 
+def covers(summary: dict) -> str:
+    """Which run the section speaks for and, plainly, the part files it does not cover."""
+    cover = summary["coverage"]
+    resumed = cover["resumed_units"]
+    text = (f'<p data-figure="covers">These run figures cover one run: the one <code>_manifest.json</code> '
+            f'records, created {escape(cover["created"] or "at an unknown time")} by dumpproc '
+            f'{escape(str(cover["dumpproc_version"] or "of an unknown version"))}'
+            + (f", {resumed:,} of whose units here were committed by an earlier run it resumed (--resume)"
+               if resumed else "") + ".</p>")
+    unlisted = cover["unlisted_files"]
+    if unlisted:
+        files = "".join(f"<li><code>{escape(name)}</code></li>" for name in unlisted)
+        text += (f'<p class="warn" data-figure="other-runs"><b>{len(unlisted):,} of this partition\'s '
+                 f'{cover["part_files"]:,} revisions part files come from another run</b> into the same OUT: '
+                 f"<code>_manifest.json</code> does not list them. The run figures below (units, pages, "
+                 f"revisions, inputs, failures, throughput, options) do not cover them; the key figures, charts "
+                 f"and tables above do count their {cover['unlisted_revisions']:,} revisions, whose revert "
+                 f"columns may come from other options.</p>"
+                 f'<details><summary>The files from another run</summary><ul>{files}</ul></details>')
+    return text
+
+
 def render(summary: dict | None) -> str:
     """The run section of one page, from ``manifest.summarise``'s summary (None: OUT has no manifest)."""
     if summary is None:
@@ -61,7 +83,7 @@ def render(summary: dict | None) -> str:
     ]
     facts += [(option_name(name), escape(option_value(name, value))) for name, value in summary["options"].items()]
     facts.append(("versions", escape(", ".join(f"{k} {v}" for k, v in summary["versions"].items()))))
-    parts = [table("run", [("", False), ("", False)], [[escape(k), v] for k, v in facts])]
+    parts = [covers(summary), table("run", [("", False), ("", False)], [[escape(k), v] for k, v in facts])]
     parts.append("<h3>Inputs</h3>")
     parts.append(table("inputs", [("file", False), ("codec", False), ("units", True), ("compressed", True)],
                        [[f'<code>{escape(i["path"])}</code>', escape(i["codec"] or "–"), number(i["units"]),
