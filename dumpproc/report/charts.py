@@ -120,8 +120,8 @@ def _shares(months: list[dict], series: list[Line], ylabel: str) -> str:
         for line in series:
             axes.plot(dates, [m[line.key] for m in months], color=line.colour, label=line.label,
                       linewidth=1.2, **({"linestyle": "--"} if line.dashed else {"marker": "."}))
-        if len(series) > 1:  # above the axes: lines near 100 % would run under a legend inside
-            axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(series), frameon=False)
+        if len(series) > 1:  # above the axes, which constrained layout makes room for: lines near 100 %
+            figure.legend(loc="outside upper center", ncols=2, frameon=False)  # would run under one inside
     else:
         _no_data(axes)
     _percent(axes)
