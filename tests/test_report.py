@@ -317,6 +317,18 @@ def test_part_files_from_another_run_are_named_and_left_out_of_the_run_figures(t
     assert earlier_files[0] in text
 
 
+def test_units_a_resumed_run_kept_are_counted_as_an_earlier_runs(tmp_path):
+    out = tmp_path / "out"
+    dump = write_tiny(tmp_path)
+    assert main(["process", str(dump), "-o", str(out), "-j", "1"]) == 0
+    assert main(["process", str(dump), "-o", str(out), "-j", "1", "--resume"]) == 0
+    page = tmp_path / "r.html"
+    assert report(out, page) == 0
+    cover = report_data(page)["run"]["coverage"]
+    assert (cover["resumed_units"], cover["unlisted_files"]) == (1, [])
+    assert "1 of whose units here were committed by an earlier run it resumed (--resume)" in page_text(page)
+
+
 def test_sizes_in_binary_units():
     from dumpproc.report.cells import binary_size
 
