@@ -82,7 +82,7 @@ _BYTES = f"""
     from ({_REVISIONS}) group by bin order by bin nulls first
 """
 
-# The reverts at the reference radius, whatever radius the run used; {sha1} is the column compared.
+# The reverts at the reference radius, whatever radius the run used; {flags} is reverts.flags' query.
 _REFERENCE_MONTHS = """
     select strftime(make_timestamp(epoch_us(revision_dt)), '%Y-%m') as month,
            count(*) filter (where is_revert), count(*) filter (where is_reverted)
@@ -168,23 +168,23 @@ def _compact(number: int) -> str:
 
 
 def reference_reverts(con, files: list[str], radius: int = reverts.REFERENCE_RADIUS) -> dict[str, tuple[int, int]]:
-    """``month -> (identity reverts, revisions reverted)`` at ``radius``, from the files' sha1s."""
+    """``month -> (identity reverts, revisions reverted)`` at ``radius``, recomputed from the files' sha1s."""
     columns = [d[0] for d in con.execute("select * from read_parquet($files) limit 0", {"files": files}).description]
     query = _REFERENCE_MONTHS.format(flags=reverts.flags(radius, reverts.sha1_column(columns)))
     return {month: (rv, rvd) for month, rv, rvd in con.execute(query, {"files": files}).fetchall()}
 
 
-def _reference_figures(reverts_: int, reverted: int, revisions: int) -> dict:
+def _reference_figures(made: int, reverted: int, revisions: int) -> dict:
     suffix = f"_radius_{reverts.REFERENCE_RADIUS}"
-    return {"identity_reverts" + suffix: reverts_, "identity_reverted" + suffix: reverted,
-            "identity_revert_rate" + suffix: _rate(reverts_, revisions),
+    return {"identity_reverts" + suffix: made, "identity_reverted" + suffix: reverted,
+            "identity_revert_rate" + suffix: _rate(made, revisions),
             "identity_reverted_rate" + suffix: _rate(reverted, revisions)}
 
 
 def figures(con, files: list[str], top: int = TOP) -> dict:
     """Every figure of the report for the given ``revisions`` part files, as plain JSON-able values."""
     params = {"files": files}
-    (revisions, pages, editors, anonymous_editors, anonymous, reverts, reverted,
+    (revisions, pages, editors, anonymous_editors, anonymous, made, reverted,
      first, last) = con.execute(_TOTALS, params).fetchone()
     found = {row[0]: row for row in con.execute(_MONTHS, params).fetchall()}
     reference = reference_reverts(con, files)
@@ -217,9 +217,9 @@ def figures(con, files: list[str], top: int = TOP) -> dict:
         "totals": {
             "revisions": revisions, "pages": pages, "editors": editors,
             "anonymous_editors": anonymous_editors, "anonymous_revisions": anonymous,
-            "identity_reverts": reverts, "identity_reverted": reverted,
+            "identity_reverts": made, "identity_reverted": reverted,
             "anonymous_share": _rate(anonymous, revisions),
-            "identity_revert_rate": _rate(reverts, revisions),
+            "identity_revert_rate": _rate(made, revisions),
             "identity_reverted_rate": _rate(reverted, revisions),
             **_reference_figures(sum(r[0] for r in reference.values()),
                                  sum(r[1] for r in reference.values()), revisions),

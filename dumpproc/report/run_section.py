@@ -1,8 +1,9 @@
 """The report's run section: what ``_manifest.json`` says of the run that wrote a partition, as HTML.
 
-``manifest.summarise`` picks the facts; this lays them out: when and with
-which dumpproc, the options as the command line names them, this partition's
-inputs and failures.
+``manifest.summarise`` picks the facts; this lays them out: which run the
+figures cover (and which part files of the partition another run wrote), when
+and with which dumpproc, the options as the command line names them, this
+partition's inputs and failures.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from html import escape
 from .cells import binary_size, number, si_size, table
 
 
-def _rate(per_second) -> str:
-    return "–" if per_second is None else f"{per_second:,.0f} revisions/s"
-
-
 #: Options whose value is a number of bytes.
 SIZE_OPTIONS = frozenset({"split_size"})
 #: What an option left unset means, where "not given" would say too little (SPEC's defaults).
 UNSET = {"namespaces": "all", "snapshot": "from the dump's date, else the run's month",
          "split_size": "chosen by the tool"}
+
+
+def _rate(per_second) -> str:
+    return "–" if per_second is None else f"{per_second:,.0f} revisions/s"
 
 
 def option_name(name: str) -> str:
