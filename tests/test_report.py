@@ -102,9 +102,11 @@ TINY = {
 }
 
 
-def write_tiny(folder, dbname: str = "tinywiki"):
-    pages, revision_id = [], 100
-    for page_id, (title, revisions) in enumerate(TINY.items(), 1):
+def write_tiny(folder, dbname: str = "tinywiki", histories: dict = TINY, name: str | None = None,
+               first: tuple[int, int] = (1, 101)):
+    """A plain XML dump of ``histories``, page and revision ids counting up from ``first``."""
+    pages, revision_id = [], first[1] - 1
+    for page_id, (title, revisions) in enumerate(histories.items(), first[0]):
         parts = [f"<page><title>{escape_xml(title)}</title><ns>0</ns><id>{page_id}</id>"]
         for when, who, text in revisions:
             revision_id += 1
@@ -112,7 +114,7 @@ def write_tiny(folder, dbname: str = "tinywiki"):
                          f"<contributor>{contributor(who)}</contributor><model>wikitext</model>"
                          f'<format>text/x-wiki</format><text xml:space="preserve">{text}</text></revision>')
         pages.append("".join(parts) + "</page>")
-    path = folder / f"{dbname}-20260101-pages-meta-history.xml"
+    path = folder / (name or f"{dbname}-20260101-pages-meta-history.xml")
     path.write_text(f'<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10">'
                     f"<siteinfo><sitename>Tiny</sitename><dbname>{dbname}</dbname></siteinfo>"
                     f"{''.join(pages)}</mediawiki>", encoding="utf-8")
@@ -190,6 +192,148 @@ def test_failed_units_are_listed(tmp_path):
     failure, = run["failures"]  # failed before its wiki was known: on every page
     assert failure["path"] == str(bad) and failure["error"]
     assert [row[1] for row in rendered(page).tables["failures"][1:]] == [failure["error"]]
+
+
+#: One page reverted to its first text after 20 other texts: a revert without limit, none at radius 15.
+FAR_REVERT = {"Far": [(f"2024-01-{day:02d}T10:00:00Z", "Alice <b>#5", "v0" if day in (1, 22) else f"v{day}")
+                      for day in range(1, 23)]}
+
+
+def tiles(page) -> dict[str, str]:
+    """Key-figure tiles, label -> value."""
+    found = re.search(r'<div class="tiles" data-figure="tiles">(.*?)</div></div>', page.read_text(), re.S)
+    return {label: value for value, label in re.findall(r"<b>(.*?)</b><span>(.*?)</span>", found.group(1))}
+
+
+def caption(page, chart: str) -> str:
+    found = re.search(rf'<figure id="chart-{chart}">.*?<figcaption>(.*?)</figcaption>', page.read_text(), re.S)
+    return found.group(1)
+
+
+def test_revert_figures_name_the_runs_radius_beside_radius_15(tmp_path):
+    from dumpproc.report.charts import revert_lines
+
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path, histories=FAR_REVERT)), "-o", str(out), "-j", "1"]) == 0
+    page = tmp_path / "far.html"
+    assert report(out, page) == 0
+    data = report_data(page)
+    assert data["revert_radius"] == {"run": 0, "run_label": "unlimited", "reference": 15}
+    totals = data["figures"]["totals"]
+    assert (totals["identity_reverts"], totals["identity_reverted"]) == (1, 20)  # the run's, unlimited
+    assert (totals["identity_reverts_radius_15"], totals["identity_reverted_radius_15"]) == (0, 0)
+    month, = data["figures"]["months"]
+    assert (month["identity_reverted_rate"], month["identity_reverted_rate_radius_15"]) == (20 / 22, 0)
+    assert caption(page, "reverts").startswith("Identity-revert rate per month (revert radius: unlimited)")
+    shown = tiles(page)
+    assert shown["identity reverts (revert radius: unlimited)"] == "4.5%"
+    assert shown["reverted later (revert radius: unlimited)"] == "90.9%"
+    assert shown["identity reverts (revert radius: 15)"] == shown["reverted later (revert radius: 15)"] == "0.0%"
+    months = rendered(page).tables["months"]
+    assert "reverted later (radius 15)" in months[0] and "reverted later (radius unlimited)" in months[0]
+    assert [line.label for line in revert_lines(0)] == [
+        "identity reverts (radius unlimited)", "reverted later (radius unlimited)",
+        "identity reverts (radius 15)", "reverted later (radius 15)"]
+
+
+def test_a_run_at_radius_15_draws_its_lines_once(tmp_path):
+    from dumpproc.report.charts import revert_lines
+
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path, histories=FAR_REVERT)), "-o", str(out), "-j", "1",
+                 "--revert-radius", "15"]) == 0
+    page = tmp_path / "far.html"
+    assert report(out, page) == 0
+    data = report_data(page)
+    assert data["revert_radius"]["run"] == 15
+    totals = data["figures"]["totals"]
+    assert (totals["identity_reverts"], totals["identity_reverted"]) == (0, 0)
+    assert (totals["identity_reverts_radius_15"], totals["identity_reverted_radius_15"]) == (0, 0)
+    assert caption(page, "reverts").startswith("Identity-revert rate per month (revert radius: 15)")
+    assert [label for label in tiles(page) if "revert" in label] == [
+        "identity reverts (revert radius: 15)", "reverted later (revert radius: 15)"]
+    assert [line.key for line in revert_lines(15)] == ["identity_revert_rate", "identity_reverted_rate"]
+    assert sum("radius 15" in cell for cell in rendered(page).tables["months"][0]) == 2
+
+
+def run_facts(page) -> dict[str, str]:
+    """The run table, fact -> value."""
+    return {row[0]: row[1] for row in rendered(page).tables["run"][1:]}
+
+
+def test_the_run_table_shows_every_option_as_the_command_line_names_it(tmp_path):
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path)), "-o", str(out), "-j", "1", "--on-error", "skip-page",
+                 "--namespaces", "0,4"]) == 0
+    page = tmp_path / "r.html"
+    assert report(out, page) == 0
+    recorded = json.loads((out / "_manifest.json").read_text())["options"]
+    facts = run_facts(page)
+    named = {"--" + name.replace("_", "-") for name in recorded}
+    assert "--on-error" in named and named <= set(facts)  # every option the manifest records, none left out
+    assert set(report_data(page)["run"]["options"]) == set(recorded)
+    assert recorded["split_size"] == 268435456 and facts["--split-size"] == "256 MiB"
+    assert facts["--on-error"] == "skip-page"
+    assert facts["--namespaces"] == "0,4" and facts["--tables"] == "revisions,diffs,pages,users"
+    assert facts["--revert-radius"] == "0 (unlimited)" and facts["--workers"] == "1"
+    assert facts["--resume"] == facts["--group-readable"] == facts["--verify-checksums"] == "off"
+    assert facts["--snapshot"] == "from the dump's date, else the run's month"
+    assert facts["--out"] == str(out)
+
+
+def page_text(page) -> str:
+    """The page's visible text, tags dropped and spaces collapsed."""
+    body = re.sub(r"<script.*?</script>|<style.*?</style>", "", page.read_text(), flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", body).split()).replace(" ,", ",").replace(" .", ".")
+
+
+def test_part_files_from_another_run_are_named_and_left_out_of_the_run_figures(tmp_path):
+    out = tmp_path / "out"
+    earlier = write_tiny(tmp_path, name="tinywiki-20260101-pages-meta-history1.xml")
+    later = write_tiny(tmp_path, histories=FAR_REVERT, name="tinywiki-20260101-pages-meta-history2.xml",
+                       first=(10, 1000))
+    assert main(["process", str(earlier), "-o", str(out), "-j", "1", "--snapshot", "2026-01"]) == 0
+    earlier_files = [f for unit in json.loads((out / "_manifest.json").read_text())["units"] for f in unit["files"]
+                     if f.startswith("revisions")]
+    page = tmp_path / "once.html"
+    assert report(out, page) == 0
+    assert report_data(page)["run"]["coverage"]["unlisted_files"] == []
+    assert "another run" not in page_text(page)
+    # the same OUT and partition again, with another input: the earlier run's revisions part stays
+    assert main(["process", str(later), "-o", str(out), "-j", "1", "--snapshot", "2026-01"]) == 0
+    manifest = json.loads((out / "_manifest.json").read_text())
+    page = tmp_path / "twice.html"
+    assert report(out, page) == 0
+    data = report_data(page)
+    cover = data["run"]["coverage"]
+    assert (cover["created"], cover["dumpproc_version"]) == (manifest["created"], manifest["dumpproc_version"])
+    assert cover["part_files"] == 2 and cover["unlisted_files"] == earlier_files and cover["unlisted_revisions"] == 8
+    assert data["run"]["revisions"] == 22 and data["figures"]["totals"]["revisions"] == 30  # the run's, and all
+    text = page_text(page)
+    assert (f"These run figures cover one run: the one _manifest.json records, created {manifest['created']} "
+            f"by dumpproc {manifest['dumpproc_version']}.") in text
+    assert "1 of this partition's 2 revisions part files come from another run" in text
+    assert "do not cover them" in text and "do count their 8 revisions" in text
+    assert earlier_files[0] in text
+
+
+def test_units_a_resumed_run_kept_are_counted_as_an_earlier_runs(tmp_path):
+    out = tmp_path / "out"
+    dump = write_tiny(tmp_path)
+    assert main(["process", str(dump), "-o", str(out), "-j", "1"]) == 0
+    assert main(["process", str(dump), "-o", str(out), "-j", "1", "--resume"]) == 0
+    page = tmp_path / "r.html"
+    assert report(out, page) == 0
+    cover = report_data(page)["run"]["coverage"]
+    assert (cover["resumed_units"], cover["unlisted_files"]) == (1, [])
+    assert "1 of whose units here were committed by an earlier run it resumed (--resume)" in page_text(page)
+
+
+def test_sizes_in_binary_units():
+    from dumpproc.report.cells import binary_size
+
+    assert [binary_size(n) for n in (None, 0, 100, 1024, 1536, 256 << 20, (256 << 20) - 1, 3 << 30, 5 << 40)] == [
+        "–", "0 B", "100 B", "1 KiB", "1.5 KiB", "256 MiB", "256.0 MiB", "3 GiB", "5 TiB"]
 
 
 def test_destinations():

@@ -3,12 +3,15 @@
 The page is opened through the DevTools protocol, which reports every request
 the page makes (a control page with one remote image shows it does) and lets
 the test ask the page whether each image decoded; the browser is kept off the
-network anyway (a proxy where nothing listens, no DNS). A screenshot taken with
-``chromium --headless --screenshot`` must show the charts' colours.
+network anyway (a proxy where nothing listens, no DNS). A screenshot of the
+whole page, its full content height captured beyond a short viewport, must show
+every chart's colours and reach the page's last section.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import re
@@ -27,7 +30,8 @@ pytest.importorskip("matplotlib", reason="matplotlib is in the report extra: pip
 pytest.importorskip("duckdb", reason="DuckDB is in the report extra: pip install -e '.[report]'")
 
 BROWSERS = ("chromium", "chromium-browser")
-WINDOW = (1200, 3000)
+#: Far shorter than the page, so that a capture of the whole page must reach beyond the viewport.
+WINDOW = (1200, 800)
 
 
 def _find_browser() -> str | None:
@@ -59,14 +63,6 @@ ISOLATED = ("--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback
 QUIET = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars",
          "--no-first-run", "--no-default-browser-check", "--disable-background-networking", "--disable-sync",
          "--disable-component-update", "--disable-extensions", "--mute-audio")
-
-
-def screenshot(chromium: str, page, shot, tmp_path) -> None:
-    """``chromium --headless --screenshot``, as a person would take one."""
-    command = [chromium, *QUIET, *ISOLATED, f"--user-data-dir={tmp_path / 'profile-shot'}",
-               f"--window-size={WINDOW[0]},{WINDOW[1]}", f"--screenshot={shot}", page.as_uri()]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
 
 
 class DevTools:
@@ -145,6 +141,15 @@ class DevTools:
         return [e["params"]["request"]["url"] for e in self.events
                 if e.get("method") == "Network.requestWillBeSent" and e.get("sessionId") == session]
 
+    def screenshot(self, session: str) -> tuple[bytes, dict]:
+        """A PNG of the whole page, its full content height, and the layout size it was taken at (CSS pixels)."""
+        metrics = self.call("Page.getLayoutMetrics", session=session)
+        size = metrics.get("cssContentSize") or metrics["contentSize"]  # the former in newer Chromium
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+        shot = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip},
+                         session, timeout=60)
+        return base64.b64decode(shot["data"]), size
+
     def evaluate(self, expression: str, session: str):
         return self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session)[
             "result"]["value"]
@@ -219,7 +224,37 @@ def test_control_page_request_is_seen(devtools, tmp_path):
     assert devtools.evaluate(IMAGES, session) == [[True, 0, 0]]  # a broken image: the check below can fail
 
 
-def test_chromium_renders_the_charts_without_network(chromium, devtools, report_page, tmp_path):
+#: Where the page's last section lies, in CSS pixels from the top of the document.
+LAST_SECTION = """(() => {
+  const sections = document.querySelectorAll('body > section');
+  const last = sections[sections.length - 1], box = last.getBoundingClientRect();
+  return [last.id, box.top + window.scrollY, box.bottom + window.scrollY, document.documentElement.scrollHeight];
+})()"""
+
+
+#: Each chart's box in the document, in CSS pixels: id -> [left, top, right, bottom].
+CHART_BOXES = """Object.fromEntries(Array.from(document.querySelectorAll('figure img')).map(i => {
+  const box = i.getBoundingClientRect();
+  return [i.parentElement.id, [box.left + window.scrollX, box.top + window.scrollY,
+                               box.right + window.scrollX, box.bottom + window.scrollY]];
+}))"""
+
+#: The colours each chart must show, and how many pixels at least: bars fill areas, lines are thin.
+CHART_COLOURS = {
+    "chart-activity": (("registered", "anonymous"), 300),
+    "chart-anonymous": (("anonymous",), 20),
+    "chart-reverts": (("revert", "reverted", "revert_reference", "reverted_reference"), 20),
+    "chart-bytes": (("grow", "shrink"), 300),
+}
+
+
+def pixels_near(pixels, colour: str):
+    """How many pixels are within 6/255 of ``#rrggbb`` on every channel."""
+    rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    return int((abs(pixels - rgb).max(axis=-1) < 6 / 255).sum())
+
+
+def test_chromium_renders_the_charts_without_network(devtools, report_page):
     from matplotlib.image import imread
 
     from dumpproc.report.charts import PALETTE
@@ -229,13 +264,22 @@ def test_chromium_renders_the_charts_without_network(chromium, devtools, report_
     assert network_requests(devtools, session, report_page.as_uri()) == []
     images = devtools.evaluate(IMAGES, session)
     assert len(images) == 4 and all(done and width == 1000 and height >= 300 for done, width, height in images)
-    shot = tmp_path / "shot.png"
-    screenshot(chromium, report_page, shot, tmp_path)
-    pixels = imread(shot)[..., :3]
-    assert pixels.shape[:2] == (WINDOW[1], WINDOW[0])
+    png, size = devtools.screenshot(session)
+    pixels = imread(io.BytesIO(png), format="png")[..., :3]
+    last, top, bottom, page_height = devtools.evaluate(LAST_SECTION, session)
+    # the whole page, not the viewport: as tall as the document, which is far taller than the window
+    assert pixels.shape[:2] == (round(size["height"]), round(size["width"]))
+    assert pixels.shape[0] >= page_height > 2 * WINDOW[1]
+    assert last == "definitions" and bottom <= pixels.shape[0]
+    ink = (pixels[int(top):int(bottom)].max(axis=-1) < 0.4).sum()  # the last section's text is in the capture
+    assert ink > 1000, f"the last section ({top:.0f}-{bottom:.0f} px) looks blank in the capture ({ink} dark pixels)"
     colours = {tuple(p) for p in (pixels[::4, ::4] * 255).round().astype(int).reshape(-1, 3)}
     assert len(colours) > 50, "the screenshot is blank or nearly"
-    for series in ("registered", "anonymous", "grow", "shrink"):  # bars of two different charts
-        rgb = [int(PALETTE[series][i:i + 2], 16) / 255 for i in (1, 3, 5)]
-        near = (abs(pixels - rgb).max(axis=-1) < 6 / 255).sum()
-        assert near > 300, f"{series} bars are not in the screenshot ({near} pixels)"
+    boxes = devtools.evaluate(CHART_BOXES, session)
+    assert set(boxes) == set(CHART_COLOURS)
+    for chart, (series, least) in CHART_COLOURS.items():  # each chart's colours inside its own box
+        left, top, right, bottom = (round(v) for v in boxes[chart])
+        assert bottom <= pixels.shape[0], f"{chart} lies below the capture"
+        for name in series:
+            near = pixels_near(pixels[top:bottom, left:right], PALETTE[name])
+            assert near > least, f"{chart} does not show {name} ({near} pixels of {PALETTE[name]})"

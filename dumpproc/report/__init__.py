@@ -2,8 +2,9 @@
 
 The stage after ``sink``: it reads what a run wrote (the ``revisions`` parts and
 ``_manifest.json``) and never the dumps. ``queries`` aggregates the figures
-with DuckDB, streaming; ``manifest`` summarises the run; ``charts`` draws
-them; ``html`` lays out the page.
+with DuckDB, streaming (``reverts`` recomputes identity reverts at radius 15);
+``manifest`` summarises the run; ``charts`` draws the figures; ``html`` lays
+out the page, ``run_section`` its account of the run, ``cells`` the values.
 
 Where pages go (``dest``):
 
@@ -71,11 +72,14 @@ def build_report(out: str | os.PathLike, dest: str | os.PathLike | None = None) 
     run = read_manifest(os.fspath(out))
     group_readable = _group_readable(Path(out), run)
     source = os.path.abspath(out)
+    radius = manifest.revert_radius(run)
     with queries.connect() as con:
         for (db, snapshot, folder), path in zip(found, paths):
-            figures = queries.figures(con, queries.part_files(folder))
-            page = html.render(db, snapshot, figures, manifest.summarise(run, db, snapshot),
-                               charts.charts(figures), source, __version__)
+            files = queries.part_files(folder)
+            figures = queries.figures(con, files)
+            rows = {os.path.relpath(name, out): n for name, n in queries.file_rows(con, files).items()}
+            page = html.render(db, snapshot, figures, manifest.summarise(run, db, snapshot, rows),
+                               charts.charts(figures, radius), source, __version__, radius)
             make_dirs(os.fspath(path.parent) or ".", group_readable)
             write_atomically(os.fspath(path), page.encode("utf-8"), group_readable)
     return paths

@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from ..errors import MissingDependency, install_hint
+from .manifest import radius_label
 from .queries import bin_label
+from .reverts import REFERENCE_RADIUS
 
 #: Colours of the series; the browser test looks for them in the screenshot.
 PALETTE = {
@@ -21,6 +23,9 @@ PALETTE = {
     "anonymous": "#ff9900",
     "revert": "#dc3912",
     "reverted": "#990099",
+    # the same rates at the reference radius: lighter, dashed, beside the run's own
+    "revert_reference": "#f4a261",
+    "reverted_reference": "#c77dff",
     "grow": "#109618",
     "shrink": "#dc3912",
     "none": "#888888",
@@ -29,12 +34,22 @@ WIDTH, HEIGHT, DPI = 10.0, 3.6, 100
 
 
 class Chart(NamedTuple):
-    """One embedded chart: an anchor id, a title, alt text and the PNG as a ``data:`` URI."""
+    """One embedded chart: an anchor id, a title, alt text, the PNG as a ``data:`` URI, a caption note."""
 
     id: str
     title: str
     alt: str
     uri: str
+    note: str = ""
+
+
+class Line(NamedTuple):
+    """One series of a share chart: the month figure it plots, its colour, its legend label."""
+
+    key: str
+    colour: str
+    label: str
+    dashed: bool = False
 
 
 def require():
@@ -96,16 +111,17 @@ def activity(months: list[dict]) -> str:
     return _png(figure)
 
 
-def _shares(months: list[dict], series: list[tuple[str, str, str]], ylabel: str) -> str:
-    """Monthly shares as lines on a 0-100 % axis; ``series`` is (figure key, colour, label) triples."""
+def _shares(months: list[dict], series: list[Line], ylabel: str) -> str:
+    """Monthly shares as lines on a 0-100 % axis."""
     figure = _figure()
     axes = figure.subplots()
     if months:
         dates = _dates(months)
-        for key, colour, label in series:
-            axes.plot(dates, [m[key] for m in months], color=colour, marker=".", linewidth=1.2, label=label)
-        if len(series) > 1:
-            axes.legend(loc="upper right", frameon=False)
+        for line in series:
+            axes.plot(dates, [m[line.key] for m in months], color=line.colour, label=line.label,
+                      linewidth=1.2, **({"linestyle": "--"} if line.dashed else {"marker": "."}))
+        if len(series) > 1:  # above the axes, which constrained layout makes room for: lines near 100 %
+            figure.legend(loc="outside upper center", ncols=2, frameon=False)  # would run under one inside
     else:
         _no_data(axes)
     _percent(axes)
@@ -115,14 +131,26 @@ def _shares(months: list[dict], series: list[tuple[str, str, str]], ylabel: str)
 
 def anonymous_share(months: list[dict]) -> str:
     """The share of each month's revisions made by anonymous editors."""
-    return _shares(months, [("anonymous_share", PALETTE["anonymous"], "anonymous")], "anonymous revisions")
+    return _shares(months, [Line("anonymous_share", PALETTE["anonymous"], "anonymous")], "anonymous revisions")
 
 
-def revert_rate(months: list[dict]) -> str:
-    """Each month's share of identity reverts, and of revisions later reverted."""
-    return _shares(months, [("identity_revert_rate", PALETTE["revert"], "identity reverts"),
-                            ("identity_reverted_rate", PALETTE["reverted"], "reverted later")],
-                   "share of revisions")
+def revert_lines(radius: int | None) -> list[Line]:
+    """The revert chart's lines: the run's rates at its radius, and the reference radius's unless the same."""
+    run = f"radius {radius_label(radius)}"
+    lines = [Line("identity_revert_rate", PALETTE["revert"], f"identity reverts ({run})"),
+             Line("identity_reverted_rate", PALETTE["reverted"], f"reverted later ({run})")]
+    if radius != REFERENCE_RADIUS:
+        suffix = f"_radius_{REFERENCE_RADIUS}"
+        lines += [Line("identity_revert_rate" + suffix, PALETTE["revert_reference"],
+                       f"identity reverts (radius {REFERENCE_RADIUS})", dashed=True),
+                  Line("identity_reverted_rate" + suffix, PALETTE["reverted_reference"],
+                       f"reverted later (radius {REFERENCE_RADIUS})", dashed=True)]
+    return lines
+
+
+def revert_rate(months: list[dict], radius: int | None = None) -> str:
+    """Each month's share of identity reverts and of revisions reverted later: the run's, and at radius 15."""
+    return _shares(months, revert_lines(radius), "share of revisions")
 
 
 def bytes_histogram(bins: list[dict]) -> str:
@@ -148,8 +176,23 @@ def bytes_histogram(bins: list[dict]) -> str:
     return _png(figure)
 
 
-def charts(figures: dict) -> list[Chart]:
-    """Every chart of one report page."""
+def revert_title(radius: int | None) -> str:
+    """The revert chart's title, which names the radius the run used."""
+    return f"Identity-revert rate per month (revert radius: {radius_label(radius)})"
+
+
+def _revert_note(radius: int | None) -> str:
+    if radius == REFERENCE_RADIUS:
+        return f"The run used radius {REFERENCE_RADIUS}, the radius of mwreverts and most research."
+    run = "no manifest says which radius the run used" if radius is None else (
+        "the run's radius is unlimited: one revert to a much older state counts every revision since as "
+        "reverted" if radius == 0 else f"the run's radius is {radius}")
+    return (f"Solid lines: the run's revert columns ({run}). Dashed: radius {REFERENCE_RADIUS}, as mwreverts "
+            f"and most research count, computed by the report from the revisions' sha1s.")
+
+
+def charts(figures: dict, revert_radius: int | None = None) -> list[Chart]:
+    """Every chart of one report page; ``revert_radius`` is the run's (0 unlimited, None unknown)."""
     months = figures["months"]
     return [
         Chart("activity", "Revisions and active editors per month",
@@ -158,9 +201,10 @@ def charts(figures: dict) -> list[Chart]:
         Chart("anonymous", "Share of anonymous revisions per month",
               "Line chart of the share of each month's revisions made by anonymous editors",
               anonymous_share(months)),
-        Chart("reverts", "Identity-revert rate per month",
+        Chart("reverts", revert_title(revert_radius),
               "Line chart of the share of each month's revisions that are identity reverts, and that were "
-              "reverted later", revert_rate(months)),
+              "reverted later: " + "; ".join(line.label for line in revert_lines(revert_radius)),
+              revert_rate(months, revert_radius), _revert_note(revert_radius)),
         Chart("bytes", "Bytes changed per revision",
               "Histogram of revisions by bytes changed, in decade bins by sign, on a log scale",
               bytes_histogram(figures["bytes_diff"])),

@@ -13,7 +13,11 @@ import json
 from datetime import datetime, timezone
 from html import escape
 
+from . import run_section
+from .cells import day, number, share, table
 from .charts import Chart
+from .manifest import radius_label
+from .reverts import REFERENCE_RADIUS
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
@@ -32,69 +36,34 @@ th,td{padding:.25em .7em;border-bottom:1px solid #eee;text-align:left;vertical-a
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 code,.name{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.92em;word-break:break-all}
 .note{color:#555}.fail{color:#a00}
+.warn{border-left:4px solid #e69500;background:#fff7e6;padding:.5em .8em}
 nav a{margin-right:1em}
 dt{font-weight:600;margin-top:.5em}
 """
 
 
-def _n(value) -> str:
-    return "–" if value is None else f"{value:,}"
+def _revert_tiles(totals: dict, radius: int | None) -> list[tuple[str, str]]:
+    """The revert rates at the run's radius, then at the reference radius unless the run used it."""
+    run = f"revert radius: {radius_label(radius)}"
+    tiles = [(share(totals["identity_revert_rate"]), f"identity reverts ({run})"),
+             (share(totals["identity_reverted_rate"]), f"reverted later ({run})")]
+    if radius != REFERENCE_RADIUS:
+        suffix, reference = f"_radius_{REFERENCE_RADIUS}", f"revert radius: {REFERENCE_RADIUS}"
+        tiles += [(share(totals["identity_revert_rate" + suffix]), f"identity reverts ({reference})"),
+                  (share(totals["identity_reverted_rate" + suffix]), f"reverted later ({reference})")]
+    return tiles
 
 
-def _pct(value) -> str:
-    return "–" if value is None else f"{value:.1%}"
-
-
-def _size(count) -> str:
-    """Bytes in SI units: 199.7 kB."""
-    if count is None:
-        return "–"
-    if count < 1000:
-        return f"{count:.0f} B"
-    value = float(count)
-    for unit in ("kB", "MB", "GB", "TB"):
-        value /= 1000
-        if value < 1000:
-            break
-    return f"{value:.1f} {unit}"
-
-
-def _rate(per_second) -> str:
-    return "–" if per_second is None else f"{per_second:,.0f} revisions/s"
-
-
-def _option(value) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def _day(iso: str | None) -> str:
-    return iso[:10] if iso else "–"
-
-
-def _table(name: str, header: list[tuple[str, bool]], rows: list[list[str]]) -> str:
-    """A table whose cells are already escaped; ``header`` is (label, numeric) pairs."""
-    head = "".join(f'<th{" class=n" if numeric else ""}>{escape(label)}</th>' for label, numeric in header)
-    body = "".join(
-        "<tr>" + "".join(f'<td{" class=n" if numeric else ""}>{cell}</td>'
-                         for cell, (_, numeric) in zip(row, header)) + "</tr>"
-        for row in rows)
-    return f'<table data-figure="{name}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def _tiles(totals: dict) -> str:
+def _tiles(totals: dict, radius: int | None) -> str:
     tiles = [
-        (_n(totals["revisions"]), "revisions"),
-        (_n(totals["pages"]), "pages"),
-        (_n(totals["editors"]), "editors"),
-        (_pct(totals["anonymous_share"]), "anonymous revisions"),
-        (_pct(totals["identity_revert_rate"]), "identity reverts"),
-        (f'{_day(totals["first_revision_dt"])} – {_day(totals["last_revision_dt"])}', "first to last revision"),
+        (number(totals["revisions"]), "revisions"),
+        (number(totals["pages"]), "pages"),
+        (number(totals["editors"]), "editors"),
+        (share(totals["anonymous_share"]), "anonymous revisions"),
+        *_revert_tiles(totals, radius),
+        (f'{day(totals["first_revision_dt"])} – {day(totals["last_revision_dt"])}', "first to last revision"),
     ]
-    return '<div class="tiles">' + "".join(
+    return '<div class="tiles" data-figure="tiles">' + "".join(
         f'<div class="tile"><b>{escape(value)}</b><span>{escape(label)}</span></div>' for value, label in tiles
     ) + "</div>"
 
@@ -102,8 +71,19 @@ def _tiles(totals: dict) -> str:
 def _figures(charts: list[Chart]) -> str:
     return "".join(
         f'<figure id="chart-{escape(c.id)}"><img src="{c.uri}" alt="{escape(c.alt)}" width="1000">'
-        f"<figcaption>{escape(c.title)}</figcaption></figure>"
+        f"<figcaption>{escape(c.title)}{f'<br><span class=note>{escape(c.note)}</span>' if c.note else ''}"
+        "</figcaption></figure>"
         for c in charts)
+
+
+def _other_runs_note(summary: dict | None) -> str:
+    """A line at the top when some part files come from another run (the run section says more)."""
+    unlisted = (summary or {}).get("coverage", {}).get("unlisted_files")
+    if not unlisted:
+        return ""
+    return (f'<p class="warn">{len(unlisted):,} part file(s) of this partition come from another run than the one '
+            f'<code>_manifest.json</code> describes: the figures count them, the run section does not '
+            f'(<a href="#run">The run</a>).</p>')
 
 
 def _names_note(summary: dict | None) -> str:
@@ -117,71 +97,49 @@ def _names_note(summary: dict | None) -> str:
 
 
 def _top_pages(pages: list[dict]) -> str:
-    return _table("top_pages", [("#", True), ("page", False), ("ns", True), ("page id", True),
-                                ("revisions", True), ("identity reverts", True), ("first", False), ("last", False)],
-                  [[str(i), escape(p["page_title"] or ""), str(p["page_namespace"]), str(p["page_id"]),
-                    _n(p["revisions"]), _n(p["identity_reverts"]), _day(p["first_revision_dt"]),
-                    _day(p["last_revision_dt"])] for i, p in enumerate(pages, 1)])
+    return table("top_pages", [("#", True), ("page", False), ("ns", True), ("page id", True),
+                               ("revisions", True), ("identity reverts", True), ("first", False), ("last", False)],
+                 [[str(i), escape(p["page_title"] or ""), str(p["page_namespace"]), str(p["page_id"]),
+                   number(p["revisions"]), number(p["identity_reverts"]), day(p["first_revision_dt"]),
+                   day(p["last_revision_dt"])] for i, p in enumerate(pages, 1)])
 
 
 def _top_editors(editors: list[dict]) -> str:
-    return _table("top_editors", [("#", True), ("editor", False), ("kind", False), ("revisions", True),
-                                  ("pages edited", True), ("identity reverts", True), ("first", False),
-                                  ("last", False)],
-                  [[str(i), f'<span class="name">{escape(e["user_text"] or "")}</span>',
-                    "anonymous" if e["user_is_anonymous"] else "registered", _n(e["revisions"]),
-                    _n(e["pages_edited"]), _n(e["identity_reverts"]), _day(e["first_revision_dt"]),
-                    _day(e["last_revision_dt"])] for i, e in enumerate(editors, 1)])
+    return table("top_editors", [("#", True), ("editor", False), ("kind", False), ("revisions", True),
+                                 ("pages edited", True), ("identity reverts", True), ("first", False),
+                                 ("last", False)],
+                 [[str(i), f'<span class="name">{escape(e["user_text"] or "")}</span>',
+                   "anonymous" if e["user_is_anonymous"] else "registered", number(e["revisions"]),
+                   number(e["pages_edited"]), number(e["identity_reverts"]), day(e["first_revision_dt"]),
+                   day(e["last_revision_dt"])] for i, e in enumerate(editors, 1)])
 
 
-def _months(months: list[dict]) -> str:
-    return _table("months", [("month", False), ("revisions", True), ("anonymous", True), ("active editors", True),
-                             ("registered", True), ("anonymous editors", True), ("identity reverts", True),
-                             ("revert rate", True), ("anonymous share", True)],
-                  [[escape(m["month"]), _n(m["revisions"]), _n(m["anonymous_revisions"]), _n(m["active_editors"]),
-                    _n(m["active_registered_editors"]), _n(m["active_anonymous_editors"]),
-                    _n(m["identity_reverts"]), _pct(m["identity_revert_rate"]), _pct(m["anonymous_share"])]
-                   for m in months])
+def _months(months: list[dict], radius: int | None) -> str:
+    run = radius_label(radius)
+    suffix = f"_radius_{REFERENCE_RADIUS}"
+    # the reference radius's columns only where they differ from the run's
+    reference = [] if radius == REFERENCE_RADIUS else [
+        (f"revert rate (radius {REFERENCE_RADIUS})", True), (f"reverted later (radius {REFERENCE_RADIUS})", True)]
+    return table("months", [("month", False), ("revisions", True), ("anonymous", True), ("active editors", True),
+                            ("registered", True), ("anonymous editors", True), ("identity reverts", True),
+                            (f"revert rate (radius {run})", True), (f"reverted later (radius {run})", True),
+                            *reference, ("anonymous share", True)],
+                 [[escape(m["month"]), number(m["revisions"]), number(m["anonymous_revisions"]),
+                   number(m["active_editors"]), number(m["active_registered_editors"]),
+                   number(m["active_anonymous_editors"]), number(m["identity_reverts"]),
+                   share(m["identity_revert_rate"]), share(m["identity_reverted_rate"]),
+                   *([share(m["identity_revert_rate" + suffix]), share(m["identity_reverted_rate" + suffix])]
+                     if reference else []),
+                   share(m["anonymous_share"])]
+                  for m in months])
 
 
 def _bytes(bins: list[dict]) -> str:
-    return _table("bytes_diff", [("bytes changed", False), ("revisions", True)],
-                  [[escape(b["label"]), _n(b["revisions"])] for b in bins])
+    return table("bytes_diff", [("bytes changed", False), ("revisions", True)],
+                 [[escape(b["label"]), number(b["revisions"])] for b in bins])
 
 
-def _run(summary: dict | None) -> str:
-    if summary is None:
-        return '<p class="note">OUT has no <code>_manifest.json</code>: nothing to say about the run.</p>'
-    run = summary["run"]
-    facts = [
-        ("created", escape(summary["created"] or "–")),
-        ("dumpproc", escape(str(summary["dumpproc_version"] or "–"))),
-        ("units of this wiki and snapshot", f'{summary["units_committed"]:,} committed of {summary["units"]:,}'),
-        ("pages, revisions", f'{summary["pages"]:,}, {summary["revisions"]:,}'),
-        ("XML read", _size(summary["xml_bytes"])),
-        ("units' working time", f'{summary["unit_seconds"]:,.1f} s'),
-        ("whole run", f'{run["units"]:,} units in {run["seconds"]:,.1f} s'),
-        ("run throughput", f'{_size(run["compressed_bytes_per_second"])}/s compressed, '
-                           f'{_size(run["xml_bytes_per_second"])}/s XML, {_rate(run["revisions_per_second"])}'),
-    ]
-    facts += [(f"--{name.replace('_', '-')}", escape(_option(value))) for name, value in summary["options"].items()]
-    facts.append(("versions", escape(", ".join(f"{k} {v}" for k, v in summary["versions"].items()))))
-    parts = [_table("run", [("", False), ("", False)], [[escape(k), v] for k, v in facts])]
-    parts.append("<h3>Inputs</h3>")
-    parts.append(_table("inputs", [("file", False), ("codec", False), ("units", True), ("compressed", True)],
-                        [[f'<code>{escape(i["path"])}</code>', escape(i["codec"] or "–"), _n(i["units"]),
-                          _size(i["compressed_bytes"])] for i in summary["inputs"]]))
-    parts.append("<h3>Failures</h3>")
-    if summary["failures"]:
-        parts.append(_table("failures", [("unit", False), ("error", False)],
-                            [[f'<code>{escape(str(f["id"]))}</code>', f'<span class="fail">{escape(str(f["error"]))}</span>']
-                             for f in summary["failures"]]))
-    else:
-        parts.append('<p class="note">None: every unit committed.</p>')
-    return "".join(parts)
-
-
-DEFINITIONS = """<dl>
+DEFINITIONS = f"""<dl>
 <dt>Month</dt><dd>The UTC calendar month of <code>revision_dt</code>. Months without revisions between the first and
 the last are shown as zero.</dd>
 <dt>Editor</dt><dd>A registered user's <code>user_id</code> (the name where the id is 0, as for imported revisions),
@@ -192,8 +150,13 @@ count those with five or more).</dd>
 <dt>Anonymous share</dt><dd>Revisions with <code>user_is_anonymous</code> over all revisions.</dd>
 <dt>Identity-revert rate</dt><dd>Revisions with <code>revision_is_identity_revert</code> over all revisions;
 "reverted later" uses <code>revision_is_identity_reverted</code>. Both depend on the run's
-<code>--revert-radius</code>: with no limit (the default), one revert to a much older state counts every revision
-since as reverted.</dd>
+<code>--revert-radius</code>, which the chart and the key figures name: with no limit (the default), one revert to
+a much older state counts every revision since as reverted.</dd>
+<dt>Radius {REFERENCE_RADIUS}</dt><dd>The same rates with a radius of {REFERENCE_RADIUS}, as mwreverts and most research
+count them, computed by the report from the revisions' sha1s whatever radius the run used: within a page, in
+revision order, a revision is a revert when, among the {REFERENCE_RADIUS + 1} revisions just before it, the latest
+with its sha1 is not its immediate predecessor; the revisions in between are reverted by it. A missing sha1
+matches nothing.</dd>
 <dt>Bytes changed</dt><dd><code>revision_text_bytes_diff</code>, binned by sign and number of digits; a page's first
 revision has none.</dd>
 <dt>Most edited pages, most active editors</dt><dd>By revision count; ties by page id, or by editor.</dd>
@@ -208,11 +171,13 @@ def _json_block(data: dict) -> str:
 
 
 def render(wiki_db: str, snapshot: str, figures: dict, summary: dict | None, charts: list[Chart],
-           source: str, version: str) -> str:
-    """The page for one wiki and snapshot."""
+           source: str, version: str, revert_radius: int | None = None) -> str:
+    """The page for one wiki and snapshot; ``revert_radius`` is the run's (0 unlimited, None unknown)."""
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     title = f"{wiki_db} {snapshot}: dumpproc report"
-    data = {"wiki_db": wiki_db, "snapshot": snapshot, "figures": figures, "run": summary}
+    data = {"wiki_db": wiki_db, "snapshot": snapshot, "figures": figures, "run": summary,
+            "revert_radius": {"run": revert_radius, "run_label": radius_label(revert_radius),
+                              "reference": REFERENCE_RADIUS}}
     months = figures["months"]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -223,17 +188,17 @@ def render(wiki_db: str, snapshot: str, figures: dict, summary: dict | None, cha
 <body>
 <h1>{escape(wiki_db)} · snapshot {escape(snapshot)}</h1>
 <p class="lead">What the processed history in <code>{escape(source)}</code> says.
-Generated by dumpproc {escape(version)} on {escape(generated)}.</p>
-{_tiles(figures["totals"])}
+Generated by dumpproc {escape(version)} on {escape(generated)}.</p>{_other_runs_note(summary)}
+{_tiles(figures["totals"], revert_radius)}
 <nav><a href="#charts">Charts</a><a href="#top-pages">Most edited pages</a><a href="#top-editors">Most active
 editors</a><a href="#run">The run</a><a href="#monthly">Monthly figures</a><a href="#definitions">Definitions</a></nav>
 <section id="charts"><h2>Charts</h2>{_figures(charts)}</section>
 <section id="top-pages"><h2>Most edited pages</h2>{_top_pages(figures["top_pages"])}</section>
 <section id="top-editors"><h2>Most active editors</h2><p class="note">{escape(_names_note(summary))}</p>
 {_top_editors(figures["top_editors"])}</section>
-<section id="run"><h2>The run</h2>{_run(summary)}</section>
+<section id="run"><h2>The run</h2>{run_section.render(summary)}</section>
 <section id="monthly"><h2>Monthly figures</h2>
-<details><summary>{len(months):,} months</summary>{_months(months)}</details>
+<details><summary>{len(months):,} months</summary>{_months(months, revert_radius)}</details>
 <h3>Bytes changed</h3>{_bytes(figures["bytes_diff"])}</section>
 <section id="definitions"><h2>Definitions</h2>{DEFINITIONS}</section>
 {_json_block(data)}

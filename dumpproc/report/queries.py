@@ -16,7 +16,9 @@ Definitions the page states too:
   though their revisions are;
 - active editors of a month: distinct editors with at least one revision in it;
 - identity-revert rate: revisions with ``revision_is_identity_revert`` over all
-  revisions (``revision_is_identity_reverted`` gives the reverted rate);
+  revisions (``revision_is_identity_reverted`` gives the reverted rate), at the
+  run's ``--revert-radius``; the same rates at radius 15, computed by the report
+  from the sha1s (``reverts``), carry the suffix ``_radius_15``;
 - bytes changed: ``revision_text_bytes_diff``, binned by sign and number of
   decimal digits (0, ±1–9, ±10–99, ...); a page's first revision has none.
 """
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import MissingDependency, install_hint
+from . import reverts
 
 #: How many pages and editors the "most edited" and "most active" tables list.
 TOP = 20
@@ -77,6 +80,13 @@ _BYTES = f"""
                      * length(abs(revision_text_bytes_diff)::varchar) end as bin,
            count(*)
     from ({_REVISIONS}) group by bin order by bin nulls first
+"""
+
+# The reverts at the reference radius, whatever radius the run used; {flags} is reverts.flags' query.
+_REFERENCE_MONTHS = """
+    select strftime(make_timestamp(epoch_us(revision_dt)), '%Y-%m') as month,
+           count(*) filter (where is_revert), count(*) filter (where is_reverted)
+    from ({flags}) group by month
 """
 
 # Ties broken by id so that the list is the same on every run.
@@ -157,17 +167,33 @@ def _compact(number: int) -> str:
     return str(number)
 
 
+def reference_reverts(con, files: list[str], radius: int = reverts.REFERENCE_RADIUS) -> dict[str, tuple[int, int]]:
+    """``month -> (identity reverts, revisions reverted)`` at ``radius``, recomputed from the files' sha1s."""
+    columns = [d[0] for d in con.execute("select * from read_parquet($files) limit 0", {"files": files}).description]
+    query = _REFERENCE_MONTHS.format(flags=reverts.flags(radius, reverts.sha1_column(columns)))
+    return {month: (rv, rvd) for month, rv, rvd in con.execute(query, {"files": files}).fetchall()}
+
+
+def _reference_figures(made: int, reverted: int, revisions: int) -> dict:
+    suffix = f"_radius_{reverts.REFERENCE_RADIUS}"
+    return {"identity_reverts" + suffix: made, "identity_reverted" + suffix: reverted,
+            "identity_revert_rate" + suffix: _rate(made, revisions),
+            "identity_reverted_rate" + suffix: _rate(reverted, revisions)}
+
+
 def figures(con, files: list[str], top: int = TOP) -> dict:
     """Every figure of the report for the given ``revisions`` part files, as plain JSON-able values."""
     params = {"files": files}
-    (revisions, pages, editors, anonymous_editors, anonymous, reverts, reverted,
+    (revisions, pages, editors, anonymous_editors, anonymous, made, reverted,
      first, last) = con.execute(_TOTALS, params).fetchone()
     found = {row[0]: row for row in con.execute(_MONTHS, params).fetchall()}
+    reference = reference_reverts(con, files)
     months = []
     if found:
         for month in _month_range(min(found), max(found)):
             _, n, anon, active, active_registered, active_anonymous, rv, rvd = found.get(
                 month, (month, 0, 0, 0, 0, 0, 0, 0))
+            rv15, rvd15 = reference.get(month, (0, 0))
             months.append({
                 "month": month, "revisions": n, "anonymous_revisions": anon,
                 "active_editors": active, "active_registered_editors": active_registered,
@@ -175,6 +201,7 @@ def figures(con, files: list[str], top: int = TOP) -> dict:
                 "identity_reverts": rv, "identity_reverted": rvd,
                 "anonymous_share": _rate(anon, n), "identity_revert_rate": _rate(rv, n),
                 "identity_reverted_rate": _rate(rvd, n),
+                **_reference_figures(rv15, rvd15, n),
             })
     bytes_bins = [{"bin": b, "label": bin_label(b), "revisions": n}
                   for b, n in con.execute(_BYTES, params).fetchall()]
@@ -190,10 +217,12 @@ def figures(con, files: list[str], top: int = TOP) -> dict:
         "totals": {
             "revisions": revisions, "pages": pages, "editors": editors,
             "anonymous_editors": anonymous_editors, "anonymous_revisions": anonymous,
-            "identity_reverts": reverts, "identity_reverted": reverted,
+            "identity_reverts": made, "identity_reverted": reverted,
             "anonymous_share": _rate(anonymous, revisions),
-            "identity_revert_rate": _rate(reverts, revisions),
+            "identity_revert_rate": _rate(made, revisions),
             "identity_reverted_rate": _rate(reverted, revisions),
+            **_reference_figures(sum(r[0] for r in reference.values()),
+                                 sum(r[1] for r in reference.values()), revisions),
             "first_revision_dt": _iso(first), "last_revision_dt": _iso(last),
         },
         "months": months,
@@ -201,6 +230,12 @@ def figures(con, files: list[str], top: int = TOP) -> dict:
         "top_pages": top_pages,
         "top_editors": top_editors,
     }
+
+
+def file_rows(con, files: list[str]) -> dict[str, int]:
+    """The rows of each Parquet file, from its footer (no data is read)."""
+    found = con.execute("select file_name, num_rows from parquet_file_metadata($files)", {"files": files})
+    return {name: rows for name, rows in found.fetchall()}
 
 
 def part_files(folder: Path) -> list[str]:
