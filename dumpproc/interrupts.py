@@ -6,7 +6,8 @@ units, between files being planned), and ``check`` raises ``Interrupted``
 there. So a unit being read is abandoned whole (its temporary parts removed),
 a unit being published is published whole, and no exception ever lands inside
 a compiled kernel (which would surface as numba's ``SystemError``). A second
-signal in the run's process stops it at once.
+signal in the run's process stops it at once, and a read of input that blocks
+(``reading``: a pipe, a FIFO) is stopped by the first.
 
 Worker processes have the flag too (``install_worker``): the run sends them
 SIGTERM, and each abandons its unit at the next revision.
@@ -24,6 +25,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 EXIT_INTERRUPTED = 130
 
 _received: int | None = None  # the first signal's number
+_reading = 0  # > 0 while blocked reading input (a pipe, a FIFO): a signal may stop the read itself
 
 
 class Interrupted(BaseException):
@@ -60,6 +62,23 @@ def _flag(signum, frame) -> None:
     global _received
     if _received is None:
         _received = signum
+    if _reading:
+        raise Interrupted(signum)  # a read of input may block for ever: end it here, a safe point too
+
+
+class reading:
+    """Around a read of input that may block (a pipe, a FIFO, standard input): a signal that comes
+    while it waits raises ``Interrupted`` from the read instead of waiting for it to return."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        global _reading
+        _reading += 1
+
+    def __exit__(self, *exc) -> None:
+        global _reading
+        _reading -= 1
 
 
 def _flag_then_stop(signum, frame) -> None:

@@ -14,6 +14,7 @@ import io
 import os
 from typing import BinaryIO
 
+from .. import interrupts
 from ..errors import CorruptInput, InputNotFound, UnsupportedFormat
 from .codecs import CODECS, Codec
 
@@ -61,7 +62,8 @@ class DumpStream(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         try:
-            data = self._inner.read(size)
+            with interrupts.reading():
+                data = self._inner.read(size)
         except CorruptInput as exc:  # an external program's failure: add the offsets
             exc.uncompressed_offset = self.bytes_read
             raise
