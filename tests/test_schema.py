@@ -17,6 +17,13 @@ _TYPES = {
 }
 
 
+def _nested(kind: str) -> pa.DataType:
+    found = re.fullmatch(r"list<(\w+)>", kind)
+    if not found:
+        raise KeyError(kind)
+    return pa.list_(_TYPES[found.group(1)])
+
+
 def spec_table(name: str) -> list[tuple[str, pa.DataType, bool]]:
     """(column, type, nullable) of one ``## Table `name` `` section of SPEC.md."""
     text = SPEC.read_text(encoding="utf-8")
@@ -27,7 +34,8 @@ def spec_table(name: str) -> list[tuple[str, pa.DataType, bool]]:
         if len(cells) >= 2 and re.fullmatch(r"[a-z_0-9]+", cells[0]) and cells[0] != "column":
             kind = cells[1]
             nullable = kind.endswith(", null")
-            columns.append((cells[0], _TYPES[kind.removesuffix(", null")], nullable))
+            kind = kind.removesuffix(", null")
+            columns.append((cells[0], _TYPES.get(kind) or _nested(kind), nullable))
     return columns
 
 
@@ -40,13 +48,39 @@ def test_revisions_columns_and_types():
         assert "wiki_db" != field.name != "snapshot"
 
 
+#: Columns SPEC.md has that the code does not write yet: issue 15 (multi-slot revisions, temporary
+#: accounts, bot names, the content table's slots). Each must still be absent: the tests below fail
+#: as soon as one is written but still listed here, and on any other difference from the spec.
+PENDING = {
+    "revisions": {"revision_sha1", "revision_size", "revision_slots", "user_is_temporary", "user_is_bot_by_name"},
+    "users": {"user_is_temporary", "user_is_bot_by_name"},
+    "content": {"revision_content_slots"},
+}
+
+
+#: Columns the spec now allows to be null that the code still writes as never null (issue 15).
+PENDING_NULLABLE = {"revisions": {"revision_text_bytes"}}
+
+
+def _written(name: str, expected: list) -> list:
+    """The spec's columns less those pending, after checking that the pending ones are indeed not written."""
+    from dumpproc.schema import TABLES
+
+    pending = PENDING.get(name, set())
+    assert not pending & set(TABLES[name].names), f"written now: drop them from PENDING[{name!r}]"
+    assert pending <= {column for column, *_ in expected}, "PENDING names a column the spec does not have"
+    return [column for column in expected if column[0] not in pending]
+
+
 def test_revisions_schema_is_the_specs():
     if not SPEC.is_file():
         pytest.skip(f"{SPEC} is absent")
-    expected = spec_table("revisions")
+    expected = _written("revisions", [c for c in spec_table("revisions")])
     assert [(f.name, f.type) for f in REVISIONS] == [(name, kind) for name, kind, _ in expected]
     for name, _, nullable in expected:
-        if nullable:
+        if name in PENDING_NULLABLE["revisions"]:
+            assert nullable and not REVISIONS.field(name).nullable, f"{name}: drop it from PENDING_NULLABLE"
+        elif nullable:
             assert REVISIONS.field(name).nullable, name
 
 
@@ -54,8 +88,9 @@ def spec_prose_table(name: str) -> list[tuple[str, pa.DataType, bool]]:
     """Columns of a table the spec lists in prose: ``name type[ null], ...``."""
     text = SPEC.read_text(encoding="utf-8")
     section = re.search(rf"^## Table `{name}`[^\n]*\n(.*?)(?=^## |\Z)", text, re.S | re.M).group(1)
-    found = re.finditer(r"\b([a-z_]+)\s+(int64|int32|string|bool|timestamp\[us, UTC\])(\s+null)?", section)
-    return [(m.group(1), _TYPES[m.group(2)], bool(m.group(3))) for m in found]
+    section = re.sub(r"\bmap<[^()]*?>>", "map", section, flags=re.S)  # a map's fields are not columns
+    found = re.finditer(r"\b([a-z_]+)\s+(int64|int32|string|bool|timestamp\[us, UTC\]|map)(\s+null)?", section)
+    return [(m.group(1), _TYPES.get(m.group(2)), bool(m.group(3))) for m in found]
 
 
 @pytest.mark.parametrize("name", ["pages", "users", "content"])
@@ -64,7 +99,7 @@ def test_prose_tables_are_the_specs(name):
 
     if not SPEC.is_file():
         pytest.skip(f"{SPEC} is absent")
-    expected = spec_prose_table(name)
+    expected = _written(name, spec_prose_table(name))
     schema = TABLES[name]
     assert [(f.name, f.type) for f in schema] == [(n, t) for n, t, _ in expected]
     for column, _, nullable in expected:
