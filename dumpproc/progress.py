@@ -4,6 +4,8 @@ Workers send small ``(unit id, compressed bytes, pages, revisions)`` updates
 through a queue; ``Progress`` adds them up in the parent. On a terminal it
 redraws one line at most twice a second; elsewhere (logs, CI) it writes a
 plain line at most every ``quiet_every`` seconds, so logs stay readable.
+With no known total (an input read from a pipe has no size) it shows the bytes
+read, without a share or an ETA.
 """
 
 from __future__ import annotations
@@ -34,8 +36,8 @@ def _duration(seconds: float) -> str:
 class Progress:
     """What every unit has done so far, and the line that shows it."""
 
-    def __init__(self, total_bytes: int, stream: TextIO | None = None, quiet_every: float = 30.0):
-        self.total = max(1, total_bytes)
+    def __init__(self, total_bytes: int | None, stream: TextIO | None = None, quiet_every: float = 30.0):
+        self.total = None if total_bytes is None else max(1, total_bytes)
         self.stream = stream if stream is not None else sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.quiet_every = quiet_every
@@ -60,6 +62,9 @@ class Progress:
         done, pages, revisions = self.totals()
         elapsed = max(1e-6, time.monotonic() - self.started)
         rate = done / elapsed
+        if self.total is None:
+            return (f"{_size(done)} read, {pages:,} pages, {revisions:,} revisions, "
+                    f"{_size(rate)}/s, {revisions / elapsed:,.0f} revisions/s")
         eta = (self.total - done) / rate if rate > 0 and done < self.total else 0
         share = min(100.0, 100.0 * done / self.total)
         return (f"{_size(done)} of {_size(self.total)} ({share:.0f}%), {pages:,} pages, {revisions:,} revisions, "

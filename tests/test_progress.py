@@ -59,3 +59,14 @@ def test_workers_report_at_most_every_so_often_and_always_at_the_end(monkeypatch
     report(1500, 100, 1000, force=True)
     assert queue.items == [("u1", 0, 0, 0), ("u1", 500, 100, 1000)]
     Reporter(None, "u2")(5, 1, 1)  # no queue (Spark tasks): nothing, no error
+
+
+def test_without_a_total_it_shows_the_bytes_read_and_no_share_or_eta():
+    """An input read from a pipe has no size: the run's total is unknown."""
+    out = Terminal()
+    shown = Progress(None, out)
+    shown.update("stdin", 3_000_000, 7, 90)
+    shown.show(force=True)
+    last = out.getvalue().rsplit("\r\x1b[K", 1)[1]
+    assert last.startswith("3.0 MB read, 7 pages, 90 revisions, ")
+    assert " of " not in last and "%" not in last and "ETA" not in last
