@@ -145,8 +145,10 @@ def _process(args) -> int:
     except OSError as exc:
         raise InputNotFound(f"cannot read the key file: {exc.strerror}", path=args.ip_key_file) from exc
     from .progress import Progress
+    from .sources.piped import is_piped
 
-    progress = Progress(sum(os.path.getsize(p) for p in inputs))
+    # a piped input has no size, so the run has no total to show a share or an ETA of
+    progress = Progress(None if any(map(is_piped, inputs)) else sum(os.path.getsize(p) for p in inputs))
     try:
         result = run(inputs, options, progress)
     finally:
@@ -160,6 +162,12 @@ def _process(args) -> int:
     for table in options.tables:
         print(f"  {table:<10} {os.path.join(os.path.abspath(args.out), table)}")
     print(f"  manifest   {os.path.join(os.path.abspath(args.out), '_manifest.json')}")
+    from .units import dated_snapshot
+
+    for unit in result.units:  # a stream (but a FIFO named as dumps are) has no file name to date it
+        if unit.get("stream") and unit.get("snapshot") and not args.snapshot and not dated_snapshot(unit["path"]):
+            print(f"dumpproc: warning: {unit['path']} went to snapshot={unit['snapshot']}, the run's month "
+                  "(a piped input has no dump date; --snapshot YYYY-MM sets it)", file=sys.stderr)
     skipped = sum(len(u.get("skipped_pages", [])) for u in result.units)
     if skipped:
         print(f"dumpproc: skipped {skipped} malformed page(s); see the manifest's skipped_pages", file=sys.stderr)
@@ -171,8 +179,9 @@ def _process(args) -> int:
 
 def _inspect(args) -> int:
     from .inspection import inspect_dump
+    from .sources.piped import is_piped
 
-    if not os.path.isfile(args.input):
+    if not is_piped(args.input) and not os.path.isfile(args.input):
         raise InputNotFound("no such file" if not os.path.exists(args.input) else "not a file", path=args.input)
     summary = inspect_dump(args.input, threads=os.cpu_count() or 1)
     if args.json:

@@ -31,7 +31,7 @@ from .progress import Progress, Reporter
 from .sink import (PartWriter, clear_success, make_dirs, mark_success, merge_users, partition_dir, read_manifest,
                    remove_temporaries, write_manifest)
 from .tables import USER_BUCKETS, USERS_STAGING, PageAssembler, UserTotals
-from .units import Unit, plan_units, snapshot_of, wiki_db
+from .units import Unit, plan_units, release_inputs, snapshot_of, wiki_db
 from .sources import open_dump
 from .sources.layout import verify_checksum
 
@@ -105,7 +105,7 @@ def _staging_users_path(out: str, db: str, snapshot: str, unit_id: str) -> str:
 
 def _open_unit(unit: Unit, threads: int):
     if unit.split is None:
-        return open_dump(unit.path, threads)
+        return open_dump(unit.source(), threads)
     from .sources.codecs import CODECS
     from .sources.split import UnitStream
 
@@ -262,7 +262,8 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
             entry["rows"] = {table: w.rows for table, w in tables.writers.items() if table != "users"}
             if failure is None:
                 entry["status"] = "committed"
-                report(unit.end or unit.start, tables.page_count, revisions_read, force=True)
+                done_at = unit.end if unit.end is not None else stream.compressed_offset() or 0  # a stream: as read
+                report(done_at, tables.page_count, revisions_read, force=True)
             else:
                 entry.update(_error_fields(failure))
                 log.info("unit %s failed after %s pages: %s", unit.id, tables.page_count, failure)
@@ -347,7 +348,7 @@ def _unit_key(entry) -> tuple:
 
 def _committed_before(out: str, manifest: dict, units: list[Unit]) -> dict[tuple, dict]:
     """Entries of an earlier run's manifest for these units that committed and whose files are all there."""
-    wanted = {_unit_key(unit.describe()) for unit in units}
+    wanted = {_unit_key(unit.describe()) for unit in units if not unit.stream}  # a stream may differ each time
     kept = {}
     for entry in manifest.get("units", []):
         key = _unit_key(entry)
@@ -381,9 +382,19 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
     """Process every input into ``options.out``; one unit's failure does not stop the others.
 
     The manifest is rewritten (atomically) each time a unit finishes, so a run that is killed
-    leaves a manifest naming what committed; ``options.resume`` then skips those units.
+    leaves a manifest naming what committed; ``options.resume`` then skips those units (never a
+    piped input's: what comes down a pipe may differ from one run to the next).
     """
     units = plan_units(paths, options.split_size)
+    try:
+        if options.engine == "spark" and any(unit.piped is not None for unit in units):
+            raise ValueError("standard input is read by this process, not by Spark tasks: use --engine local")
+        return _run(units, options, progress)
+    finally:
+        release_inputs(units)  # standard input's descriptor, held for the unit that reads it
+
+
+def _run(units: list[Unit], options: Options, progress: Progress | None) -> RunResult:
     make_dirs(options.out, options.group_readable)
     clear_success(options.out)
     started = time.monotonic()
