@@ -188,8 +188,11 @@ def _process(args) -> int:
     except OSError as exc:
         raise InputNotFound(f"cannot read the key file: {exc.strerror}", path=args.ip_key_file) from exc
     from .progress import Progress
+    from .sources.piped import is_piped
 
-    progress = Progress(sum(os.path.getsize(p) for p in inputs), what=_stored_as(inputs))
+    # a piped input has no size, so the run has no total to show a share or an ETA of
+    total = None if any(map(is_piped, inputs)) else sum(os.path.getsize(p) for p in inputs)
+    progress = Progress(total, what=_stored_as(inputs))
     try:
         result = run(inputs, options, progress)
     finally:
@@ -206,15 +209,22 @@ def _stored_as(inputs: list[str]) -> str:
     """What the progress line's bytes are: "compressed", "XML" (all plain) or "stored" (a mix)."""
     from .sources import detect_codec
 
+    from .sources.piped import is_piped
+
     codecs = set()
     for path in inputs:
+        if is_piped(path):  # read once, by its unit: its first bytes are not ours to take here
+            codecs.add("piped")
+            continue
         try:
             codecs.add(detect_codec(path).name)
         except DumpError:
             pass  # its unit fails and says why
     if codecs == {"xml"}:
         return "XML"
-    return "stored" if "xml" in codecs else "compressed"
+    if codecs == {"piped"}:
+        return "input"
+    return "stored" if "xml" in codecs or "piped" in codecs else "compressed"
 
 
 def _plural(count: int, one: str, many: str | None = None) -> str:
@@ -300,8 +310,9 @@ def summary(result, tables: tuple[str, ...], out: str) -> tuple[list[str], list[
 
 def _inspect(args) -> int:
     from .inspection import inspect_dump
+    from .sources.piped import is_piped
 
-    if not os.path.isfile(args.input):
+    if not is_piped(args.input) and not os.path.isfile(args.input):
         raise InputNotFound("no such file" if not os.path.exists(args.input) else "not a file", path=args.input)
     summary = inspect_dump(args.input, threads=os.cpu_count() or 1)
     if args.json:

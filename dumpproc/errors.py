@@ -59,6 +59,10 @@ class InputNotFound(DumpError):
     """An input path that does not exist or cannot be opened at all (usage error)."""
 
 
+class InputNotSeekable(InputNotFound):
+    """A stream (standard input, a FIFO) in a format that can only be read from a file, such as 7z (usage error)."""
+
+
 class UnsupportedFormat(DumpError):
     """The file's first bytes match no registered codec, or it is empty."""
 

@@ -1,4 +1,8 @@
-"""``dumpproc inspect``: what a dump file holds, read in one streaming pass."""
+"""``dumpproc inspect``: what a dump file holds, read in one streaming pass.
+
+``-`` (standard input) or a FIFO is inspected the same way; its compressed size
+is then what was read from it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from .parse import Dump
 from .units import wiki_db
 from .sources import open_dump
+from .sources.piped import input_name, is_piped
 
 
 @dataclass
@@ -16,7 +21,7 @@ class Inspection:
 
     path: str
     codec: str
-    compressed_bytes: int
+    compressed_bytes: int | None
     xml_bytes: int = 0
     schema_version: str | None = None
     wiki: str | None = None
@@ -28,6 +33,8 @@ class Inspection:
     last_timestamp: str | None = None
     largest_revision: dict | None = None
     unknown_elements: dict[str, int] = field(default_factory=dict)
+    #: read from a pipe (``-``, a FIFO): ``compressed_bytes`` is then what came down it
+    piped: bool = False
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -35,9 +42,11 @@ class Inspection:
         return data
 
     def as_text(self) -> str:
+        where = "read from the pipe" if self.piped else "on disk"
+        stored = f"{self.compressed_bytes:,}" if self.compressed_bytes is not None else "unknown"
         lines = [
             f"file            {self.path}",
-            f"codec           {self.codec} ({self.compressed_bytes:,} bytes on disk, {self.xml_bytes:,} bytes of XML)",
+            f"codec           {self.codec} ({stored} bytes {where}, {self.xml_bytes:,} bytes of XML)",
             f"schema          {self.schema_version or 'unknown'}",
             f"wiki            {self.wiki}" + (f" ({self.sitename})" if self.sitename else ""),
             f"namespaces      {len(self.namespaces)}: "
@@ -61,14 +70,17 @@ class Inspection:
 
 
 def inspect_dump(path: str, threads: int = 1) -> Inspection:
-    """Stream through ``path`` and summarise it."""
+    """Stream through ``path`` (a file, ``-`` or a FIFO) and summarise it."""
+    piped = is_piped(path)
+    path = input_name(path)
     with open_dump(path, threads) as stream:
         dump = Dump(stream, path)
         site = dump.site_info
         result = Inspection(
             path=path,
             codec=stream.codec.name,
-            compressed_bytes=os.path.getsize(path),
+            compressed_bytes=None if piped else os.path.getsize(path),
+            piped=piped,
             schema_version=site.schema_version,
             wiki=wiki_db(site, path)[0],
             sitename=site.sitename,
@@ -97,4 +109,6 @@ def inspect_dump(path: str, threads: int = 1) -> Inspection:
         result.first_timestamp, result.last_timestamp = first, last
         result.unknown_elements = dict(dump.unknown_elements)
         result.xml_bytes = stream.bytes_read
+        if piped:
+            result.compressed_bytes = stream.position()
     return result

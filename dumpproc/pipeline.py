@@ -31,7 +31,7 @@ from .progress import Progress, Reporter
 from .sink import (PartWriter, clear_success, make_dirs, mark_success, merge_users, partition_dir, read_manifest,
                    remove_temporaries, remove_tree, write_manifest)
 from .tables import USER_BUCKETS, USERS_STAGING, PageAssembler, UserTotals
-from .units import Unit, plan_units, snapshot_of, this_month, wiki_db
+from .units import Unit, plan_units, release_inputs, snapshot_of, this_month, wiki_db
 from .sources import open_dump
 from .sources.layout import verify_checksum
 
@@ -113,7 +113,7 @@ def _staging_users_path(out: str, db: str, snapshot: str, unit_id: str) -> str:
 
 def _open_unit(unit: Unit, threads: int):
     if unit.split is None:
-        return open_dump(unit.path, threads)
+        return open_dump(unit.source(), threads)
     from .sources.codecs import CODECS
     from .sources.split import UnitStream
 
@@ -249,7 +249,9 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
         if options.checksums is not None:
             verify_checksum(unit.path, options.checksums.get(unit.path))
         with _open_unit(unit, threads) as stream:
-            report = Reporter(progress, unit.id, unit.start, stream.position)
+            # a pipe cannot say how far it is: count what it handed out
+            position = (lambda: stream.position() or stream.bytes_read) if unit.stream else stream.position
+            report = Reporter(progress, unit.id, unit.start, position)
             dump = Dump(stream, unit.path, options.on_error)
             db, db_from = wiki_db(dump.site_info, unit.path, options.wiki_db)
             snapshot, snapshot_from = snapshot_of(unit.path, options.snapshot, options.run_month)
@@ -269,7 +271,7 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
                     if wanted is not None and page.namespace not in wanted:
                         continue
                     revisions_read += tables.add_page(page, tick)
-                    report(stream.position() or unit.start, tables.page_count, revisions_read)
+                    report(position() or unit.start, tables.page_count, revisions_read)
             except DumpError as exc:
                 interrupts.check()  # a decompressor stopped by the same signal is no fault of the input
                 if isinstance(exc, OutputError) or not tables.withdraw_page():
@@ -282,7 +284,8 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
             entry["rows"] = {table: w.rows for table, w in tables.writers.items() if table != "users"}
             if failure is None:
                 entry["status"] = "committed"
-                report(unit.end or unit.start, tables.page_count, revisions_read, force=True)
+                done_at = unit.end if unit.end is not None else position() or 0  # a stream: as read
+                report(done_at, tables.page_count, revisions_read, force=True)
             else:
                 entry.update(_error_fields(failure))
                 log.info("unit %s failed after %s pages: %s", unit.id, tables.page_count, failure)
@@ -380,8 +383,9 @@ def _committed_before(out: str, manifest: dict, units: list[Unit]) -> dict[tuple
 
     A unit's users totals (``_staging``) are gone once a run completed; without them a unit is
     kept only when every unit is (there is nothing to do, and the users table is whole already).
+    A piped input's unit is never kept: what comes down a pipe may differ from one run to the next.
     """
-    wanted = {_unit_key(unit.describe()) for unit in units}
+    wanted = {_unit_key(unit.describe()) for unit in units if not unit.stream}  # a stream may differ each time
     complete, whole = {}, {}
     for entry in manifest.get("units", []):
         key = _unit_key(entry)
@@ -419,21 +423,28 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
     """Process every input into ``options.out``; one unit's failure does not stop the others.
 
     The manifest is rewritten (atomically) each time a unit finishes, so a run that is killed
-    leaves a manifest naming what committed; ``options.resume`` then skips those units.
+    leaves a manifest naming what committed; ``options.resume`` then skips those units (never a
+    piped input's: what comes down a pipe may differ from one run to the next).
     SIGINT or SIGTERM stop the run at a safe point (``interrupts``): the units committed
     by then are in the manifest, temporaries are removed, and ``Interrupted`` is raised.
     """
     with interrupts.handling():
-        return _run(list(paths), options, progress)
+        started = time.monotonic()
+        earlier = read_manifest(options.out) or {}
+        if options.run_month is None:
+            resumed_month = earlier.get("options", {}).get("run_month") if options.resume else None
+            options = replace(options, run_month=resumed_month or this_month())
+        units = plan_units(list(paths), options.split_size)
+        try:
+            if options.engine == "spark" and any(unit.piped is not None for unit in units):
+                raise ValueError("standard input is read by this process, not by Spark tasks: use --engine local")
+            return _run(units, options, progress, started, earlier)
+        finally:
+            release_inputs(units)  # standard input's descriptor, held for the unit that reads it
 
 
-def _run(paths: list[str], options: Options, progress: Progress | None) -> RunResult:
-    started = time.monotonic()
-    earlier = read_manifest(options.out) or {}
-    if options.run_month is None:
-        resumed_month = earlier.get("options", {}).get("run_month") if options.resume else None
-        options = replace(options, run_month=resumed_month or this_month())
-    units = plan_units(paths, options.split_size)
+def _run(units: list[Unit], options: Options, progress: Progress | None, started: float,
+         earlier: dict) -> RunResult:
     make_dirs(options.out, options.group_readable)
     clear_success(options.out)
     remove_temporaries(options.out)  # a crashed run's; one run at a time writes to an OUT

@@ -8,6 +8,8 @@ up in the parent. The bytes are those of the files as stored, so the line says
 every second (rate and ETA move even while one huge revision is read);
 elsewhere (logs, CI) a plain line comes at most every ``quiet_every`` seconds,
 so logs stay readable. ``note`` prints a message above the line.
+With no known total (an input read from a pipe has no size) it shows the bytes
+read, without a share or an ETA.
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ A unit is one input file, or, for a file larger than the split size whose format
 allows it, a run of the file's pieces (``sources.split``: bzip2 blocks,
 zstandard frames, plain byte ranges). Unit ids are stable across runs of the
 same inputs and split size, which is what ``--resume`` matches on.
+
+A piped input (``-``, a FIFO; ``sources.piped``) is one unit of unknown size
+(``end`` is None), never split. Standard input is opened here, in the planning
+process, and travels with its unit (see ``sources.piped`` for why); its id is
+``stdin``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Iterable
 
 from . import interrupts
 from .records import SiteInfo
+from .sources.piped import STDIN, PipedInput, input_name, is_piped, open_piped
 
 _FILE_NAME = re.compile(r"^(?P<wiki>[a-z0-9_]+)-(?P<date>\d{8}|latest)-")
 
@@ -26,7 +32,9 @@ class Unit:
 
     A split unit names how its file is cut (``split``: bz2 blocks, zstd frames or plain
     byte ranges), its pieces ``[first_block, end_block)``, and carries the file's header
-    (root element and siteinfo), read once when the units are planned.
+    (root element and siteinfo), read once when the units are planned. A ``stream`` unit
+    reads a piped input whole, of unknown size; for standard input it carries the input
+    opened by the planning process (``piped``).
     """
 
     id: str
@@ -37,12 +45,20 @@ class Unit:
     end_block: int | None = None
     split: str | None = None
     header: bytes = field(default=b"", repr=False, compare=False)
+    stream: bool = False
+    piped: PipedInput | None = field(default=None, repr=False, compare=False)
 
     def describe(self) -> dict:
         """The unit as the manifest records it."""
         described = asdict(self)
-        del described["header"]
+        del described["header"], described["piped"]
+        if not self.stream:
+            del described["stream"]  # file units' entries stay as they were
         return described
+
+    def source(self) -> str | PipedInput:
+        """What to open: the input opened while planning, else the path."""
+        return self.piped if self.piped is not None else self.path
 
 
 def _split(unit: Unit, split_size: int) -> list[Unit]:
@@ -62,21 +78,55 @@ def _split(unit: Unit, split_size: int) -> list[Unit]:
             for n, (first, end) in enumerate(ranges)]
 
 
+def _once_each(paths: list[str]) -> None:
+    """A piped input can be read once: refuse one named twice (standard input by any of its names)."""
+    seen = set()
+    for path in paths:
+        if is_piped(path):
+            name = input_name(path)
+            if name in seen:
+                what = "standard input" if name == STDIN else name
+                raise ValueError(f"{what} is given twice: a piped input can be read only once per run")
+            seen.add(name)
+
+
+def release_inputs(units: Iterable[Unit]) -> None:
+    """Close the inputs that planning opened (standard input's descriptor)."""
+    for unit in units:
+        if unit.piped is not None:
+            unit.piped.close()
+
+
 def plan_units(paths: Iterable[str], split_size: int | None = None) -> list[Unit]:
-    """Units for the inputs, with ids that are stable across runs of the same inputs and split size."""
+    """Units for the inputs, with ids that are stable across runs of the same inputs and split size.
+
+    Standard input is opened here (``release_inputs`` closes it): its first bytes are read, and a
+    7z is refused (``InputNotSeekable``) before any work.
+    """
+    paths = list(paths)
+    _once_each(paths)
     units: list[Unit] = []
     seen: dict[str, int] = {}
-    for path in paths:
-        interrupts.check()  # planning a large file scans it: a signal stops between files
-        name = os.path.basename(path)
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
-        for suffix in (".bz2", ".gz", ".xz", ".zst", ".7z", ".lzma", ".xml"):
-            if stem.endswith(suffix):
-                stem = stem[: -len(suffix)]
-        seen[stem] = seen.get(stem, 0) + 1
-        unit_id = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
-        whole = Unit(unit_id, os.path.abspath(path), 0, os.path.getsize(path))
-        units.extend(_split(whole, split_size) if split_size else [whole])
+    try:
+        for path in paths:
+            interrupts.check()  # planning a large file scans it: a signal stops between files
+            name = "stdin" if input_name(path) == STDIN else os.path.basename(path)
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+            for suffix in (".bz2", ".gz", ".xz", ".zst", ".7z", ".lzma", ".xml"):
+                if stem.endswith(suffix):
+                    stem = stem[: -len(suffix)]
+            seen[stem] = seen.get(stem, 0) + 1
+            unit_id = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
+            if input_name(path) == STDIN:
+                units.append(Unit(unit_id, STDIN, 0, None, stream=True, piped=open_piped(path)))
+            elif is_piped(path):  # a FIFO: its unit opens it, so its writer is waited for only then
+                units.append(Unit(unit_id, os.path.abspath(path), 0, None, stream=True))
+            else:
+                whole = Unit(unit_id, os.path.abspath(path), 0, os.path.getsize(path))
+                units.extend(_split(whole, split_size) if split_size else [whole])
+    except BaseException:
+        release_inputs(units)
+        raise
     return units
 
 

@@ -37,10 +37,11 @@ def shared_manifest() -> list[dict]:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
-def run_cli(*args: str, check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m dumpproc ARGS`` in a subprocess, as a user would."""
+def run_cli(*args: str, check: bool = False, env: dict | None = None, stdin=None) -> subprocess.CompletedProcess:
+    """Run ``python -m dumpproc ARGS`` in a subprocess, as a user would (``stdin``: a file object for fd 0)."""
     completed = subprocess.run(
         [sys.executable, "-m", "dumpproc", *map(str, args)],
+        stdin=stdin,
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -181,3 +181,14 @@ def test_progress_moves_inside_one_page(one_page, tmp_path, monkeypatch, compres
     moved = sorted({item[1] for item in inside})
     assert len(moved) >= 2 and moved[0] < unit.end, f"bytes did not move inside the page: {moved}"
     assert queue.items[-1] == (unit.id, unit.end, 1, 700)
+
+
+def test_without_a_total_it_shows_the_bytes_read_and_no_share_or_eta():
+    """An input read from a pipe has no size: the run's total is unknown."""
+    out = Terminal()
+    shown = Progress(None, out)
+    shown.update("stdin", 3_000_000, 7, 90)
+    shown.show(force=True)
+    last = out.getvalue().rsplit("\r\x1b[K", 1)[1]
+    assert last.startswith("3.0 MB compressed read, 7 pages, 90 revisions, ")
+    assert " of " not in last and "%" not in last and "ETA" not in last

@@ -3,6 +3,7 @@
 - ``codecs``: the registry of decompressors, chosen by a file's first bytes;
 - ``external``: external decompressor programs as streams;
 - ``stream``: ``open_dump``, one stream of XML bytes that counts its offsets;
+- ``piped``: standard input (``-``) and FIFOs, read once, front to back, without seeking;
 - ``layout``: folders, ``ROOT/<wiki>/<date>/`` trees, ``dumpstatus.json`` and checksums.
 """
 

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import ChecksumMismatch, IncompleteDump, InputNotFound
+from .piped import STDIN, input_name, is_piped
 
 DEFAULT_ROOT = "/mnt/data/xmldatadumps/public"
 #: Suffixes by preference when the same dump is there in several formats.
@@ -57,10 +58,13 @@ def dump_files_in(folder: str) -> list[str]:
 
 
 def expand_inputs(inputs: list[str]) -> list[str]:
-    """Files as they are, folders as the dump files inside; a missing input is a usage error."""
+    """Files as they are, folders as the dump files inside, piped inputs (``-``, ``/dev/stdin``, a FIFO)
+    by their names (``-`` for standard input); a missing input is a usage error."""
     files: list[str] = []
     for given in inputs:
-        if os.path.isdir(given):
+        if is_piped(given):  # before isfile: /dev/stdin may be a redirected file, still read as a stream
+            files.append(input_name(given))
+        elif os.path.isdir(given):
             found = dump_files_in(given)
             if not found:
                 raise InputNotFound("the folder holds no dump file (*.xml*)", path=given)
@@ -151,10 +155,14 @@ def read_checksums(folder: str) -> dict[str, tuple[str, str]]:
 
 
 def checksums_for(files: list[str]) -> dict[str, tuple[str, str]]:
-    """path -> (algorithm, digest) for every file whose folder lists one."""
+    """path -> (algorithm, digest) for every file whose folder lists one; a piped input is refused."""
     by_folder: dict[str, dict[str, tuple[str, str]]] = {}
     result = {}
     for path in files:
+        if is_piped(path):  # the lists name files, and checking would read the stream before its unit does
+            what = "standard input" if input_name(path) == STDIN else f"{path} (a pipe)"
+            raise ValueError(f"--verify-checksums checks files against the dump's lists; {what} cannot be "
+                             "checked: verify the file it comes from, or leave out --verify-checksums")
         folder = os.path.dirname(os.path.abspath(path))
         if folder not in by_folder:
             by_folder[folder] = read_checksums(folder)

@@ -1,7 +1,9 @@
-"""Open any dump file as one stream of XML bytes.
+"""Open any dump file, or a dump piped in, as one stream of XML bytes.
 
-The codec is chosen from the file's first bytes, never from its name (see
-``codecs`` for the registry).
+The codec is chosen from the input's first bytes, never from its name (see
+``codecs`` for the registry). A piped input (standard input, a FIFO; see
+``piped``) cannot seek: its first bytes are read once, then handed out again in
+front of the rest.
 
 ``open_dump`` returns a ``DumpStream``: a read-only binary stream that counts
 the XML bytes it has handed out and can say how far into the compressed file it
@@ -16,10 +18,23 @@ from typing import BinaryIO
 
 from .. import interrupts
 from ..errors import CorruptInput, InputNotFound, UnsupportedFormat
-from .codecs import CODECS, Codec
+from .codecs import SNIFF_BYTES, Codec, match
+from .external import PIPE_BYTES
+from .piped import PipedInput, PipedStream, is_piped, open_piped, refuse_unseekable
 
-#: Bytes read from the head of a file to recognise its codec.
-SNIFF_BYTES = 16
+__all__ = ["SNIFF_BYTES", "DumpStream", "codec_of", "detect_codec", "open_dump"]
+
+
+def codec_of(head: bytes, path: str, what: str = "file") -> Codec:
+    """The codec whose magic bytes begin ``head``, the first bytes of ``path``; raises for empty or unknown ones."""
+    if not head:
+        raise UnsupportedFormat(f"the {what} is empty", path=path, offset=0)
+    found = match(head)
+    if found is None:
+        raise UnsupportedFormat(
+            f"not a dump: its first bytes {head[:8]!r} match no known compression or XML", path=path, offset=0
+        )
+    return found
 
 
 def detect_codec(path: str) -> Codec:
@@ -33,28 +48,23 @@ def detect_codec(path: str) -> Codec:
         raise InputNotFound("is a directory, not a dump file", path=path) from exc
     except OSError as exc:
         raise InputNotFound(f"cannot be opened: {exc.strerror}", path=path) from exc
-    if not head:
-        raise UnsupportedFormat("the file is empty", path=path, offset=0)
-    for candidate in CODECS:
-        if candidate.matches(head):
-            return candidate
-    raise UnsupportedFormat(
-        f"not a dump: its first bytes {head[:8]!r} match no known compression or XML", path=path, offset=0
-    )
+    return codec_of(head, path)
 
 
 class DumpStream(io.RawIOBase):
     """The XML bytes of one input, counting what it has handed out.
 
     Read errors from the decompressor become ``CorruptInput`` naming the file and
-    both offsets.
+    both offsets. ``source`` is the piped input under the decompressor, if any:
+    how far it has been read stands in where the decompressor cannot say.
     """
 
-    def __init__(self, path: str, codec: Codec, inner: BinaryIO):
+    def __init__(self, path: str, codec: Codec, inner: BinaryIO, source: PipedStream | None = None):
         super().__init__()
         self.path = path
         self.codec = codec
         self._inner = inner
+        self._source = source
         self.bytes_read = 0
 
     def readable(self) -> bool:
@@ -106,7 +116,7 @@ class DumpStream(io.RawIOBase):
                 return fileobj.tell()
         except (OSError, ValueError, AttributeError):
             pass
-        return None
+        return self._source.tell() if self._source is not None else None
 
     def close(self) -> None:
         try:
@@ -115,9 +125,33 @@ class DumpStream(io.RawIOBase):
             super().close()
 
 
-def open_dump(path: str, threads: int = 1) -> DumpStream:
-    """Open ``path`` as a stream of XML bytes, decompressing as its first bytes say."""
+def _open_piped(piped: PipedInput, threads: int) -> DumpStream:
+    found = codec_of(piped.head, piped.name, "input")
+    refuse_unseekable(found, piped.name)
+    source = PipedStream(piped)
+    try:
+        inner = found.open(io.BufferedReader(source, PIPE_BYTES), threads)
+    except (OSError, RuntimeError, ValueError) as exc:
+        source.close()
+        raise CorruptInput(f"cannot be opened as {found.name}: {exc}", path=piped.name, offset=0) from exc
+    return DumpStream(piped.name, found, inner, source)
+
+
+def open_dump(path: str | PipedInput, threads: int = 1) -> DumpStream:
+    """Open ``path`` as a stream of XML bytes, decompressing as its first bytes say.
+
+    ``path`` may be ``-`` (standard input), a FIFO, or a piped input that
+    ``piped.open_piped`` opened earlier (whose first bytes it has read).
+    """
+    if isinstance(path, PipedInput):
+        return _open_piped(path, threads)
     path = os.fspath(path)
+    if is_piped(path):
+        piped = open_piped(path)
+        try:
+            return _open_piped(piped, threads)
+        finally:
+            piped.close()  # the stream reads a copy of the descriptor
     found = detect_codec(path)
     try:
         inner = found.open(path, threads)
