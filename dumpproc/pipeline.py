@@ -397,7 +397,8 @@ def _committed_before(out: str, manifest: dict, units: list[Unit]) -> dict[tuple
             complete[key] = {**entry, "resumed": True}
             if len(parts) == len(files) or all(os.path.exists(os.path.join(out, f)) for f in files):
                 whole[key] = complete[key]
-    return complete if len(complete) == len(wanted) else whole
+    nothing_to_do = len(complete) == len(wanted) and not any(unit.stream for unit in units)
+    return complete if nothing_to_do else whole
 
 
 def _remove_stale_parts(out: str, manifest: dict, units: list[Unit],

@@ -6,6 +6,7 @@ import csv
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,33 @@ def generate(tmp_path):
         return path
 
     return make
+
+
+class Feeder(threading.Thread):
+    """Writes ``data`` into a FIFO input: the first ``hold`` bytes (all with None), then, once released,
+    closes it. A run reading that FIFO cannot end before the test releases it, however fast it is."""
+
+    def __init__(self, fifo, data: bytes, hold: int | None):
+        super().__init__(daemon=True)
+        self.fifo, self.data, self.hold = fifo, data, hold
+        self.release = threading.Event()
+
+    def run(self):
+        try:
+            with open(self.fifo, "wb") as fh:  # blocks until the run opens it
+                fh.write(self.data[: self.hold])
+                fh.flush()
+                if self.hold is not None:
+                    self.release.wait()
+                    return  # the reader is gone: close without the rest
+        except BrokenPipeError:
+            pass
+
+    def stop(self) -> None:
+        """End the feeding, whatever became of the reader (a run killed before it opened the FIFO)."""
+        self.release.set()
+        while self.is_alive():
+            # a reader that comes and goes frees a writer waiting in open() (it then meets a broken pipe)
+            reader = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
+            os.close(reader)
+            self.join(timeout=0.1)

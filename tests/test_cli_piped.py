@@ -185,6 +185,20 @@ def test_resume_reads_a_stream_again(tmp_path):
     assert unit["status"] == "committed" and not unit.get("resumed") and unit["revisions"] == 564
 
 
+def test_resume_of_a_finished_run_with_a_stream_beside_a_file(tmp_path, generate):
+    """The file's unit is done and its staging totals are gone; the stream is read again: the
+    users table must still count both (the file's unit is done again for its totals)."""
+    other = generate("otherwiki-20260101-pages-meta-history.xml.bz2", pages=5, compression="bz2",
+                     dbname="samplewiki", start_page_id=90_000, start_revision_id=9_000_000)
+    out = tmp_path / "out"
+    users = []
+    for resume in ((), ("--resume",)):
+        with piped("cat", SAMPLE) as pipe:
+            run_cli("process", "-", other, "-o", out, "-j", "2", *SNAPSHOT, *resume, stdin=pipe, check=True)
+        users.append(pq.read_table(out / "users").sort_by("user_text"))
+    assert users[0].equals(users[1]) and not (out / "_staging").exists()
+
+
 def test_inspect_standard_input(tmp_path):
     expected = json.loads(run_cli("inspect", SAMPLE, "--json", check=True).stdout)
     with piped("cat", SAMPLE) as pipe:

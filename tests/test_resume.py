@@ -13,13 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import gen_dump
-from conftest import ROOT
+from conftest import ROOT, Feeder
 
 KEYS = {"revisions": "revision_id", "diffs": "revision_id", "pages": "page_id", "users": "user_text"}
 
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
+    """Six bz2 files, and the XML of a seventh that each run reads from a FIFO the test feeds."""
     folder = tmp_path_factory.mktemp("inputs")
     paths = []
     for n in range(6):
@@ -28,14 +29,21 @@ def inputs(tmp_path_factory):
             pages=40, revisions=(5, 60), text_size=3000, seed=100 + n, compression="bz2", dbname="killwiki",
             start_page_id=1 + 100_000 * n, start_revision_id=1 + 10_000_000 * n))
         paths.append(str(path))
-    return paths
+    live = folder / "killwiki-20260101-pages-meta-history7.xml"
+    gen_dump.generate(str(live), gen_dump.Options(pages=10, revisions=(3, 20), seed=107, dbname="killwiki",
+                                                  start_page_id=600_001, start_revision_id=60_000_001))
+    return paths, live.read_bytes()
 
 
 @pytest.fixture(scope="module")
 def reference_run(inputs, tmp_path_factory):
-    out = tmp_path_factory.mktemp("reference") / "out"
+    paths, live = inputs
+    folder = tmp_path_factory.mktemp("reference")
+    whole = folder / "killwiki-20260101-pages-meta-history7.xml"
+    whole.write_bytes(live)
+    out = folder / "out"
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "dumpproc", "process", *inputs, "-o", str(out), "-j", "2"],
+    subprocess.run([sys.executable, "-m", "dumpproc", "process", *paths, str(whole), "-o", str(out), "-j", "2"],
                    check=True, capture_output=True, cwd=ROOT)
     return tables(out), time.monotonic() - started
 
@@ -57,29 +65,30 @@ def committed(out) -> int:
     return sum(1 for unit in manifest["units"] if unit["status"] == "committed")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kill_after", [1, 3, 5])
-def test_sigkill_then_resume(inputs, reference, tmp_path, kill_after):
-    out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "dumpproc", "process", *inputs, "-o", str(out), "-j", "2"],
-                               cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while committed(out) < kill_after and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert process.poll() is None, "the run ended before it could be killed: make the inputs larger"
+def start(paths, fifo, out, *more):
+    return subprocess.Popen([sys.executable, "-m", "dumpproc", "process", *paths, str(fifo), "-o", str(out),
+                             "-j", "2", *more], cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def kill(process) -> None:
     os.killpg(process.pid, signal.SIGKILL)  # the run, its workers and their decompressors
     process.wait()
-    assert not (out / "_SUCCESS").exists()
+
+
+def check_readable(out) -> None:
     for part in out.rglob("*.parquet"):  # whatever a reader can see is complete
         if not part.name.startswith("."):
             pq.read_metadata(part)
 
-    resumed = subprocess.run([sys.executable, "-m", "dumpproc", "process", *inputs, "-o", str(out), "-j", "2",
-                              "--resume"], cwd=ROOT, capture_output=True, text=True)
+
+def finish(paths, live, fifo, out, reference) -> None:
+    """The last --resume, with the FIFO fed whole: the rows are those of a run never interrupted."""
+    feeder = Feeder(fifo, live, hold=None)
+    feeder.start()
+    resumed = subprocess.run([sys.executable, "-m", "dumpproc", "process", *paths, str(fifo), "-o", str(out),
+                              "-j", "2", "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr
-    manifest = json.loads((out / "_manifest.json").read_text())
-    assert sum(1 for unit in manifest["units"] if unit.get("resumed")) >= kill_after
     assert (out / "_SUCCESS").exists()
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
     got = tables(out)
@@ -87,39 +96,61 @@ def test_sigkill_then_resume(inputs, reference, tmp_path, kill_after):
         assert got[name].equals(reference[name]), name
 
 
-def start(inputs, out, *more):
-    return subprocess.Popen([sys.executable, "-m", "dumpproc", "process", *inputs, "-o", str(out), "-j", "2",
-                             "--split-size", "40K", *more], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after", [1, 3, 5])
+def test_sigkill_then_resume(inputs, reference, tmp_path, kill_after):
+    """The FIFO is fed half its dump and held open, so the run is alive when it is killed."""
+    paths, live = inputs
+    fifo = tmp_path / "killwiki-20260101-pages-meta-history7.xml"
+    os.mkfifo(fifo)
+    out = tmp_path / "out"
+    feeder = Feeder(fifo, live, hold=len(live) // 2)
+    feeder.start()
+    process = start(paths, fifo, out)
+    deadline = time.monotonic() + 600  # a bound for a loaded machine, never a measure
+    while committed(out) < kill_after and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None and committed(out) >= kill_after
+    kill(process)
+    feeder.stop()
+    assert not (out / "_SUCCESS").exists()
+    check_readable(out)
+    manifest = json.loads((out / "_manifest.json").read_text())
+    kept = {unit["id"] for unit in manifest["units"] if unit["status"] == "committed"}
+    finish(paths, live, fifo, out, reference)
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert {unit["id"] for unit in manifest["units"] if unit.get("resumed")} >= kept
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_killed_again_and_again_at_random_moments(inputs, reference_run, tmp_path, seed):
     """SIGKILL at random moments (while starting, parsing, writing, committing, merging users),
-    each run resuming the last: the rows end up those of a run never interrupted."""
+    each run resuming the last: the rows end up those of a run never interrupted.
+
+    Every other run's FIFO is held open, so that run is certainly alive when its moment comes;
+    the others are fed whole and may finish first, which is fine."""
     import random
 
+    paths, live = inputs
     reference, seconds = reference_run
     rng = random.Random(seed)
+    fifo = tmp_path / "killwiki-20260101-pages-meta-history7.xml"
+    os.mkfifo(fifo)
     out = tmp_path / "out"
     kills = 0
     for attempt in range(6):
-        process = start(inputs, out, *(["--resume"] if attempt else []))
+        held = attempt % 2 == 0
+        feeder = Feeder(fifo, live, hold=len(live) // 2 if held else None)
+        feeder.start()
+        process = start(paths, fifo, out, *(["--resume"] if attempt else []))
         try:
             process.wait(timeout=rng.uniform(0.05, 0.7) * seconds)
+            assert not held, "a run whose input was held open ended"
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            kill(process)
             kills += 1
-            for part in out.rglob("*.parquet"):  # whatever a reader can see is complete
-                if not part.name.startswith("."):
-                    pq.read_metadata(part)
-    assert kills >= 2, "the runs ended before they could be killed"
-    final = start(inputs, out, "--resume")
-    assert final.wait(timeout=300) == 0
-    assert (out / "_SUCCESS").exists()
-    assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
-    got = tables(out)
-    for name in KEYS:
-        assert got[name].equals(reference[name]), name
+            check_readable(out)
+        feeder.stop()
+    assert kills >= 3
+    finish(paths, live, fifo, out, reference)
