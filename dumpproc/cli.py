@@ -16,6 +16,7 @@ import sys
 from . import __version__
 from .errors import DumpError, IncompleteDump, InputNotFound, MissingDependency, OutputError
 from .interrupts import EXIT_INTERRUPTED, Interrupted
+from .ownership import OutInUse
 from .parse import ON_ERROR
 from .privacy import IP_MODES, IpPolicy
 from .sources.layout import DEFAULT_ROOT
@@ -297,6 +298,11 @@ def summary(result, tables: tuple[str, ...], out: str) -> tuple[list[str], list[
         head = f"dumpproc: wrote no table; {state}"
     partitions, warnings = _partition_lines(units)
     out_lines = [head, *partitions]
+    if result.earlier:
+        kept = [u for u in result.earlier if u.get("files")]
+        out_lines.append(f"  and {_plural(len(result.earlier), 'unit')} of earlier runs for other inputs, kept: "
+                         f"{_plural(sum(u['pages'] for u in kept), 'page')}, "
+                         f"{_plural(sum(u['revisions'] for u in kept), 'revision')}")
     out_lines += [f"  {table:<10} {os.path.join(out, table)}" for table in shown]
     out_lines.append(f"  manifest   {os.path.join(out, '_manifest.json')}")
     err_lines = []
@@ -347,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dumpproc: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:
+        print(f"dumpproc: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OutInUse as exc:
         print(f"dumpproc: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OutputError as exc:

@@ -13,11 +13,12 @@ import os
 import signal
 import sys
 import threading
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import time
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from . import interrupts
-from .errors import MissingDependency, install_hint
+from .errors import MissingDependency, OutputError, install_hint
+from .pool import Pool, TaskError, WorkerLost
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import Options
@@ -28,14 +29,13 @@ ENGINES = ("local", "spark")
 
 _PROGRESS = None  # a worker's queue to the parent's progress display
 
-#: Seconds the workers get, once told to stop, to abandon their units and clean up before they are killed.
+#: Seconds the workers get, once told to stop, to abandon their units before they are killed.
 STOP_GRACE = 20.0
 
 
 def _init_worker(queue) -> None:
     global _PROGRESS
     _PROGRESS = queue
-    interrupts.install_worker()
 
 
 def _local_task(unit: "Unit", options: "Options", threads: int) -> dict:
@@ -54,34 +54,40 @@ class _Direct:
         self.on_progress(*update)
 
 
-def _signal_workers(pool: ProcessPoolExecutor, signum: int) -> None:
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        try:
-            os.kill(process.pid, signum)
-        except (ProcessLookupError, AttributeError, TypeError):
-            pass
+def _lost_entry(unit: "Unit", lost: WorkerLost) -> dict:
+    """The manifest entry of a unit whose worker died: failed, the signal named, nothing published."""
+    status = "interrupted" if interrupts.requested() else "failed"
+    return {**unit.describe(), "status": status, "pages": 0, "revisions": 0, "seconds": 0.0,
+            "error": None if status == "interrupted" else f"{unit.path}: {lost}", "error_type": "WorkerLost",
+            "lost_worker_pid": lost.pid}
 
 
-def _stop(pool: ProcessPoolExecutor, running: set) -> Iterator[dict]:
-    """After a signal: tell the workers, take the entries of the units they finish or abandon,
-    then end the pool; workers that do not stop within ``STOP_GRACE`` are killed."""
-    _signal_workers(pool, signal.SIGTERM)  # a signal sent to this process alone reaches them too
-    finished, late = wait(running, timeout=STOP_GRACE)
-    for future in finished:
-        if not future.cancelled() and future.exception() is None:
-            yield future.result()
-    if late:
-        _signal_workers(pool, signal.SIGKILL)
+class _Stopper:
+    """Called while the pool waits: after a signal, tells the workers once, then kills the late ones."""
+
+    def __init__(self, pool: Pool, clock=time.monotonic):
+        self.pool, self.clock = pool, clock
+        self.told: float | None = None
+
+    def __call__(self) -> None:
+        if interrupts.requested() is None:
+            return
+        if self.told is None:
+            self.told = self.clock()
+            self.pool.signal(signal.SIGTERM)  # a signal sent to this process alone reaches them too
+        elif self.clock() - self.told > STOP_GRACE:
+            self.pool.signal(signal.SIGKILL)
 
 
 def run_local(units: list["Unit"], options: "Options", on_progress: Callable | None = None) -> Iterator[dict]:
     """Units in worker processes (``options.workers`` at most), or in this process for one;
-    yields each unit's manifest entry as it finishes. At most one unit per worker is in flight
-    beyond those running, so memory does not grow with the number of units.
+    yields each unit's manifest entry as it finishes (its parts written, not yet published:
+    the run publishes them, see ``pipeline``).
 
-    After SIGINT or SIGTERM (``interrupts``), no new unit starts, the running ones are
-    abandoned at their next revision (or finish committing), their entries are yielded,
-    and ``Interrupted`` is raised; no worker outlives the call.
+    A worker that dies fails its unit only (``pool``). After SIGINT or SIGTERM
+    (``interrupts``), no new unit starts, the running ones are abandoned at their next
+    revision, their entries are yielded, and ``Interrupted`` is raised; an output fault
+    (``OutputError``) stops the others the same way and is raised. No worker outlives the call.
     """
     from .pipeline import run_unit
 
@@ -107,36 +113,36 @@ def run_local(units: list["Unit"], options: "Options", on_progress: Callable | N
 
         listener = threading.Thread(target=listen, name="dumpproc-progress", daemon=True)
         listener.start()
-    pending = iter(units)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                               initargs=(queue,))
-    stopped = False  # the workers are idle or gone: the pool may end without killing them
+    by_id = {unit.id: unit for unit in units}
+    fault = None
     try:
-        running = set()
-        for unit in pending:
-            running.add(pool.submit(_local_task, unit, options, threads))
-            if len(running) >= 2 * workers:
-                break
-        while running:
-            if interrupts.requested():
-                yield from _stop(pool, running)
-                stopped = True
-                raise interrupts.Interrupted()
-            finished, running = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in finished:
-                yield future.result()
-                unit = None if interrupts.requested() else next(pending, None)
-                if unit is not None:
-                    running.add(pool.submit(_local_task, unit, options, threads))
-        stopped = True
-        interrupts.check()
+        with Pool(workers, _init_worker, (queue,)) as pool:
+            tasks = ((unit.id, _local_task, (unit, options, threads)) for unit in units)
+            stopper = _Stopper(pool)
+            try:
+                for unit_id, outcome in pool.run(tasks, tick=stopper):
+                    if isinstance(outcome, WorkerLost):
+                        yield _lost_entry(by_id[unit_id], outcome)
+                    elif isinstance(outcome, interrupts.Interrupted):
+                        yield {**by_id[unit_id].describe(), "status": "interrupted"}
+                    else:
+                        yield outcome
+            except TaskError as exc:
+                if not isinstance(exc.error, OutputError):
+                    raise
+                # the output cannot be written: stop the others as after a signal, then say so
+                fault = exc.error
+                interrupts.request(signal.SIGTERM)
+                for unit_id, outcome in pool.run(iter(()), tick=stopper):
+                    if isinstance(outcome, dict):
+                        yield outcome
     finally:
-        if not stopped:  # a second signal, or a unit raised: nothing may go on writing
-            _signal_workers(pool, signal.SIGKILL)
-        pool.shutdown(wait=True, cancel_futures=True)
         if queue is not None:
             queue.put(None)
             listener.join(timeout=5)
+    if fault is not None:
+        raise fault
+    interrupts.check()
 
 
 def _spark_task(unit: "Unit", options: "Options") -> dict:

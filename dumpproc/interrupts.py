@@ -52,6 +52,17 @@ def check() -> None:
         raise Interrupted(_received)
 
 
+def request(signum: int) -> None:
+    """Ask the run to stop as a signal would (an output fault stops the other units this way)."""
+    _flag_only(signum)
+
+
+def _flag_only(signum: int) -> None:
+    global _received
+    if _received is None:
+        _received = signum
+
+
 def reset() -> None:
     """Forget a signal received (a new run, or a worker freshly forked)."""
     global _received

@@ -11,6 +11,8 @@ the ``users`` table (the reduce), and writes the manifest and ``_SUCCESS``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import platform
@@ -20,18 +22,19 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Iterable
 
-from . import __version__, interrupts, kernels
-from .errors import DumpError, MalformedXML, OutputError
+from . import __version__, interrupts, kernels, ownership
+from .errors import DumpError, InputNotFound, MalformedXML, OutputError
 from .parse import ON_ERROR, Dump
 from .privacy import IpPolicy
 from .diff import warm_up
 from .engines import ENGINES, run_units
 from .schema import TABLES
 from .progress import Progress, Reporter
-from .sink import (PartWriter, clear_success, make_dirs, mark_success, merge_users, partition_dir, read_manifest,
-                   remove_temporaries, remove_tree, write_manifest)
-from .tables import USER_BUCKETS, USERS_STAGING, PageAssembler, UserTotals
-from .units import Unit, plan_units, release_inputs, snapshot_of, this_month, wiki_db
+from .sink import (PartWriter, clear_success, make_dirs, mark_success, merge_users, modes, partition_dir,
+                   publish_file, remove_temporaries, remove_tree, write_manifest)
+from .tables import USERS_STAGING, PageAssembler, UserTotals
+from .users import merge_unit_users
+from .units import Unit, input_path, plan_units, release_inputs, snapshot_of, this_month, wiki_db
 from .sources import open_dump
 from .sources.layout import verify_checksum
 
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TABLES = ("revisions", "diffs", "pages", "users")
 #: Per-unit intermediate files (the users totals before the reduce); readers skip names starting with _.
-STAGING = "_staging"
+STAGING = ownership.STAGING
 _SNAPSHOT = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _WIKI_DB = re.compile(r"^[a-z0-9_]+$")
 
@@ -100,6 +103,9 @@ class Options:
         described["namespaces"] = sorted(self.namespaces) if self.namespaces is not None else None
         described["verify_checksums"] = self.checksums is not None
         del described["checksums"]
+        # which key hashed the IPs, without the key: --resume must not mix two keys' hashes
+        described["ips_fingerprint"] = (
+            hmac.new(self.ips.key, b"dumpproc: which key", hashlib.sha256).hexdigest()[:16] if self.ips.key else None)
         return described
 
 
@@ -211,13 +217,15 @@ class _UnitTables:
             self.users.append(row)
         self.totals.clear()
 
-    def commit(self, out: str) -> list[str]:
-        """Every table complete before any appears under its name; returns the files, relative to ``out``."""
+    def finish(self, out: str) -> tuple[list[str], list[str]]:
+        """Every table complete under its temporary name; returns (final names, temporary names),
+        relative to ``out``. The run publishes them (``publish``), after the manifest lists them."""
         if self.users is not None:
             self._flush_users()
         for writer in self.writers.values():
             writer.finish()
-        return [os.path.relpath(w.publish(), out) for w in self.writers.values()]
+        return ([os.path.relpath(w.final_path, out) for w in self.writers.values()],
+                [os.path.relpath(w.tmp_path, out) for w in self.writers.values()])
 
     def abort(self) -> None:
         for writer in self.writers.values():
@@ -239,7 +247,11 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
     ``on_error="skip-page"`` a malformed page is skipped and counted instead.
     ``progress`` is a queue (``put_nowait``) for ``(unit id, bytes done, pages, revisions)`` updates.
     A signal (``interrupts``) abandons the unit at the next revision: nothing of it is
-    published, and the entry's status is ``interrupted``.
+    written, and the entry's status is ``interrupted``. An ``OutputError`` is raised: the run stops.
+
+    The parts are left complete under temporary names (``entry["staged"]``, beside
+    ``entry["files"]``): the run publishes them once the manifest lists them (``publish``),
+    so that no part appears under OUT that the manifest does not name.
     """
     started = time.monotonic()
     entry = {**unit.describe(), "status": "failed", "pages": 0, "revisions": 0, "seconds": 0.0, "error": None}
@@ -272,15 +284,17 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
                         continue
                     revisions_read += tables.add_page(page, tick)
                     report(position() or unit.start, tables.page_count, revisions_read)
+            except OutputError:
+                raise
             except DumpError as exc:
                 interrupts.check()  # a decompressor stopped by the same signal is no fault of the input
-                if isinstance(exc, OutputError) or not tables.withdraw_page():
+                if not tables.withdraw_page():
                     raise
                 failure = exc  # the pages before it are committed below
             entry.update(pages=tables.page_count, revisions=tables.revision_count, coarse_diffs=tables.coarse,
                          unknown_elements=dict(dump.unknown_elements), bytes_xml=stream.bytes_read,
                          skipped_pages=dump.skipped_pages)
-            entry["files"] = tables.commit(options.out)
+            entry["files"], entry["staged"] = tables.finish(options.out)
             entry["rows"] = {table: w.rows for table, w in tables.writers.items() if table != "users"}
             if failure is None:
                 entry["status"] = "committed"
@@ -294,6 +308,10 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
             tables.abort()
         entry.update(status="interrupted", pages=0, revisions=0)
         entry.pop("files", None)
+    except OutputError:
+        if tables is not None:
+            tables.abort()
+        raise  # the output cannot be written: the run stops (``engines``)
     except DumpError as exc:
         if tables is not None:
             tables.abort()
@@ -311,34 +329,6 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
     return entry
 
 
-def merge_unit_users(out: str, entries: list[dict], group_readable: bool = False,
-                     also: Iterable[tuple[str, str]] = ()) -> dict:
-    """The users reduce: per wiki and snapshot, add up the units' staging totals.
-
-    Every users part of those partitions (and of ``also``) is rewritten from the staging
-    files, so parts an earlier run left there and this one did not write are removed.
-    """
-    groups: dict[tuple[str, str], list[str]] = {key: [] for key in also}
-    for entry in entries:  # a failed unit's files hold the pages before its error
-        if "wiki_db" in entry:
-            groups.setdefault((entry["wiki_db"], entry["snapshot"]), [])
-        for relative in entry.get("files", []):
-            if relative.startswith(STAGING + os.sep + "users"):
-                groups[(entry["wiki_db"], entry["snapshot"])].append(os.path.join(out, relative))
-    merged = {}
-    for (db, snapshot), staging in sorted(groups.items()):
-        folder = partition_dir(out, "users", db, snapshot)
-        files, rows = merge_users(staging, folder, USER_BUCKETS, group_readable) if staging else ([], 0)
-        if os.path.isdir(folder):
-            for name in os.listdir(folder):
-                path = os.path.join(folder, name)
-                if name.startswith("part-") and path not in files:
-                    os.unlink(path)
-        if files:
-            merged[f"{db}/{snapshot}"] = {"files": [os.path.relpath(f, out) for f in files], "rows": rows}
-    return merged
-
-
 @dataclass
 class RunResult:
     """What a run did: its manifest and where it went."""
@@ -350,7 +340,13 @@ class RunResult:
 
     @property
     def units(self) -> list[dict]:
-        return self.manifest["units"]
+        """This run's units (the manifest also lists the units of earlier runs that OUT keeps)."""
+        return [u for u in self.manifest["units"] if not u.get("earlier_run")]
+
+    @property
+    def earlier(self) -> list[dict]:
+        """The units of earlier runs, for other inputs, that OUT keeps."""
+        return [u for u in self.manifest["units"] if u.get("earlier_run")]
 
     @property
     def failed(self) -> list[dict]:
@@ -358,7 +354,13 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
+        """Every unit of this run committed (exit 0)."""
         return not self.failed
+
+    @property
+    def complete(self) -> bool:
+        """Every unit the manifest lists committed: OUT gets ``_SUCCESS``."""
+        return all(u["status"] == "committed" for u in self.manifest["units"])
 
 
 def _versions() -> dict:
@@ -375,86 +377,145 @@ def _versions() -> dict:
 
 
 def _unit_key(entry) -> tuple:
-    return (entry["id"], entry["path"], entry["start"], entry["end"])
+    return (entry.get("id"), entry.get("path"), entry.get("start"), entry.get("end"))
 
 
-def _committed_before(out: str, manifest: dict, units: list[Unit]) -> dict[tuple, dict]:
-    """Entries of an earlier run's manifest for these units that committed and whose files are all there.
+#: Options that change what a committed unit's files hold: --resume refuses to mix them.
+RESUME_MUST_MATCH = ("tables", "ips", "ips_fingerprint", "revert_radius", "namespaces", "on_error",
+                     "wiki_db", "snapshot", "group_readable", "run_month")
 
-    A unit's users totals (``_staging``) are gone once a run completed; without them a unit is
-    kept only when every unit is (there is nothing to do, and the users table is whole already).
+
+def resume_conflicts(earlier: dict, options: Options) -> list[str]:
+    """The options in which this run differs from the one it would resume, as ``--option: was → now``."""
+    before = earlier.get("options")
+    if not isinstance(before, dict):
+        return ["the earlier manifest records no options"]
+    now = options.describe()
+    differ = []
+    for name in RESUME_MUST_MATCH:
+        if name == "run_month" and (options.snapshot or before.get("snapshot")):
+            continue  # only inputs with no date use it, and --snapshot names theirs
+        if before.get(name) != now.get(name):
+            flag = "--ip-key-file/$DUMPPROC_IP_KEY (another key)" if name == "ips_fingerprint" else \
+                "the run's month" if name == "run_month" else "--" + name.replace("_", "-")
+            differ.append(f"{flag}: {before.get(name)!r} then, {now.get(name)!r} now")
+    return differ
+
+
+def _resumable(out: str, earlier: dict, units: list[Unit]) -> dict[tuple, dict]:
+    """Entries of the earlier manifest for these units that committed and whose parts are all there.
+
     A piped input's unit is never kept: what comes down a pipe may differ from one run to the next.
+    A unit's users totals may be gone (a run that completed removes ``_staging``): they are
+    worked out again from its revisions part when the users table is merged.
     """
-    wanted = {_unit_key(unit.describe()) for unit in units if not unit.stream}  # a stream may differ each time
-    complete, whole = {}, {}
-    for entry in manifest.get("units", []):
+    wanted = {_unit_key(unit.describe()) for unit in units if not unit.stream}
+    kept = {}
+    for entry in earlier.get("units", []):
         key = _unit_key(entry)
-        if entry.get("status") != "committed" or key not in wanted:
+        if entry.get("status") != "committed" or key not in wanted or not ownership.valid_partition(entry):
             continue
-        files = entry.get("files", [])
-        parts = [f for f in files if not f.startswith(STAGING + os.sep)]
-        if all(os.path.exists(os.path.join(out, f)) for f in parts):
-            complete[key] = {**entry, "resumed": True}
-            if len(parts) == len(files) or all(os.path.exists(os.path.join(out, f)) for f in files):
-                whole[key] = complete[key]
-    nothing_to_do = len(complete) == len(wanted) and not any(unit.stream for unit in units)
-    return complete if nothing_to_do else whole
+        parts = [f for f in entry.get("files", []) if not f.startswith(STAGING + os.sep)]
+        paths = [ownership.own_path(out, f) for f in parts]
+        if parts and all(p is not None and os.path.isfile(p) for p in paths):
+            kept[key] = {**entry, "resumed": True}
+    return kept
 
 
-def _remove_stale_parts(out: str, manifest: dict, units: list[Unit],
-                        kept: dict[tuple, dict]) -> set[tuple[str, str]]:
-    """Delete the parts an earlier run wrote for units this run does again; returns their partitions.
-
-    A unit that failed keeps the pages before its error; if it now fails before writing
-    anything, those old parts must not stay beside the new manifest that does not list them.
-    """
-    again = {unit.id for unit in units if _unit_key(unit.describe()) not in kept}
-    partitions = set()
-    for entry in manifest.get("units", []):
-        if entry.get("id") in again and entry.get("files"):
-            partitions.add((entry["wiki_db"], entry["snapshot"]))
-            for relative in entry["files"]:
-                path = os.path.join(out, relative)
-                if os.path.isfile(path):
-                    os.unlink(path)
-    return partitions
+def publish(out: str, entry: dict) -> dict:
+    """Move a unit's finished parts under their final names (the manifest already lists them)."""
+    staged = entry.pop("staged", None) or []
+    for temporary, final in zip(staged, entry.get("files", [])):
+        publish_file(os.path.join(out, temporary), os.path.join(out, final))
+    return entry
 
 
 def run(paths: Iterable[str], options: Options, progress: Progress | None = None) -> RunResult:
     """Process every input into ``options.out``; one unit's failure does not stop the others.
 
-    The manifest is rewritten (atomically) each time a unit finishes, so a run that is killed
-    leaves a manifest naming what committed; ``options.resume`` then skips those units (never a
-    piped input's: what comes down a pipe may differ from one run to the next).
-    SIGINT or SIGTERM stop the run at a safe point (``interrupts``): the units committed
-    by then are in the manifest, temporaries are removed, and ``Interrupted`` is raised.
+    The manifest is rewritten (atomically) each time a unit finishes, and lists a unit's parts
+    before they appear under their final names, so a run that is killed leaves a manifest naming
+    every part; ``options.resume`` then skips the units committed (never a piped input's: what
+    comes down a pipe may differ from one run to the next), and refuses other options than theirs.
+    Units that earlier runs wrote for other inputs are kept (``ownership``). One run at a time
+    writes to an OUT. SIGINT or SIGTERM stop the run at a safe point (``interrupts``): the units
+    committed by then are in the manifest, temporaries are removed, and ``Interrupted`` is raised;
+    an output fault stops it the same way and raises ``OutputError``.
     """
+    paths = list(paths)
     with interrupts.handling():
         started = time.monotonic()
-        earlier = read_manifest(options.out) or {}
+        _check_out(options.out)
+        new_out = not os.path.lexists(options.out)
+        make_dirs(options.out, options.group_readable, tighten=True)
+        try:
+            return _locked_run(paths, options, progress, started)
+        except (ValueError, InputNotFound):
+            if new_out:  # refused before any work: leave no OUT behind (it holds only the lock)
+                ownership.remove_empty_out(options.out)
+            raise
+
+
+def _locked_run(paths: list[str], options: Options, progress: Progress | None, started: float) -> RunResult:
+    with ownership.lock(options.out, modes(options.group_readable)[0]):
+        earlier = ownership.read_earlier(options.out)
         if options.run_month is None:
-            resumed_month = earlier.get("options", {}).get("run_month") if options.resume else None
+            before = earlier.get("options") if isinstance(earlier.get("options"), dict) else {}
+            resumed_month = before.get("run_month") if options.resume else None
             options = replace(options, run_month=resumed_month or this_month())
-        units = plan_units(list(paths), options.split_size)
+        if options.resume:
+            conflicts = resume_conflicts(earlier, options) if earlier else []
+            if conflicts:
+                raise ValueError("--resume with other options than the run it resumes: "
+                                 + "; ".join(conflicts) + " (run without --resume to start afresh)")
+        reading = {input_path(path) for path in paths}
+        carried, superseded = ownership.carry_over(options.out, earlier, reading)
+        units = plan_units(paths, options.split_size, taken=[entry["id"] for entry in carried])
         try:
             if options.engine == "spark" and any(unit.piped is not None for unit in units):
-                raise ValueError("standard input is read by this process, not by Spark tasks: use --engine local")
-            return _run(units, options, progress, started, earlier)
+                raise ValueError("standard input is read by this process, not by Spark tasks: "
+                                 "use --engine local")
+            return _run(units, options, progress, started, earlier, carried, superseded)
         finally:
             release_inputs(units)  # standard input's descriptor, held for the unit that reads it
 
 
-def _run(units: list[Unit], options: Options, progress: Progress | None, started: float,
-         earlier: dict) -> RunResult:
-    make_dirs(options.out, options.group_readable)
-    clear_success(options.out)
-    remove_temporaries(options.out)  # a crashed run's; one run at a time writes to an OUT
+def _check_out(out: str) -> None:
+    """OUT must be a folder, or not exist yet under folders: one clear line otherwise."""
+    if os.path.islink(out) and not os.path.exists(out):
+        raise ValueError(f"-o {out}: a symbolic link to nothing ({os.readlink(out)}): remove it or give another -o")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"-o {out}: is a file, not a folder: give a folder for the output")
+    head = os.path.dirname(os.path.abspath(out))
+    while head and not os.path.exists(head):
+        head = os.path.dirname(head)
+    if head and not os.path.isdir(head):
+        raise ValueError(f"-o {out}: {head} is a file, so no folder can be made under it")
+
+
+def _run(units: list[Unit], options: Options, progress: Progress | None, started: float, earlier: dict,
+         carried: list[dict], superseded: list[dict]) -> RunResult:
+    out = options.out
+    clear_success(out)
+    remove_temporaries(out)  # a crashed run's: the lock says no other run is writing
     if not options.resume:
-        remove_tree(os.path.join(options.out, STAGING))  # only a resumed run adds to it
-    done = _committed_before(options.out, earlier, units) if options.resume else {}
-    stale = _remove_stale_parts(options.out, earlier, units, done)
-    entries = {unit.id: done.get(_unit_key(unit.describe()), {**unit.describe(), "status": "pending"})
-               for unit in units}
+        remove_tree(os.path.join(out, STAGING))  # only a resumed run adds to it
+    done = _resumable(out, earlier, units) if options.resume else {}
+    kept_ids = {entry["id"] for entry in done.values()}
+    stale = {(e["wiki_db"], e["snapshot"]) for e in superseded if ownership.valid_partition(e)}
+    ownership.remove_own(out, [f for e in superseded if e.get("id") not in kept_ids for f in e.get("files", [])])
+    entries = {entry["id"]: entry for entry in carried}
+    entries.update({unit.id: done.get(_unit_key(unit.describe()), {**unit.describe(), "status": "pending"})
+                    for unit in units})
+    listed = {f for entry in entries.values() for f in entry.get("files", [])}
+    orphans = ownership.own_parts_on_disk(out) - listed
+    users_parts = {f for f in orphans if f.startswith("users" + os.sep)}  # the reduce rewrites these
+    if orphans - users_parts:
+        log.warning("removing %d part file(s) under %s that no manifest entry lists (a run killed while "
+                    "publishing)", len(orphans - users_parts), out)
+    ownership.remove_own(out, orphans - users_parts)
+    if options.resume or carried:
+        _tighten(out, entries.values(), options.group_readable)
     todo = [unit for unit in units if entries[unit.id]["status"] != "committed"]
     base = {
         "dumpproc_version": __version__,
@@ -462,11 +523,13 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
         "options": options.describe(),
         "versions": _versions(),
     }
+    # the users parts on disk stay listed until the reduce rewrites them
+    earlier_users = earlier.get("users") if isinstance(earlier.get("users"), dict) else {}
 
     def journal(**more) -> dict:
         manifest = {**base, "seconds": round(time.monotonic() - started, 3), "units": list(entries.values()),
-                    **more}
-        write_manifest(options.out, manifest, options.group_readable)
+                    "users": earlier_users, **more}
+        write_manifest(out, manifest, options.group_readable)
         return manifest
 
     journal()
@@ -480,13 +543,24 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
         for entry in run_units(todo, options, progress.update if progress is not None else None):
             if entry["status"] == "interrupted":
                 entry = {**entry, "status": "pending"}  # abandoned whole: --resume does it again
+            if entry.get("lost_worker_pid"):
+                remove_temporaries(out, entry.pop("lost_worker_pid"))
+            if entry.get("staged"):
+                # listed before they appear: a reader never sees a part the manifest does not name
+                entries[entry["id"]] = {**{k: v for k, v in entry.items() if k != "staged"},
+                                        "status": "publishing"}
+                journal()
+                entry = publish(out, entry)
             entries[entry["id"]] = entry
             journal()
             log.info("unit %s %s: %s pages, %s revisions in %.1f s", entry["id"], entry["status"],
                      entry.get("pages"), entry.get("revisions"), entry.get("seconds", 0))
-    except interrupts.Interrupted as stop:
-        stop.manifest = journal(interrupted=True)
-        remove_temporaries(options.out)  # the abandoned units' (their workers are gone)
+    except (interrupts.Interrupted, OutputError) as stop:
+        try:
+            stop.manifest = journal(interrupted=True) if isinstance(stop, interrupts.Interrupted) else journal()
+        except OutputError:
+            pass  # the disk is full: the last manifest written stands
+        remove_temporaries(out)  # the abandoned units' (their workers are gone)
         raise
     finally:
         kernels.set_notifier(None)
@@ -494,14 +568,31 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
     resumed_all = bool(units) and not todo
     if "users" not in options.tables:
         users = {}
-    elif resumed_all and not os.path.isdir(os.path.join(options.out, STAGING)):
+    elif resumed_all and not carried and not os.path.isdir(os.path.join(out, STAGING)):
         users = earlier.get("users", {})  # merged by the run that completed them
     else:
-        users = merge_unit_users(options.out, finished, options.group_readable, stale)
+        users = merge_unit_users(out, finished, options.group_readable, stale)
     manifest = journal(users=users, coarse_diffs=sum(e.get("coarse_diffs", 0) for e in finished),
                        skipped_pages=sum(len(e.get("skipped_pages", [])) for e in finished))
-    result = RunResult(options.out, manifest, resumed_all=resumed_all)
-    if result.ok:
-        remove_tree(os.path.join(options.out, STAGING))  # nothing is left for --resume to add to
-        mark_success(options.out, options.group_readable)
+    result = RunResult(out, manifest, resumed_all=resumed_all)
+    if result.complete:
+        remove_tree(os.path.join(out, STAGING))  # nothing is left for --resume to add to
+        for entry in finished:  # the manifest no longer names the totals it removed
+            entry["files"] = [f for f in entry.get("files", []) if not f.startswith(STAGING + os.sep)]
+        result = RunResult(out, journal(users=users, coarse_diffs=manifest["coarse_diffs"],
+                                        skipped_pages=manifest["skipped_pages"]), resumed_all=resumed_all)
+        mark_success(out, options.group_readable)
     return result
+
+
+def _tighten(out: str, entries, group_readable: bool) -> None:
+    """Bring the parts the run keeps to its mode (an earlier run's, or one resumed, may differ)."""
+    file_mode, _ = modes(group_readable)
+    for entry in entries:
+        for relative in entry.get("files", []):
+            path = ownership.own_path(out, relative)
+            if path is not None and os.path.isfile(path):
+                try:
+                    os.chmod(path, file_mode)
+                except OSError as exc:
+                    raise OutputError(f"cannot set the mode of a kept part: {exc.strerror}", path=path) from exc

@@ -43,7 +43,8 @@ def modes(group_readable: bool) -> tuple[int, int]:
     return (0o640, 0o750) if group_readable else (0o600, 0o700)
 
 
-def _output_error(exc: OSError, path: str) -> OutputError:
+def output_error(exc: OSError, path: str) -> OutputError:
+    """An ``OSError`` of writing the output as one clear ``OutputError`` (full, read-only, ...)."""
     reason = {
         errno.ENOSPC: "the output disk is full",
         errno.EACCES: "permission denied",
@@ -53,8 +54,9 @@ def _output_error(exc: OSError, path: str) -> OutputError:
     return OutputError(f"cannot write output: {reason}", path=path)
 
 
-def make_dirs(path: str, group_readable: bool = False) -> None:
-    """Create ``path`` and its missing parents with the output folder mode."""
+def make_dirs(path: str, group_readable: bool = False, tighten: bool = False) -> None:
+    """Create ``path`` and its missing parents with the output folder mode; with ``tighten``, an
+    existing ``path`` (a folder of the output: OUT, a partition) is given that mode too."""
     _, dir_mode = modes(group_readable)
     missing = []
     head = os.path.abspath(path)
@@ -68,8 +70,10 @@ def make_dirs(path: str, group_readable: bool = False) -> None:
             except FileExistsError:
                 continue
             os.chmod(folder, dir_mode)  # mkdir's mode is filtered by the umask
+        if tighten and not missing and os.stat(head).st_mode & 0o777 != dir_mode:
+            os.chmod(head, dir_mode)  # an existing folder of the output (a 0777 OUT) gets the run's mode
     except OSError as exc:
-        raise _output_error(exc, path) from exc
+        raise output_error(exc, path) from exc
 
 
 def partition_dir(out: str, table: str, wiki_db: str, snapshot: str) -> str:
@@ -111,7 +115,7 @@ def write_atomically(path: str, data: bytes, group_readable: bool = False) -> No
         os.replace(tmp, path)
     except OSError as exc:
         _remove_quietly(tmp)
-        raise _output_error(exc, path) from exc
+        raise output_error(exc, path) from exc
 
 
 def _remove_quietly(path: str) -> None:
@@ -141,7 +145,7 @@ class PartWriter:
         self.group_readable = group_readable
         self.rows = 0
         folder = os.path.dirname(final_path)
-        make_dirs(folder, group_readable)
+        make_dirs(folder, group_readable, tighten=True)
         self.tmp_path = os.path.join(folder, f".{os.path.basename(final_path)}.tmp-{os.getpid()}")
         self._columns: list[list] = [[] for _ in schema]
         self._batches: list[pa.RecordBatch] = []
@@ -156,7 +160,7 @@ class PartWriter:
             self._writer = pq.ParquetWriter(self._file, schema, compression="zstd", use_dictionary=plain,
                                             write_statistics=plain)
         except OSError as exc:
-            raise _output_error(exc, self.tmp_path) from exc
+            raise output_error(exc, self.tmp_path) from exc
 
     def append(self, row: Sequence[Any]) -> None:
         for column, value in zip(self._columns, row):
@@ -242,7 +246,7 @@ class PartWriter:
         try:
             self._writer.write_table(table, row_group_size=table.num_rows)
         except OSError as exc:
-            raise _output_error(exc, self.tmp_path) from exc
+            raise output_error(exc, self.tmp_path) from exc
         self.rows += table.num_rows
         self._batches = []
         self._batched_rows = 0
@@ -260,7 +264,7 @@ class PartWriter:
             self._file.close()
         except OSError as exc:
             self.abort()
-            raise _output_error(exc, self.final_path) from exc
+            raise output_error(exc, self.final_path) from exc
 
     def publish(self) -> str:
         """Move the finished file under its final name; returns that name."""
@@ -268,7 +272,7 @@ class PartWriter:
             os.replace(self.tmp_path, self.final_path)
         except OSError as exc:
             self.abort()
-            raise _output_error(exc, self.final_path) from exc
+            raise output_error(exc, self.final_path) from exc
         return self.final_path
 
     def commit(self) -> str:
@@ -315,15 +319,25 @@ def clear_success(out: str) -> None:
     _remove_quietly(os.path.join(out, "_SUCCESS"))
 
 
-def remove_temporaries(out: str) -> int:
-    """Delete the hidden temporary parts a killed run left behind; returns how many."""
+def remove_temporaries(out: str, pid: int | None = None) -> int:
+    """Delete the hidden temporary parts a killed run (or, with ``pid``, one dead worker) left
+    behind; returns how many."""
     removed = 0
+    mark = ".tmp-" if pid is None else f".tmp-{pid}"
     for root, _, files in os.walk(out):
         for name in files:
-            if name.startswith(".") and ".tmp-" in name:
+            if name.startswith(".") and (name.endswith(mark) if pid is not None else mark in name):
                 _remove_quietly(os.path.join(root, name))
                 removed += 1
     return removed
+
+
+def publish_file(temporary: str, final: str) -> None:
+    """Move a finished part under its final name."""
+    try:
+        os.replace(temporary, final)
+    except OSError as exc:
+        raise output_error(exc, final) from exc
 
 
 def remove_tree(path: str) -> None:
@@ -335,7 +349,7 @@ def remove_tree(path: str) -> None:
     except FileNotFoundError:
         pass
     except OSError as exc:
-        raise _output_error(exc, path) from exc
+        raise output_error(exc, path) from exc
 
 
 #: Staging rows the users reduce adds up in one pass; more are split by bucket.

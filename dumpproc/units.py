@@ -90,6 +90,11 @@ def _once_each(paths: list[str]) -> None:
             seen.add(name)
 
 
+def input_path(path: str) -> str:
+    """The path a unit of this input records in the manifest: ``-`` for standard input, else absolute."""
+    return STDIN if input_name(path) == STDIN else os.path.abspath(path)
+
+
 def release_inputs(units: Iterable[Unit]) -> None:
     """Close the inputs that planning opened (standard input's descriptor)."""
     for unit in units:
@@ -97,13 +102,17 @@ def release_inputs(units: Iterable[Unit]) -> None:
             unit.piped.close()
 
 
-def plan_units(paths: Iterable[str], split_size: int | None = None) -> list[Unit]:
+def plan_units(paths: Iterable[str], split_size: int | None = None, taken: Iterable[str] = ()) -> list[Unit]:
     """Units for the inputs, with ids that are stable across runs of the same inputs and split size.
+
+    ``taken``: ids that units of other inputs already hold in OUT (an earlier run's): an input
+    whose name would give one of them gets the next free suffix, so no part overwrites another's.
 
     Standard input is opened here (``release_inputs`` closes it): its first bytes are read, and a
     7z is refused (``InputNotSeekable``) before any work.
     """
     paths = list(paths)
+    taken = set(taken)
     _once_each(paths)
     units: list[Unit] = []
     seen: dict[str, int] = {}
@@ -115,8 +124,10 @@ def plan_units(paths: Iterable[str], split_size: int | None = None) -> list[Unit
             for suffix in (".bz2", ".gz", ".xz", ".zst", ".7z", ".lzma", ".xml"):
                 if stem.endswith(suffix):
                     stem = stem[: -len(suffix)]
-            seen[stem] = seen.get(stem, 0) + 1
-            unit_id = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
+            unit_id = None
+            while unit_id is None or any(t == unit_id or t.startswith(unit_id + "-0") for t in taken):
+                seen[stem] = seen.get(stem, 0) + 1
+                unit_id = stem if seen[stem] == 1 else f"{stem}-{seen[stem]}"
             if input_name(path) == STDIN:
                 units.append(Unit(unit_id, STDIN, 0, None, stream=True, piped=open_piped(path)))
             elif is_piped(path):  # a FIFO: its unit opens it, so its writer is waited for only then

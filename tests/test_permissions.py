@@ -20,4 +20,4 @@ def test_every_output_file_and_folder(tmp_path, flag, file_mode, dir_mode):
         for name in files:
             assert stat.S_IMODE(os.stat(os.path.join(root, name)).st_mode) == file_mode, name
             seen += 1
-    assert seen == 7  # five tables, manifest, _SUCCESS (the staging files are gone)
+    assert seen == 8  # five tables, manifest, _SUCCESS, the run's lock (the staging files are gone)

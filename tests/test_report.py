@@ -8,6 +8,7 @@ import hmac
 import json
 import os
 import re
+import shutil
 import stat
 from collections import Counter, defaultdict
 from html.parser import HTMLParser
@@ -299,22 +300,30 @@ def test_part_files_from_another_run_are_named_and_left_out_of_the_run_figures(t
     assert report(out, page) == 0
     assert report_data(page)["run"]["coverage"]["unlisted_files"] == []
     assert "another run" not in page_text(page)
-    # the same OUT and partition again, with another input: the earlier run's revisions part stays
+    # the same OUT and partition again, with another input: the earlier run's unit is kept in the manifest
     assert main(["process", str(later), "-o", str(out), "-j", "1", "--snapshot", "2026-01"]) == 0
     manifest = json.loads((out / "_manifest.json").read_text())
+    assert [u.get("earlier_run", False) for u in manifest["units"]] == [True, False]
     page = tmp_path / "twice.html"
     assert report(out, page) == 0
     data = report_data(page)
     cover = data["run"]["coverage"]
     assert (cover["created"], cover["dumpproc_version"]) == (manifest["created"], manifest["dumpproc_version"])
-    assert cover["part_files"] == 2 and cover["unlisted_files"] == earlier_files and cover["unlisted_revisions"] == 8
-    assert data["run"]["revisions"] == 22 and data["figures"]["totals"]["revisions"] == 30  # the run's, and all
+    assert cover["part_files"] == 2 and cover["unlisted_files"] == [] and cover["earlier_units"] == 1
+    assert data["run"]["revisions"] == 30 and data["figures"]["totals"]["revisions"] == 30  # the same, now
     text = page_text(page)
-    assert (f"These run figures cover one run: the one _manifest.json records, created {manifest['created']} "
-            f"by dumpproc {manifest['dumpproc_version']}.") in text
-    assert "1 of this partition's 2 revisions part files come from another run" in text
+    assert "and 1 unit(s) that earlier runs wrote here for other inputs, which the manifest keeps" in text
+    assert "come from another run" not in text
+    # a part no manifest lists (put there by hand): the page names it and leaves it out of the run figures
+    stray = out / earlier_files[0].replace("history1", "history9")
+    shutil.copy(out / earlier_files[0], stray)
+    assert report(out, page) == 0
+    cover = report_data(page)["run"]["coverage"]
+    assert cover["unlisted_files"] == [str(stray.relative_to(out))] and cover["unlisted_revisions"] == 8
+    text = page_text(page)
+    assert "1 of this partition's 3 revisions part files come from another run" in text
     assert "do not cover them" in text and "do count their 8 revisions" in text
-    assert earlier_files[0] in text
+    assert str(stray.relative_to(out)) in text
 
 
 def test_units_a_resumed_run_kept_are_counted_as_an_earlier_runs(tmp_path):

@@ -59,6 +59,7 @@ def coverage(manifest: dict, mine: list[dict], part_files: dict[str, int]) -> di
         "created": manifest.get("created"),
         "dumpproc_version": manifest.get("dumpproc_version"),
         "resumed_units": sum(1 for u in mine if u.get("resumed")),
+        "earlier_units": sum(1 for u in mine if u.get("earlier_run")),
         "part_files": len(part_files),
         "unlisted_files": unlisted,
         "unlisted_revisions": sum(part_files[f] for f in unlisted),

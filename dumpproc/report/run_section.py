@@ -52,7 +52,9 @@ def covers(summary: dict) -> str:
             f'records, created {escape(cover["created"] or "at an unknown time")} by dumpproc '
             f'{escape(str(cover["dumpproc_version"] or "of an unknown version"))}'
             + (f", {resumed:,} of whose units here were committed by an earlier run it resumed (--resume)"
-               if resumed else "") + ".</p>")
+               if resumed else "")
+            + (f", and {cover['earlier_units']:,} unit(s) that earlier runs wrote here for other inputs, "
+               "which the manifest keeps" if cover.get("earlier_units") else "") + ".</p>")
     unlisted = cover["unlisted_files"]
     if unlisted:
         files = "".join(f"<li><code>{escape(name)}</code></li>" for name in unlisted)

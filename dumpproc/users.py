@@ -1,0 +1,99 @@
+"""The ``users`` table: each unit's contributor totals, and the reduce that adds them up.
+
+A unit writes its contributors' totals to ``OUT/_staging/users/...`` (one row per
+contributor, with a bucket). The reduce adds up, per wiki and snapshot, the totals
+of every unit the manifest lists: this run's, those an earlier run committed and
+``--resume`` kept, and those an earlier run wrote for other inputs. Staging files
+are intermediate (a run that completes removes them), so a unit whose totals are
+gone has them worked out again from its ``revisions`` part, which holds every
+column they are made of.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from . import ownership
+from .sink import PartWriter, merge_users, partition_dir
+from .tables import USER_BUCKETS, USERS_STAGING, user_bucket
+
+_KEYS = ["user_is_anonymous", "user_id", "user_text"]
+
+
+def totals_from_revisions(revisions_part: str) -> pa.Table:
+    """One unit's contributor totals (``USERS_STAGING`` rows) from its revisions part."""
+    table = pq.read_table(revisions_part, columns=[
+        "user_id", "user_text", "user_is_anonymous", "revision_dt", "page_id",
+        "revision_is_identity_revert", "revision_is_identity_reverted"])
+    table = table.filter(pc.is_valid(table["user_text"]))  # deleted names (or IPs dropped): nobody to count
+    table = table.append_column("revert", pc.cast(table["revision_is_identity_revert"], pa.int64()))
+    table = table.append_column("reverted", pc.cast(table["revision_is_identity_reverted"], pa.int64()))
+    grouped = table.group_by(_KEYS, use_threads=False).aggregate([
+        ("revision_dt", "count"), ("revision_dt", "min"), ("revision_dt", "max"), ("page_id", "count_distinct"),
+        ("revert", "sum"), ("reverted", "sum")])
+    names = {"revision_dt_count": "revision_count", "revision_dt_min": "first_revision_dt",
+             "revision_dt_max": "last_revision_dt", "page_id_count_distinct": "pages_edited",
+             "revert_sum": "identity_reverts_made", "reverted_sum": "revisions_identity_reverted"}
+    grouped = grouped.rename_columns([names.get(name, name) for name in grouped.column_names])
+    buckets = pa.array([user_bucket(text) for text in grouped["user_text"].to_pylist()], pa.int32())
+    grouped = grouped.append_column("bucket", buckets)
+    return grouped.select(USERS_STAGING.names).cast(USERS_STAGING)
+
+
+def _unit_totals(out: str, entry: dict, group_readable: bool) -> str | None:
+    """The unit's staging totals file: the one it wrote, else one worked out from its revisions part."""
+    files = entry.get("files", [])
+    for relative in files:
+        if relative.startswith(ownership.STAGING + os.sep + "users"):
+            path = ownership.own_path(out, relative)
+            if path is not None and os.path.isfile(path):
+                return path
+    revisions = next((ownership.own_path(out, f) for f in files if f.startswith("revisions" + os.sep)), None)
+    if revisions is None or not os.path.isfile(revisions):
+        return None  # a run without the revisions table keeps its staging totals until it completes
+    staging = os.path.join(out, ownership.STAGING, "users", f"wiki_db={entry['wiki_db']}",
+                           f"snapshot={entry['snapshot']}", f"part-{entry['id']}.parquet")
+    writer = PartWriter(staging, USERS_STAGING, group_readable)
+    try:
+        for batch in totals_from_revisions(revisions).to_batches():
+            writer.append_batch(batch)
+        return writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def merge_unit_users(out: str, entries: list[dict], group_readable: bool = False,
+                     also: Iterable[tuple[str, str]] = ()) -> dict:
+    """The users reduce: per wiki and snapshot, add up the totals of every unit with files.
+
+    Every users part of those partitions (and of ``also``) is rewritten, so parts an earlier
+    run left there and this one did not write are removed.
+    """
+    groups: dict[tuple[str, str], list[str]] = {key: [] for key in also}
+    for entry in entries:  # a failed unit's files hold the pages before its error
+        if not ownership.valid_partition(entry):
+            continue
+        key = (entry["wiki_db"], entry["snapshot"])
+        groups.setdefault(key, [])
+        if entry.get("files"):
+            totals = _unit_totals(out, entry, group_readable)
+            if totals is not None:
+                groups[key].append(totals)
+    merged = {}
+    for (db, snapshot), staging in sorted(groups.items()):
+        folder = partition_dir(out, "users", db, snapshot)
+        files, rows = merge_users(staging, folder, USER_BUCKETS, group_readable) if staging else ([], 0)
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                path = os.path.join(folder, name)
+                if name.startswith("part-") and path not in files and os.path.isfile(path):
+                    os.unlink(path)
+        if files:
+            merged[f"{db}/{snapshot}"] = {"files": [os.path.relpath(f, out) for f in files], "rows": rows}
+    return merged
