@@ -133,9 +133,14 @@ def run_local(units: list["Unit"], options: "Options", on_progress: Callable | N
                 # the output cannot be written: stop the others as after a signal, then say so
                 fault = exc.error
                 interrupts.request(signal.SIGTERM)
-                for unit_id, outcome in pool.run(iter(()), tick=stopper):
-                    if isinstance(outcome, dict):
-                        yield outcome
+                while pool.busy():
+                    try:
+                        for unit_id, outcome in pool.run(iter(()), tick=stopper):
+                            if isinstance(outcome, dict):
+                                yield outcome
+                    except TaskError as more:  # the others meet the full disk too: the first one is said
+                        if not isinstance(more.error, OutputError):
+                            raise
     finally:
         if queue is not None:
             queue.put(None)

@@ -173,3 +173,30 @@ def remove_empty_out(out: str) -> None:
             os.rmdir(out)
     except OSError:
         pass
+
+
+def tighten(out: str, file_mode: int, dir_mode: int) -> None:
+    """Give OUT, its table folders and dumpproc's files in them the run's modes (an earlier run's,
+    or a folder made by hand, may be more open)."""
+    def chmod(path: str, mode: int) -> None:
+        try:
+            if os.stat(path).st_mode & 0o777 != mode:
+                os.chmod(path, mode)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise output_error(exc, path) from exc
+
+    chmod(out, dir_mode)
+    for name in ("_manifest.json", "_SUCCESS", LOCK_NAME):
+        chmod(os.path.join(out, name), file_mode)
+    for top in (*TABLE_NAMES, STAGING):
+        root = os.path.join(out, top)
+        if not os.path.isdir(root) or os.path.islink(root):
+            continue
+        for folder, _, files in os.walk(root):
+            chmod(folder, dir_mode)
+            for name in files:
+                relative = os.path.relpath(os.path.join(folder, name), out)
+                if own_path(out, relative) is not None:
+                    chmod(os.path.join(folder, name), file_mode)

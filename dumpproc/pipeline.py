@@ -514,8 +514,7 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
         log.warning("removing %d part file(s) under %s that no manifest entry lists (a run killed while "
                     "publishing)", len(orphans - users_parts), out)
     ownership.remove_own(out, orphans - users_parts)
-    if options.resume or carried:
-        _tighten(out, entries.values(), options.group_readable)
+    ownership.tighten(out, *modes(options.group_readable))
     todo = [unit for unit in units if entries[unit.id]["status"] != "committed"]
     base = {
         "dumpproc_version": __version__,
@@ -583,16 +582,3 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
                                         skipped_pages=manifest["skipped_pages"]), resumed_all=resumed_all)
         mark_success(out, options.group_readable)
     return result
-
-
-def _tighten(out: str, entries, group_readable: bool) -> None:
-    """Bring the parts the run keeps to its mode (an earlier run's, or one resumed, may differ)."""
-    file_mode, _ = modes(group_readable)
-    for entry in entries:
-        for relative in entry.get("files", []):
-            path = ownership.own_path(out, relative)
-            if path is not None and os.path.isfile(path):
-                try:
-                    os.chmod(path, file_mode)
-                except OSError as exc:
-                    raise OutputError(f"cannot set the mode of a kept part: {exc.strerror}", path=path) from exc

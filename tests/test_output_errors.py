@@ -33,12 +33,12 @@ print(json.dumps({"files": files, "manifest": manifest}))
 """
 
 
-def in_private_mount(tmp_path, script: str) -> subprocess.CompletedProcess:
+def in_private_mount(tmp_path, script: str, inputs=INPUTS) -> subprocess.CompletedProcess:
     if not shutil.which("unshare") or subprocess.run(["unshare", "-rm", "true"], capture_output=True).returncode:
         pytest.skip("needs unshare and user namespaces to mount a private tmpfs")
     out = tmp_path / "out"
     out.mkdir()
-    run = f'"$PY" -m dumpproc process {" ".join(map(str, INPUTS))} -o "$OUT" -j 2'
+    run = f'"$PY" -m dumpproc process {" ".join(map(str, inputs))} -o "$OUT" -j 2'
     body = script.format(run=run, check='"$PY" -c "$CHECK" "$OUT"')
     return subprocess.run(["unshare", "-rm", "sh", "-c", "set -u\n" + body], capture_output=True, text=True,
                           cwd=ROOT, env={"PY": sys.executable, "OUT": str(out), "CHECK": _CHECK, "PATH": "/usr/bin:/bin"},
@@ -95,3 +95,25 @@ echo "exit=$?"
 """)
     assert "exit=1" in done.stdout and "the output folder is read-only" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_full_disk_stops_the_run_at_the_first_fault(tmp_path, generate):
+    """The other units are not all read and parsed only to fail one by one: one line, the run stops."""
+    inputs = [generate(f"fullwiki-20260101-pages-meta-history{n}.xml.bz2", pages=30, revisions=(5, 30),
+                       text_size=4000, seed=n, compression="bz2", start_page_id=1000 * n,
+                       start_revision_id=100_000 * n) for n in range(1, 9)]
+    done = in_private_mount(tmp_path, """
+mount -t tmpfs -o size=150k tmpfs "$OUT"
+{run}
+echo "exit=$?"
+{check}
+""", inputs)
+    assert "exit=1" in done.stdout, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot write output: the output disk is full" in lines[0], done.stderr
+    seen = last_json(done.stdout)
+    assert not [f for f in seen["files"] if ".tmp-" in f] and "_SUCCESS" not in seen["files"]
+    if seen["manifest"] is not None:
+        statuses = [unit["status"] for unit in seen["manifest"]["units"]]
+        assert statuses.count("pending") >= 4, statuses  # never started: the run stopped
+        assert "failed" not in statuses  # an output fault is no unit's fault
