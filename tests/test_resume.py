@@ -77,9 +77,17 @@ def kill(process) -> None:
 
 
 def check_readable(out) -> None:
-    for part in out.rglob("*.parquet"):  # whatever a reader can see is complete
+    """Whatever a reader can see is complete, and the manifest lists it (it owns OUT at every moment)."""
+    try:
+        manifest = json.loads((out / "_manifest.json").read_text())
+    except FileNotFoundError:
+        manifest = {"units": []}
+    listed = {f for unit in manifest["units"] for f in unit.get("files", [])}
+    listed |= {f for users in manifest.get("users", {}).values() for f in users["files"]}
+    for part in out.rglob("*.parquet"):
         if not part.name.startswith("."):
             pq.read_metadata(part)
+            assert str(part.relative_to(out)) in listed, part
 
 
 def finish(paths, live, fifo, out, reference) -> None:
