@@ -531,6 +531,17 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
         write_manifest(out, manifest, options.group_readable)
         return manifest
 
+    def drop_staging() -> bool:
+        """Remove the units' users totals once nothing needs them: the revisions parts hold them
+        again (``users``), or every unit committed. Returns whether they were removed."""
+        if "revisions" not in options.tables and not all(e["status"] == "committed" for e in entries.values()):
+            return False  # --resume needs them to merge users again
+        remove_tree(os.path.join(out, STAGING))
+        for entry in entries.values():  # the manifest no longer names the totals it removed
+            if entry.get("files"):
+                entry["files"] = [f for f in entry["files"] if not f.startswith(STAGING + os.sep)]
+        return True
+
     journal()
     if progress is not None:
         for entry in done.values():
@@ -539,6 +550,8 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
     try:
         if todo:
             warm_up()  # compile or load the diff kernels once, before workers fork
+            if progress is not None:
+                progress.restart_clock()  # rates and ETA from here: a first run's compile is no reading
         for entry in run_units(todo, options, progress.update if progress is not None else None):
             if entry["status"] == "interrupted":
                 entry = {**entry, "status": "pending"}  # abandoned whole: --resume does it again
@@ -556,6 +569,8 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
                      entry.get("pages"), entry.get("revisions"), entry.get("seconds", 0))
     except (interrupts.Interrupted, OutputError) as stop:
         try:
+            if isinstance(stop, interrupts.Interrupted):
+                drop_staging()
             stop.manifest = journal(interrupted=True) if isinstance(stop, interrupts.Interrupted) else journal()
         except OutputError:
             pass  # the disk is full: the last manifest written stands
@@ -574,11 +589,9 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
     manifest = journal(users=users, coarse_diffs=sum(e.get("coarse_diffs", 0) for e in finished),
                        skipped_pages=sum(len(e.get("skipped_pages", [])) for e in finished))
     result = RunResult(out, manifest, resumed_all=resumed_all)
-    if result.complete:
-        remove_tree(os.path.join(out, STAGING))  # nothing is left for --resume to add to
-        for entry in finished:  # the manifest no longer names the totals it removed
-            entry["files"] = [f for f in entry.get("files", []) if not f.startswith(STAGING + os.sep)]
+    if drop_staging():
         result = RunResult(out, journal(users=users, coarse_diffs=manifest["coarse_diffs"],
                                         skipped_pages=manifest["skipped_pages"]), resumed_all=resumed_all)
+    if result.complete:
         mark_success(out, options.group_readable)
     return result

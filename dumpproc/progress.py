@@ -95,6 +95,13 @@ class Progress:
             self._ticker = threading.Thread(target=self._redraw, name="dumpproc-progress-line", daemon=True)
             self._ticker.start()
 
+    def restart_clock(self) -> None:
+        """Measure rates from now (after a pause that is not reading: compiling the kernels)."""
+        with self._lock:
+            self.started = self.clock()
+            if not self.tty and self._last_shown is not None:
+                self._last_shown = self.started
+
     def _redraw(self) -> None:
         while not self._closed.wait(REDRAW_EVERY):
             self.show(force=True)

@@ -79,6 +79,16 @@ def test_a_log_gets_plain_lines_only_every_so_often():
     assert "100 B of 100 B compressed (100%), 3 pages, 4 revisions" in lines[1]
 
 
+def test_rates_are_measured_from_a_restart_of_the_clock():
+    clock = Clock()
+    shown = Progress(1_000_000, io.StringIO(), clock=clock)
+    clock.now += 30  # compiling the kernels
+    shown.restart_clock()
+    clock.now += 1
+    shown.update("a", 500_000, 1, 10)
+    assert "500.0 KB/s, 10 revisions/s, ETA 0:01" in shown.line()
+
+
 def test_a_note_goes_above_the_line_which_is_drawn_again():
     out = Terminal()
     shown = Progress(100, out, clock=Clock())
