@@ -309,6 +309,10 @@ def summary(result, tables: tuple[str, ...], out: str) -> tuple[list[str], list[
     skipped = sum(len(u.get("skipped_pages", [])) for u in units)
     if skipped:
         err_lines.append(f"dumpproc: skipped {_plural(skipped, 'malformed page')}; see the manifest's skipped_pages")
+    for partition, found in result.duplicates.items():
+        err_lines.append(f"dumpproc: revisions written twice in {partition}, e.g. revision "
+                         f"{found['examples'][0]} (in {', '.join(found['files'][:2])}): the inputs overlap; "
+                         "see the manifest's duplicate_revisions")
     for unit in result.failed:
         err_lines.append(f"dumpproc: unit {unit['id']} failed ({_kept(unit)}): {unit['error']}")
     return out_lines, err_lines + warnings

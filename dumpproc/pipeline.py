@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Iterable
 
-from . import __version__, interrupts, kernels, ownership
+from . import __version__, interrupts, kernels, overlaps, ownership
 from .errors import DumpError, InputNotFound, MalformedXML, OutputError
 from .parse import ON_ERROR, Dump
 from .privacy import IpPolicy
@@ -353,14 +353,19 @@ class RunResult:
         return [u for u in self.units if u["status"] != "committed"]
 
     @property
+    def duplicates(self) -> dict:
+        """Revision ids written more than once in a partition (``overlaps``), by partition."""
+        return self.manifest.get("duplicate_revisions", {})
+
+    @property
     def ok(self) -> bool:
-        """Every unit of this run committed (exit 0)."""
-        return not self.failed
+        """Every unit of this run committed, and no revision is written twice (exit 0)."""
+        return not self.failed and not self.duplicates
 
     @property
     def complete(self) -> bool:
-        """Every unit the manifest lists committed: OUT gets ``_SUCCESS``."""
-        return all(u["status"] == "committed" for u in self.manifest["units"])
+        """Every unit the manifest lists committed, no revision twice: OUT gets ``_SUCCESS``."""
+        return all(u["status"] == "committed" for u in self.manifest["units"]) and not self.duplicates
 
 
 def _versions() -> dict:
@@ -443,6 +448,7 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
     an output fault stops it the same way and raises ``OutputError``.
     """
     paths = list(paths)
+    overlaps.refuse_overlapping_names(paths)
     with interrupts.handling():
         started = time.monotonic()
         _check_out(options.out)
@@ -586,6 +592,9 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
         users = earlier.get("users", {})  # merged by the run that completed them
     else:
         users = merge_unit_users(out, finished, options.group_readable, stale)
+    duplicates = overlaps.find_duplicates(out, finished)
+    if duplicates:
+        base["duplicate_revisions"] = duplicates
     manifest = journal(users=users, coarse_diffs=sum(e.get("coarse_diffs", 0) for e in finished),
                        skipped_pages=sum(len(e.get("skipped_pages", [])) for e in finished))
     result = RunResult(out, manifest, resumed_all=resumed_all)

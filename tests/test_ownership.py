@@ -236,3 +236,38 @@ def test_killing_dumpproc_alone_leaves_no_worker_writing(tmp_path, generate):
     assert state in ([], ["Z"]), "a worker outlived the process that ran it"
     feeder.stop()
     listed_everything(out)
+
+
+def test_inputs_whose_names_overlap_are_refused_before_any_work(tmp_path):
+    import shutil
+
+    history = tmp_path / "samplewiki-20260101-pages-meta-history.xml.bz2"
+    current = tmp_path / "samplewiki-20260101-pages-meta-current.xml.bz2"
+    for path in (history, current):
+        shutil.copy(SAMPLE, path)
+    ranges = [tmp_path / f"samplewiki-20260101-pages-meta-history{n}.xml-p{a}p{b}.bz2"
+              for n, (a, b) in enumerate(((1, 100), (50, 200)), 1)]
+    for path in ranges:
+        shutil.copy(SAMPLE, path)
+    for inputs, says in (((history, current), "two kinds of the samplewiki dump"),
+                         (ranges, "hold overlapping pages (p1-p100 and p50-p200)"),
+                         ((SAMPLE, SAMPLE), "are the same file")):
+        out = tmp_path / "out"
+        done = run_cli("process", *inputs, "-o", out)
+        assert done.returncode == 2 and says in done.stderr and done.stderr.count("\n") == 1, done.stderr
+        assert not out.exists()
+
+
+def test_revisions_written_twice_are_found_and_fail_the_run(tmp_path, generate):
+    """Two files whose names do not show it, holding the same revisions: the manifest says which."""
+    first = generate("dupwiki-20260101-pages-meta-history1.xml", pages=3, seed=4)
+    second = tmp_path / "dupwiki-20260101-pages-meta-history2.xml"
+    second.write_bytes(first.read_bytes())
+    clean = generate("dupwiki-20260101-pages-meta-history3.xml", pages=3, seed=5, start_page_id=500,
+                     start_revision_id=50_000)
+    out = tmp_path / "out"
+    done = run_cli("process", first, second, clean, "-o", out)
+    assert done.returncode == 1 and "revisions written twice in synthwiki/2026-01" in done.stderr, done.stderr
+    found = manifest(out)["duplicate_revisions"]["synthwiki/2026-01"]
+    assert found["examples"][0] == 1 and len(found["files"]) == 2 and not (out / "_SUCCESS").exists()
+    assert not any("history3" in f for f in found["files"])  # its ids were never read: its range is apart

@@ -1,0 +1,127 @@
+"""One revision id at most once per partition (SPEC): refused by names before any work, else found after.
+
+- Before any work: inputs whose names show they overlap (two kinds of one dump, such as
+  ``pages-meta-history`` and ``pages-meta-current`` of one wiki and date; or page ranges
+  ``p<first>p<last>`` that overlap) are refused (a usage error, exit 2).
+- After the units: the revision ids of each partition's ``revisions`` parts are checked.
+  Parts whose id ranges (from the Parquet statistics) do not overlap cannot share an id,
+  so a dump's files, which hold disjoint ranges, cost one footer read each; only parts
+  that overlap are read, one pair at a time. What is found goes into the manifest and
+  fails the run (exit 1): the rows stay, so that the user can see them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from typing import Iterable
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from . import ownership
+
+_NAME = re.compile(r"^(?P<wiki>[a-z0-9_]+)-(?P<date>\d{8}|latest)-")
+_RANGE = re.compile(r"-p(?P<first>\d+)p(?P<last>\d+)(?:r\d+r\d+)?(?:\.|$)")
+#: Dump kinds that each hold every page's revisions (or a subset of the same revisions).
+KINDS = ("pages-meta-history", "pages-meta-current", "pages-articles-multistream", "pages-articles", "stub-meta-history")
+
+
+def _kind(name: str) -> str | None:
+    for kind in KINDS:
+        if f"-{kind}" in name:
+            return kind
+    return None
+
+
+def refuse_overlapping_names(paths: Iterable[str]) -> None:
+    """Raise ``ValueError`` when the inputs' names show that they hold the same revisions."""
+    paths = list(paths)
+    seen_paths: dict[str, str] = {}
+    for path in paths:
+        if path in ("-",):
+            continue
+        real = os.path.realpath(path)
+        if real in seen_paths:
+            raise ValueError(f"{seen_paths[real]} and {path} are the same file: a revision is written once per "
+                             "partition")
+        seen_paths[real] = path
+    kinds: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+    ranges: dict[tuple[str, str, str], list[tuple[int, int, str]]] = defaultdict(list)
+    for path in paths:
+        name = os.path.basename(path)
+        found = _NAME.match(name)
+        if not found:
+            continue
+        key = (found.group("wiki"), found.group("date"))
+        kind = _kind(name)
+        if kind is not None:
+            kinds[key].setdefault(kind, name)
+        span = _RANGE.search(name)  # p<first>p<last>; a p<page>r<first>r<last> file holds one page's part
+        if span:
+            ranges[(*key, kind or "")].append((int(span.group("first")), int(span.group("last")), name))
+    for (wiki, date), seen in kinds.items():
+        if len(seen) > 1:
+            names = sorted(seen.values())
+            raise ValueError(f"{names[0]} and {names[1]} are two kinds of the {wiki} dump of {date}: they hold "
+                             "the same revisions, and a revision is written once per partition; give one kind")
+    for spans in ranges.values():
+        spans.sort()
+        for (a_first, a_last, a_name), (b_first, b_last, b_name) in zip(spans, spans[1:]):
+            if b_first <= a_last:
+                raise ValueError(f"{a_name} and {b_name} hold overlapping pages (p{a_first}-p{a_last} and "
+                                 f"p{b_first}-p{b_last}): a revision is written once per partition")
+
+
+def _id_range(path: str) -> tuple[int, int] | None:
+    metadata = pq.ParquetFile(path).metadata
+    column = metadata.schema.names.index("revision_id")
+    low = high = None
+    for group in range(metadata.num_row_groups):
+        stats = metadata.row_group(group).column(column).statistics
+        if stats is None or not stats.has_min_max:
+            return (-(2**63), 2**63 - 1)  # unknown: assume it overlaps everything
+        low = stats.min if low is None else min(low, stats.min)
+        high = stats.max if high is None else max(high, stats.max)
+    return None if low is None else (low, high)
+
+
+def _ids(path: str) -> np.ndarray:
+    return pq.read_table(path, columns=["revision_id"]).column(0).to_numpy()
+
+
+def find_duplicates(out: str, entries: list[dict], examples: int = 10) -> dict:
+    """Per partition (``db/snapshot``), the revision ids written more than once: a count, a few ids,
+    and the parts they are in; {} when there are none."""
+    parts: dict[str, list[str]] = defaultdict(list)
+    for entry in entries:
+        if not ownership.valid_partition(entry):
+            continue
+        for relative in entry.get("files") or []:
+            path = ownership.own_path(out, relative)
+            if relative.startswith("revisions" + os.sep) and path is not None and os.path.isfile(path):
+                parts[f"{entry['wiki_db']}/{entry['snapshot']}"].append(path)
+    found = {}
+    for partition, paths in sorted(parts.items()):
+        spans = sorted((span, path) for path in paths if (span := _id_range(path)) is not None)
+        repeated: set[int] = set()
+        where: set[str] = set()
+        for path in paths:  # within one part
+            ids = np.sort(_ids(path))
+            twice = ids[1:][ids[1:] == ids[:-1]]
+            if twice.size:
+                repeated.update(twice.tolist()[:examples])
+                where.add(path)
+        for i, ((low, high), path) in enumerate(spans):  # between parts whose ranges overlap
+            for (other_low, _), other in spans[i + 1:]:
+                if other_low > high:
+                    break
+                shared = np.intersect1d(_ids(path), _ids(other))
+                if shared.size:
+                    repeated.update(shared.tolist()[:examples])
+                    where.update((path, other))
+        if repeated:
+            found[partition] = {"examples": sorted(repeated)[:examples],
+                                "files": sorted(os.path.relpath(p, out) for p in where)}
+    return found
