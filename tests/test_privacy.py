@@ -39,6 +39,18 @@ def test_unknown_mode():
         IpPolicy("scramble")
 
 
+def test_addresses_in_texts_become_the_editors_hash_or_the_marker():
+    text = "Reverted edits by [[Special:Contributions/2001:db8::1|2001:db8::1]] to 192.0.2.1 (v 1.2.3.4.5)"
+    hashed = IpPolicy("hash", b"k")
+    # the same address gives the hash its editor's user_text has, however either is written
+    h6, h4 = hashed.apply("2001:DB8:0:0:0:0:0:1"), hashed.apply("192.0.2.1")
+    assert hashed.replace(text) == (f"Reverted edits by [[Special:Contributions/{h6}|{h6}]] to {h4} (v 1.2.3.4.5)")
+    assert IpPolicy("drop").replace(text) == "Reverted edits by [[Special:Contributions/<ip>|<ip>]] to <ip> (v 1.2.3.4.5)"
+    assert IpPolicy("keep").replace(text) == text and IpPolicy("keep").replace_utf8(text.encode()) == text.encode()
+    assert hashed.replace_utf8(text.encode()) == hashed.replace(text).encode()
+    assert hashed.replace(None) is None and hashed.replace_utf8(None) is None
+
+
 # -- through the whole command -----------------------------------------------------------
 import json  # noqa: E402
 
