@@ -20,9 +20,11 @@ account (the address inside its name is replaced like any other, see below).
 - IPv6 address: a maximal run of hex digits and colons that no letter, digit or underscore
   precedes, with an optional dotted tail (an embedded IPv4, ``::ffff:192.0.2.1``) and zone id
   (``fe80::1%eth0``, which goes with the address), that is a valid RFC 4291 address (eight
-  groups, or fewer with one ``::``) with at least two groups written and a decimal digit. So
-  ``std::cout``, talk-page indentation ``::``, ``::1``, times ``12:30:45``, MAC addresses and
-  a run of nine groups are left alone, while their embedded IPv4 addresses are not.
+  groups, or fewer with one ``::``) with a decimal digit, once colons at its ends that do not
+  belong to it are left out (talk-page indentation ``:::`` before, a ``:`` after). So
+  ``std::cout``, ``::Add``, ``dead::beef``, times ``12:30:45``, MAC addresses and a run of
+  nine groups are left alone, while IPv4 addresses inside them are not; ``::1`` and eight
+  colon-separated numbers ``1:2:3:4:5:6:7:8`` are addresses.
 
 Each address is replaced by ``token(canonical form)``: IPv4 as plain decimals
 (``192.0.2.1``, ``192.0.2.xxx``), IPv6 as eight four-digit lower-case groups, without the
@@ -140,10 +142,10 @@ def is_ip_name(name: str | None) -> bool:
 
 
 def _is_address(text: str) -> list[int] | None:
-    """The groups of an IPv6 address as ``replace_addresses`` takes them: valid, with at least two
-    groups written and a decimal digit (``::1``, ``::Add``, ``2001::`` are no editor's address)."""
+    """The groups of an IPv6 address as ``replace_addresses`` takes them: valid, and with a decimal
+    digit (every global address has one; ``::Add`` and ``dead::beef`` are words or code)."""
     parsed = ipv6_groups(text)
-    if parsed is None or parsed[1] < 2 or not any(c.isdigit() for c in text):
+    if parsed is None or not any(c.isdigit() for c in text):
         return None
     return parsed[0]
 
