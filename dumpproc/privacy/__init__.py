@@ -90,8 +90,8 @@ class IpPolicy:
 
     def replace(self, text: str | None) -> str | None:
         """``replace_utf8`` for a string: a title, a comment, a user name."""
-        if text is None or self.mode == "keep":
-            return text
+        if text is None or self.mode == "keep" or ("." not in text and ":" not in text):
+            return text  # most names and comments: no address can be in them
         utf8 = text.encode("utf-8")
         replaced = replace_addresses(utf8, self._token)
         return text if replaced is utf8 else replaced.decode("utf-8")

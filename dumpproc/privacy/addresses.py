@@ -42,6 +42,7 @@ those runs, this gives exactly what running it over the whole text would
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Callable
 
 #: The characters an address (with its zone id) can be made of; any other byte ends a run.
@@ -164,14 +165,29 @@ def _ipv6_within(run: str, zone: str) -> tuple[int, int, list[int]] | None:
     return None
 
 
+#: Replacements remembered per token function, for each matched run: a page's signatures and
+#: the comments that name its editors come back in revision after revision.
+_MEMO_SIZE = 1 << 16
+
+
+@lru_cache(maxsize=8)  # one per policy: equal token functions (bound methods of equal policies) share it
 def _replacer(token: Callable[[str], bytes]) -> Callable[[re.Match], bytes]:
     """The ``re.sub`` callback that hands each address's canonical form to ``token``."""
+    memo: dict[bytes, bytes] = {}
 
     def v4(match: re.Match) -> bytes:
         return token(_canonical_v4(match.group().decode("ascii")))
 
     def replace(match: re.Match) -> bytes:
         found = match.group()
+        known = memo.get(found)
+        if known is None:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            known = memo[found] = _replacement(match, found)
+        return known
+
+    def _replacement(match: re.Match, found: bytes) -> bytes:
         if match.lastgroup != "v6":
             return v4(match)
         text = found.decode("ascii")
