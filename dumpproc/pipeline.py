@@ -176,7 +176,7 @@ class _UnitTables:
             if diffs is not None and diffed is not None:
                 diffs.append((page.id, revision.id, diffed[0], diffed[1].ops))
             if content is not None:
-                content.append((page.id, revision.id, revision.text))
+                content.append((page.id, revision.id, assembler.content_text))  # as --ips says
         if page.skipped:
             if not self.withdraw_page():
                 raise MalformedXML(f"page {page.id} is malformed and too large to skip: part of its rows were "

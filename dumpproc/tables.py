@@ -7,6 +7,12 @@ the page ends, because whether a revision was reverted is known only later.
 ``finish`` then gives the page's ``revisions`` batch, its ``pages`` row and its
 contributors' totals, which ``UserTotals`` adds up for the unit.
 
+IP addresses are handled here, where every row is made (``privacy``): a contributor
+whose name is an IP address is anonymous; with ``--ips hash`` or ``drop`` the addresses in
+the title, comments, user names and texts are replaced before anything is diffed or
+written, so that the diffs rebuild the texts the ``content`` table holds, while sizes and
+sha1s (and so reverts) stay those of the dump's texts.
+
 The per-page buffer holds revision metadata only, never texts: about 150 bytes
 a revision once packed.
 """
@@ -19,7 +25,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from .diff import DiffResult, PageDiffer
-from .privacy import IpPolicy
+from .privacy import IpPolicy, is_ip_name
 from .records import PageHeader, Revision, sha1_base36
 from .schema import REVISIONS, USERS
 from .stats import PageCounters, RevertDetector, RevertMarks
@@ -32,6 +38,7 @@ REVERT_COLUMNS = (
 )
 _BASE = pa.schema([f for f in REVISIONS if f.name not in REVERT_COLUMNS])
 _PACK_ROWS = 4_096
+_UNSET = object()
 #: Buckets of the users table: the reduce holds one bucket's totals in memory at a time.
 USER_BUCKETS = 8
 USERS_STAGING = USERS.append(pa.field("bucket", pa.int32(), nullable=False))
@@ -56,8 +63,12 @@ class PageAssembler:
 
     def __init__(self, page: PageHeader, radius: int = 0, ips: IpPolicy | None = None, with_diffs: bool = True,
                  ops_text: str = "bytes"):
+        self.ips = ips = ips or IpPolicy()
+        if ips.replaces:
+            page = page._replace(title=ips.replace(page.title), redirect_title=ips.replace(page.redirect_title))
         self.page = page
-        self.ips = ips or IpPolicy()
+        self._original: bytes | None = None
+        self._text: bytes | None | object = _UNSET
         self.with_diffs = with_diffs
         self.counters = PageCounters()
         self.detector = RevertDetector(radius)
@@ -76,9 +87,11 @@ class PageAssembler:
         """Take the page's next revision; returns (base revision id, diff) when its text is visible."""
         counted = self.counters.add(revision)
         sha1 = revision.sha1
-        text = revision.text_utf8
-        if sha1 is None and text is not None:
-            sha1 = sha1_base36(text)
+        original = revision.text_utf8
+        if sha1 is None and original is not None:
+            sha1 = sha1_base36(original)  # of the dump's text, whatever --ips replaces in it
+        ips = self.ips
+        self._original, self._text = original, _UNSET
         position = len(self.ids)
         self.marks.add()
         reverted = self.detector.add(sha1)
@@ -87,16 +100,16 @@ class PageAssembler:
         self.ids.append(revision.id)
         self.times.append(counted.timestamp_us)
         self.reverts.append(reverted is not None)
-        user_text = revision.user_text
-        if revision.user_is_anonymous:
-            user_text = self.ips.apply(user_text)
-        self.users.append(None if user_text is None else (revision.user_is_anonymous, revision.user_id, user_text))
+        anonymous = revision.user_is_anonymous or is_ip_name(revision.user_text)
+        user_id = None if anonymous else revision.user_id
+        user_text = ips.apply(revision.user_text) if anonymous else ips.replace(revision.user_text)
+        self.users.append(None if user_text is None else (anonymous, user_id, user_text))
         self.last_text_bytes = revision.text_bytes or 0
 
         diffed = None
         counts = (None,) * 6
-        if self.with_diffs and text is not None:
-            diffed = self.differ.next(revision.id, text)
+        if self.with_diffs and original is not None:
+            diffed = self.differ.next(revision.id, self.text)  # diffs and counters of the text as written
             result = diffed[1]
             self.coarse_diffs += result.coarse
             counts = (result.lines_added, result.lines_removed, result.words_added, result.words_removed,
@@ -104,8 +117,8 @@ class PageAssembler:
         page = self.page
         row = (
             page.id, page.namespace, page.title, page.redirect_title, revision.id, revision.parent_id,
-            counted.timestamp_us, revision.minor, revision.comment, revision.text_bytes or 0, sha1,
-            revision.model, revision.format, revision.user_id, user_text, revision.user_is_anonymous,
+            counted.timestamp_us, revision.minor, ips.replace(revision.comment), revision.text_bytes or 0, sha1,
+            revision.model, revision.format, user_id, user_text, anonymous,
             not revision.user_deleted, not revision.comment_deleted, not revision.text_deleted,
             counted.text_bytes_diff, counted.page_revision_count, counted.seconds_since_previous, *counts,
         )
@@ -114,6 +127,19 @@ class PageAssembler:
         if len(self._columns[0]) >= _PACK_ROWS:
             self._pack()
         return diffed
+
+    @property
+    def text(self) -> bytes | None:
+        """The main text of the revision last added, as the output holds it (UTF-8; None when not visible)."""
+        if self._text is _UNSET:  # replaced once, and only when a table wants it
+            self._text = self.ips.replace_utf8(self._original)
+        return self._text  # type: ignore[return-value]
+
+    @property
+    def content_text(self) -> str | None:
+        """``text`` decoded: the ``content`` table's ``revision_text``."""
+        text = self.text
+        return None if text is None else text.decode("utf-8")
 
     def _pack(self) -> None:
         if self._columns[0]:

@@ -7,7 +7,11 @@ with identity reverts to earlier texts, anonymous (IP) editors, deleted
 contributors, comments and texts, namespaces and redirects, non-ASCII words and
 characters that XML must escape, and, on request, huge revisions past libxml2's
 10 MB text limit. ``--target-mb`` keeps adding pages until the XML reaches a
-size, for memory tests and benchmarks.
+size, for memory tests and benchmarks. ``--ip-mentions`` puts IP addresses where real
+dumps have them: IP talk pages' titles, revert and block comments, signatures in texts,
+IPv6 in the forms people and MediaWiki write, and IP editors written as ``<username>``
+with ``<id>-1``, as the Data Lake's dumper writes them; ``Stats.ips`` lists every address
+written.
 
     python scripts/gen_dump.py out.xml.bz2 --pages 50 --revisions 5-40 --seed 1 --compression bz2
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import bz2
 import gzip
+import ipaddress
 import lzma
 import random
 import sys
@@ -48,6 +53,7 @@ class Options:
     dbname: str = "synthwiki"
     start_page_id: int = 1
     start_revision_id: int = 1
+    ip_mentions: float = 0.0
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Stats:
     xml_bytes: int = 0
     reverts: int = 0
     huge: list[int] = field(default_factory=list)
+    ips: set[str] = field(default_factory=set)  # every IP address written, as written
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
@@ -172,6 +179,88 @@ class _Text:
         return lines
 
 
+class _Mentions:
+    """IP addresses in titles, comments, texts and contributors' names (``ip_mentions``).
+
+    They come from their own random stream, so a dump without them is byte for byte the
+    same as before the option existed, and one with them has the same pages and editors.
+    """
+
+    def __init__(self, opts: Options, stats: Stats):
+        self.rate = opts.ip_mentions
+        self.rng = random.Random(f"ip-mentions-{opts.seed}")
+        self.stats = stats
+
+    def chance(self) -> bool:
+        return self.rate > 0 and self.rng.random() < self.rate
+
+    def _seen(self, address: str) -> str:
+        self.stats.ips.add(address)
+        return address
+
+    def _ipv4(self, rng: random.Random) -> str:
+        return f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+    def _ipv6(self, rng: random.Random) -> ipaddress.IPv6Address:
+        groups = [rng.randint(0x2001, 0x2c0f)] + [rng.randrange(1 << 16) for _ in range(7)]
+        if rng.random() < 0.6:  # a run of zero groups, written "::" when compressed
+            at = rng.randint(1, 5)
+            groups[at:at + 2] = [0, 0]
+        return ipaddress.IPv6Address(b"".join(g.to_bytes(2, "big") for g in groups))
+
+    def editor(self, editor: int) -> str:
+        """An IP editor's address, the same for the same editor: IPv4 or IPv6 as MediaWiki writes it."""
+        rng = random.Random(editor)
+        if rng.random() < 0.7:
+            return self._seen(self._ipv4(rng))
+        address = self._ipv6(rng)
+        return self._seen(":".join(f"{int.from_bytes(address.packed[i:i + 2], 'big'):X}" for i in range(0, 16, 2)))
+
+    def written(self) -> str:
+        """An address as someone would type it in a text or comment (several IPv6 forms)."""
+        rng = self.rng
+        kind = rng.randrange(9)
+        if kind < 4:
+            return self._seen(self._ipv4(rng))
+        address = self._ipv6(rng)
+        if kind == 4:
+            return self._seen(address.compressed)
+        if kind == 5:
+            return self._seen(self.editor(-rng.randint(1, 10**6)) if rng.random() < 0.5 else
+                              address.compressed.upper())
+        if kind == 6:
+            return self._seen(address.exploded)
+        if kind == 7:
+            inner = self._seen(self._ipv4(rng))
+            return self._seen(f"::ffff:{inner}")
+        link_local = f"fe80::{rng.randrange(1 << 16):x}:{rng.randrange(1 << 16):x}"
+        return self._seen(link_local) + rng.choice(["%eth0", "%25en0", "%wlan0"])
+
+    def title(self) -> str:
+        return f"User talk:{self.editor(-self.rng.randint(1, 10**6))}"
+
+    def comment(self) -> str:
+        rng = self.rng
+        if rng.random() < 0.25:  # a range block, as CIDR
+            if rng.random() < 0.5:
+                network = self._seen(self._ipv4(rng).rpartition(".")[0] + ".0")
+                return f"Blocked {network}/24 for 31 hours"
+            network = ipaddress.IPv6Network((int(self._ipv6(rng)) >> 80 << 80, 48))
+            return f"Blocked {self._seen(network.network_address.compressed)}/48: vandalism"
+        address = self.written()
+        return (f"Reverted edits by [[Special:Contributions/{address}|{address}]] "
+                f"([[User talk:{address}|talk]]) to last version by Editor {rng.randint(1, 5000)}")
+
+    def signature(self) -> str:
+        address = self.written()
+        day = self.rng.randint(1, 28)
+        return self.rng.choice([
+            f"Thanks. [[User:{address}|{address}]] ([[User talk:{address}|talk]]) 12:30, {day} May 2010 (UTC)",
+            f":Agreed. —{address} 10:0{day % 10}, {day} June 2011 (UTC)",
+            f"my IP is {address}. ~~~~",
+        ])
+
+
 def _header(opts: Options) -> str:
     v = opts.schema
     ns = f"http://www.mediawiki.org/xml/export-{v}/"
@@ -199,7 +288,7 @@ def _timestamp(seconds: int) -> str:
 
 
 def _revision_xml(opts: Options, rng: random.Random, rev_id: int, parent_id: int | None, when: int,
-                  text: str, editor: int, minor: bool, deleted: str | None) -> str:
+                  text: str, editor: int, minor: bool, deleted: str | None, mentions: _Mentions) -> str:
     v = _version_tuple(opts.schema)
     parts = ["    <revision>\n", f"      <id>{rev_id}</id>\n"]
     if parent_id is not None and v >= (0, 6):
@@ -207,8 +296,16 @@ def _revision_xml(opts: Options, rng: random.Random, rev_id: int, parent_id: int
     parts.append(f"      <timestamp>{_timestamp(when)}</timestamp>\n")
     if deleted == "user":
         parts.append('      <contributor deleted="deleted" />\n')
+    elif editor < 0 and mentions.rate:
+        ip = mentions.editor(editor)
+        if mentions.chance():  # as the Data Lake's dumper writes an IP editor
+            parts.append(f"      <contributor>\n        <username>{ip}</username>\n        <id>-1</id>\n"
+                         "      </contributor>\n")
+        else:
+            parts.append(f"      <contributor>\n        <ip>{ip}</ip>\n      </contributor>\n")
     elif editor < 0:
         ip = (f"192.0.2.{-editor % 250}" if editor % 3 else f"2001:db8::{-editor:x}")
+        mentions.stats.ips.add(ip)
         parts.append(f"      <contributor>\n        <ip>{ip}</ip>\n      </contributor>\n")
     else:
         parts.append(f"      <contributor>\n        <username>Editor {editor} Ü</username>\n"
@@ -218,7 +315,10 @@ def _revision_xml(opts: Options, rng: random.Random, rev_id: int, parent_id: int
     if deleted == "comment":
         parts.append('      <comment deleted="deleted" />\n')
     elif rng.random() < 0.9:
-        parts.append(f"      <comment>{_escape(rng.choice(['fix', 'rv', 'copyedit & links', '<ref> added', 'Ω']))}</comment>\n")
+        comment = rng.choice(['fix', 'rv', 'copyedit & links', '<ref> added', 'Ω'])
+        if mentions.chance():
+            comment = mentions.comment()
+        parts.append(f"      <comment>{_escape(comment)}</comment>\n")
     if v >= (0, 11):
         parts.append(f"      <origin>{rev_id}</origin>\n")
     if v >= (0, 8):
@@ -253,6 +353,7 @@ def generate(out: BinaryIO | str, opts: Options) -> Stats:
     words = _Text(rng)
     writer = _Writer(out, opts.compression)
     stats = Stats()
+    mentions = _Mentions(opts, stats)
     writer.write(_header(opts))
     writer.cut_stream()
     v = _version_tuple(opts.schema)
@@ -265,6 +366,9 @@ def generate(out: BinaryIO | str, opts: Options) -> Stats:
         ns = rng.choice([0, 0, 0, 0, 1, 2, 4, 10, 14])
         name = " ".join(rng.choices(words.words[:3000], k=rng.randint(1, 3))).capitalize()
         title = f"{NAMESPACES[ns]}:{name}" if ns else name
+        if mentions.chance():  # an IP editor's talk page (a redirect goes to its subpage)
+            title = name = mentions.title()
+            ns = 3
         parts = ["  <page>\n", f"    <title>{_escape(title)}</title>\n"]
         if v >= (0, 6):
             parts.append(f"    <ns>{ns}</ns>\n")
@@ -274,6 +378,8 @@ def generate(out: BinaryIO | str, opts: Options) -> Stats:
             parts.append(f'    <redirect title="{_escape_attr(name + " (x)")}" />\n' if v >= (0, 6) else "    <redirect />\n")
         writer.write("".join(parts))
         history: list[list[str]] = []
+        signatures: list[str] = []  # appended below the text, as talk threads grow (ip_mentions)
+        signed: list[list[str]] = []  # the signatures of each text in history, so a revert restores them
         lines = words.new(opts.text_size) if not redirect else [f"#REDIRECT [[{name} (x)]]"]
         when = rng.randint(1_000_000_000, 1_600_000_000)
         parent = None
@@ -281,23 +387,28 @@ def generate(out: BinaryIO | str, opts: Options) -> Stats:
         for n in range(rng.randint(*opts.revisions)):
             if n:
                 if history and len(history) > 2 and rng.random() < opts.revert_rate:
-                    lines = list(history[-rng.randint(2, min(len(history), 6))])
+                    back = rng.randint(2, min(len(history), 6))
+                    lines, signatures = list(history[-back]), list(signed[-back])
                     stats.reverts += 1
                 else:
                     lines = words.edit(lines)
-            text = "\n".join(lines)
+            if not redirect and mentions.chance():
+                signatures = [*signatures, mentions.signature()]
+            text = "\n".join(lines + signatures)
             if revision_index in huge_at:
                 block = "\n".join(words.new(64 * 1024))
                 text = (block + "\n") * (opts.huge_size // len(block.encode("utf-8")) + 1)
                 stats.huge.append(rev_id)
             history.append(lines)
-            del history[:-8]
+            signed.append(signatures)
+            del history[:-8], signed[:-8]
             roll = rng.random()
             deleted = None
             if roll < opts.deleted_rate:
                 deleted = rng.choice(["user", "comment", "text"])
             editor = rng.choice(editors) if rng.random() >= opts.ip_rate else -rng.randint(1, 10**6)
-            writer.write(_revision_xml(opts, rng, rev_id, parent, when, text, editor, rng.random() < 0.3, deleted))
+            writer.write(_revision_xml(opts, rng, rev_id, parent, when, text, editor, rng.random() < 0.3, deleted,
+                                       mentions))
             stats.revisions += 1
             revision_index += 1
             parent = rev_id
@@ -336,12 +447,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compression", choices=COMPRESSIONS, default="none")
     parser.add_argument("--target-mb", type=float, default=0, help="keep adding pages until the XML is this large")
     parser.add_argument("--dbname", default="synthwiki")
+    parser.add_argument("--ip-mentions", type=float, default=0.0,
+                        help="share of pages, comments, texts and IP editors that mention or name IP addresses")
     args = parser.parse_args(argv)
     opts = Options(
         pages=args.pages, revisions=args.revisions, text_size=args.text_size, schema=args.schema, seed=args.seed,
         deleted_rate=args.deleted_rate, ip_rate=args.ip_rate, revert_rate=args.revert_rate, huge=args.huge,
         huge_size=args.huge_size, compression=args.compression, target_bytes=int(args.target_mb * 1e6),
-        dbname=args.dbname,
+        dbname=args.dbname, ip_mentions=args.ip_mentions,
     )
     if args.out == "-":
         stats = generate(sys.stdout.buffer, opts)

@@ -50,3 +50,15 @@ def test_huge_revisions_and_target_size(tmp_path):
     huge = [r for r in revisions if r.id in stats.huge]
     assert len(huge) == 1 and huge[0].text_bytes >= 2_000_000
     assert stats.xml_bytes >= 3_000_000
+
+
+def test_ip_mentions_put_ips_where_real_dumps_have_them(tmp_path):
+    plain, mentioned = tmp_path / "plain.xml", tmp_path / "ips.xml"
+    gen_dump.generate(str(plain), gen_dump.Options(pages=20, revisions=(3, 8), seed=5))
+    stats = gen_dump.generate(str(mentioned), gen_dump.Options(pages=20, revisions=(3, 8), seed=5, ip_mentions=0.4))
+    xml = mentioned.read_text()
+    assert "<title>User talk:" in xml and "Reverted edits by [[Special:Contributions/" in xml and "Blocked " in xml
+    assert "</username>\n        <id>-1</id>" in xml and "::ffff:" in xml and "%" in xml
+    assert all(ip in xml for ip in stats.ips if ip in xml) and len(stats.ips) > 20
+    # the same pages and revisions as without them
+    assert [(r.page_id, r.id) for r in _read(plain)] == [(r.page_id, r.id) for r in _read(mentioned)]

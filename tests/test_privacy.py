@@ -39,6 +39,18 @@ def test_unknown_mode():
         IpPolicy("scramble")
 
 
+def test_addresses_in_texts_become_the_editors_hash_or_the_marker():
+    text = "Reverted edits by [[Special:Contributions/2001:db8::1|2001:db8::1]] to 192.0.2.1 (v 1.2.3.4.5)"
+    hashed = IpPolicy("hash", b"k")
+    # the same address gives the hash its editor's user_text has, however either is written
+    h6, h4 = hashed.apply("2001:DB8:0:0:0:0:0:1"), hashed.apply("192.0.2.1")
+    assert hashed.replace(text) == (f"Reverted edits by [[Special:Contributions/{h6}|{h6}]] to {h4} (v 1.2.3.4.5)")
+    assert IpPolicy("drop").replace(text) == "Reverted edits by [[Special:Contributions/<ip>|<ip>]] to <ip> (v 1.2.3.4.5)"
+    assert IpPolicy("keep").replace(text) == text and IpPolicy("keep").replace_utf8(text.encode()) == text.encode()
+    assert hashed.replace_utf8(text.encode()) == hashed.replace(text).encode()
+    assert hashed.replace(None) is None and hashed.replace_utf8(None) is None
+
+
 # -- through the whole command -----------------------------------------------------------
 import json  # noqa: E402
 
@@ -143,3 +155,144 @@ def test_no_revision_text_without_the_content_table(tmp_path):
     run_cli("process", SAMPLE, "-o", default, check=True)
     assert not (default / "content").exists() and holding_text(default) == {"diffs"}
     assert holding_text(_process(tmp_path, "content")) == {"diffs", "content"}
+
+
+# -- no input IP anywhere in OUT ------------------------------------------------------------------
+import ipaddress  # noqa: E402
+
+from dumpproc.diff import apply_ops  # noqa: E402
+
+KEY = "a key for the privacy test"
+
+
+def _forms(address: str) -> set[str]:
+    """The ways one address may be written: as in the dump, in either case, compressed or not."""
+    forms = {address, address.lower(), address.upper()}
+    try:
+        parsed = ipaddress.ip_address(address.partition("%")[0])
+    except ValueError:
+        return forms
+    forms |= {parsed.compressed, parsed.exploded, parsed.compressed.upper()}
+    if parsed.version == 6:
+        forms.add(":".join(f"{int.from_bytes(parsed.packed[i:i + 2], 'big'):X}" for i in range(0, 16, 2)))
+    return forms
+
+
+def _walk(value):
+    """Every scalar inside a decoded value (lists and structs of the diffs' ops included), as text."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _walk(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _walk(item)
+    elif value is not None:
+        yield value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _found(ips: set[str], texts) -> set[str]:
+    """The addresses of ``ips`` that any of ``texts`` holds, in any of their forms."""
+    forms = {form: ip for ip in ips for form in _forms(ip)}
+    found = set()
+    for text in texts:
+        found.update(ip for form, ip in forms.items() if form in text)
+    return found
+
+
+@pytest.fixture(scope="module")
+def ip_run(tmp_path_factory):
+    """Two generated dumps full of IPs, processed with --ips keep, hash and drop into every table,
+    with -v, and each output's report: {mode: (OUT, stderr, report html)}, and the input's IPs."""
+    import gen_dump
+
+    folder = tmp_path_factory.mktemp("ips")
+    inputs, ips = [], set()
+    for n, (schema, compression) in enumerate((("0.10", "none"), ("0.11", "bz2"))):
+        path = folder / (f"ipwiki-20260101-pages-meta-history{n + 1}.xml" + (".bz2" if compression == "bz2" else ""))
+        stats = gen_dump.generate(str(path), gen_dump.Options(
+            pages=30, revisions=(2, 12), text_size=600, seed=40 + n, ip_mentions=0.3, ip_rate=0.3, schema=schema,
+            compression=compression, dbname="ipwiki", start_page_id=1 + n * 1000, start_revision_id=1 + n * 100_000))
+        xml = path.read_bytes() if compression == "none" else __import__("bz2").decompress(path.read_bytes())
+        ips |= {ip for ip in stats.ips if ip.encode() in xml}  # written (not only drawn for a deleted field)
+        inputs.append(path)
+    runs = {}
+    for mode in ("keep", "hash", "drop"):
+        out = folder / mode
+        done = run_cli("-v", "process", *inputs, "-o", out, "--tables", ",".join(TABLES), "--ips", mode, "-j", "2",
+                       env={"DUMPPROC_IP_KEY": KEY}, check=True)
+        page = folder / f"report-{mode}.html"
+        shown = run_cli("report", out, "-o", page, check=True)
+        runs[mode] = (out, done.stdout + done.stderr + shown.stdout + shown.stderr, page.read_text())
+    return runs, ips
+
+
+def _leaks(out, logs: str, html: str, ips: set[str]) -> dict[str, set[str]]:
+    """Where in a run's output, logs and report each input IP appears."""
+    values = {}
+    for table in TABLES:
+        rows = pq.read_table(out / table).to_pylist()
+        values[table] = _found(ips, (text for row in rows for text in _walk(row)))
+    files = {str(path.relative_to(out)): _found(ips, [path.read_bytes().decode("latin-1")])
+             for path in out.rglob("*") if path.is_file()}
+    manifest = json.loads((out / "_manifest.json").read_text())
+    return {**{f"table {t}": v for t, v in values.items()}, **{f"file {f}": v for f, v in files.items()},
+            "manifest": _found(ips, _walk(manifest)), "logs": _found(ips, [logs]), "report": _found(ips, [html])}
+
+
+def _statistics(out) -> list[str]:
+    """Every string the Parquet footers' column statistics hold."""
+    found = []
+    for path in out.rglob("*.parquet"):
+        metadata = pq.ParquetFile(path).metadata
+        for group in range(metadata.num_row_groups):
+            for column in range(metadata.num_columns):
+                statistics = metadata.row_group(group).column(column).statistics
+                if statistics is not None and statistics.has_min_max:
+                    found += [str(statistics.min), str(statistics.max)]
+    return found
+
+
+def test_keep_writes_the_ips_so_the_search_can_find_them(ip_run):
+    runs, ips = ip_run
+    assert len(ips) > 100 and any(":" in ip for ip in ips) and any("%" in ip or "::ffff:" in ip for ip in ips)
+    out, logs, html = runs["keep"]
+    leaks = _leaks(out, logs, html, ips)
+    assert set().union(*(found for where, found in leaks.items() if where.startswith("table"))) == ips
+    assert leaks["table pages"] and leaks["table users"] and leaks["table diffs"] and leaks["table content"]
+    assert any(found for where, found in leaks.items() if where.startswith("file "))  # in the footers, at least
+    assert _found(ips, _statistics(out))
+
+
+@pytest.mark.parametrize("mode", ["hash", "drop"])
+def test_hash_and_drop_leave_no_input_ip_anywhere(ip_run, mode):
+    runs, ips = ip_run
+    out, logs, html = runs[mode]
+    leaks = {where: found for where, found in _leaks(out, logs, html, ips).items() if found}
+    assert not leaks, f"IPs of the input in {sorted(leaks)}: {sorted(set().union(*leaks.values()))[:5]}"
+    assert not _found(ips, _statistics(out))
+    assert KEY not in logs and KEY.encode() not in b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("mode", ["hash", "drop"])
+def test_the_diffs_rebuild_the_replaced_texts_and_sizes_and_sha1s_stay(ip_run, mode):
+    runs, _ = ip_run
+    out = runs[mode][0]
+    texts = {r["revision_id"]: r["revision_text"] for r in pq.read_table(out / "content").to_pylist()}
+    for d in pq.read_table(out / "diffs").to_pylist():
+        base = texts[d["base_revision_id"]] if d["base_revision_id"] is not None else ""
+        ops = [(o["a_start"], o["a_end"], o["b_start"], o["b_end"], o["text"]) for o in d["ops"]]
+        assert apply_ops(base, ops) == texts[d["revision_id"]]
+    columns = ["revision_id", "revision_text_bytes", "revision_text_sha1", "revision_text_bytes_diff",
+               "revision_is_identity_revert", "revision_is_identity_reverted", "user_is_anonymous", "user_id"]
+    kept = pq.read_table(runs["keep"][0] / "revisions", columns=columns).sort_by("revision_id")
+    assert pq.read_table(out / "revisions", columns=columns).sort_by("revision_id").equals(kept)
+
+
+def test_a_contributor_named_by_an_ip_is_anonymous(ip_run):
+    runs, ips = ip_run
+    rows = pq.read_table(runs["keep"][0] / "revisions", columns=["user_text", "user_is_anonymous", "user_id"])
+    named = [r for r in rows.to_pylist() if r["user_text"] in ips]
+    assert named and all(r["user_is_anonymous"] and r["user_id"] is None for r in named)
+    users = pq.read_table(runs["hash"][0] / "users").to_pylist()
+    anonymous = [u for u in users if u["user_is_anonymous"]]
+    assert anonymous and all(u["user_id"] is None and len(u["user_text"]) == 64 for u in anonymous)

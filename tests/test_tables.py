@@ -123,3 +123,71 @@ def test_diffs_table_rebuilds_every_visible_text(tmp_path):
             if r["content_is_visible"]:
                 assert bases[r["revision_id"]] == last_visible
                 last_visible = r["revision_id"]
+
+
+# -- IP addresses, one page at a time ------------------------------------------------------------
+_REVISION = ("<revision><id>{id}</id><timestamp>2020-01-0{id}T00:00:00Z</timestamp>"
+             "<contributor><username>{name}</username><id>{user_id}</id></contributor>"
+             "<comment>{comment}</comment><text>{text}</text></revision>")
+_EDITS = [  # (contributor name, id as the dump gives it, comment, text)
+    ("192.0.2.7", -1, "first", "Hello\n"),  # an IP written as a user name, as the Data Lake's dumper does
+    ("2A00:23C4:C2FA:5400:132:F168:F648:4824", 0, "hi", "Hello\n-- [[User:192.0.2.7|192.0.2.7]]\n"),
+    ("Bob 192.0.2.7", 5, "Reverted edits by [[Special:Contributions/192.0.2.7|192.0.2.7]]", "Hello\n"),
+    ("Alice", 6, "talk", "Hello\nAlice here, not 2a00:23c4:c2fa:5400:132:f168:f648:4824\n"),
+]
+
+
+def _assemble(ips: IpPolicy):
+    from dumpproc.records import PageHeader, Revision
+    from dumpproc.schema import REVISIONS
+    from dumpproc.tables import PageAssembler
+
+    assembler = PageAssembler(PageHeader(1, 3, "User talk:192.0.2.7", "User talk:192.0.2.7/a", None), ips=ips)
+    diffs, texts = [], []
+    for n, (name, user_id, comment, text) in enumerate(_EDITS, 1):
+        revision = Revision.from_string(_REVISION.format(id=n, name=name, user_id=user_id, comment=comment, text=text))
+        diffs.append(assembler.add(revision))
+        texts.append(assembler.content_text)
+    summary = assembler.finish()
+    return dict(zip(REVISIONS.names, summary.revisions)), summary, diffs, texts
+
+
+@pytest.mark.parametrize("mode", ["keep", "hash", "drop"])
+def test_a_contributor_named_by_an_ip_address_is_anonymous_in_every_mode(mode):
+    columns, summary, _, _ = _assemble(IpPolicy(mode, b"k" if mode == "hash" else None))
+    assert columns["user_is_anonymous"] == [True, True, False, False]
+    assert columns["user_id"] == [None, None, 5, 6]
+    users = [user[:2] if user else None for user, *_ in summary.contributions]  # what the users table adds up
+    anonymous = [None, None] if mode == "drop" else [(True, None), (True, None)]  # drop: no one to count
+    assert users == [*anonymous, (False, 5), (False, 6)]
+
+
+def test_hash_and_drop_replace_every_address_and_keep_sizes_and_sha1s():
+    from dumpproc.diff import apply_ops
+    from dumpproc.records import sha1_base36
+
+    hashed = IpPolicy("hash", b"k")
+    v4, v6 = hashed.apply("192.0.2.7"), hashed.apply("2a00:23c4:c2fa:5400:132:f168:f648:4824")
+    kept, _, _, _ = _assemble(IpPolicy("keep"))
+    for policy, v4_in_text, v4_name, v6_in_text in ((hashed, v4, v4, v6), (IpPolicy("drop"), "<ip>", None, "<ip>")):
+        columns, summary, diffs, texts = _assemble(policy)
+        assert columns["page_title"] == [f"User talk:{v4_in_text}"] * 4
+        assert columns["page_redirect_title"] == [f"User talk:{v4_in_text}/a"] * 4
+        assert summary.page_row[2:4] == (f"User talk:{v4_in_text}", f"User talk:{v4_in_text}/a")
+        assert columns["user_text"] == [v4_name, None if policy.mode == "drop" else v6, f"Bob {v4_in_text}", "Alice"]
+        assert summary.page_row[9] == v4_name  # creator_user_text
+        assert columns["revision_comment"][2] == (f"Reverted edits by [[Special:Contributions/{v4_in_text}|"
+                                                  f"{v4_in_text}]]")
+        assert texts[1] == f"Hello\n-- [[User:{v4_in_text}|{v4_in_text}]]\n"
+        assert texts[3] == f"Hello\nAlice here, not {v6_in_text}\n"
+        # the diffs rebuild the replaced texts; sizes and sha1s stay the dump's (so reverts do too)
+        previous = ""
+        for (base, result), text in zip(diffs, texts):
+            assert apply_ops(previous, [(*op[:4], op[4].decode()) for op in result.ops]) == text
+            assert result.chars_added - result.chars_removed == len(text) - len(previous)
+            previous = text
+        for name in ("revision_text_bytes", "revision_text_sha1", "revision_text_bytes_diff",
+                     "revision_is_identity_revert", "revision_is_identity_reverted"):
+            assert columns[name] == kept[name], name
+        assert columns["revision_text_sha1"] == [sha1_base36(e[3]) for e in _EDITS]
+        assert columns["revision_is_identity_revert"] == [False, False, True, False]
