@@ -128,3 +128,60 @@ def test_a_rerun_that_fails_earlier_leaves_no_parts_of_the_earlier_run(tmp_path)
     done = run_cli("process", path, "-o", out, "--resume")
     assert done.returncode == 1, done.stderr
     assert not list(out.glob("*/wiki_db=testwiki/*/*.parquet"))
+
+
+# -- split files cut short or damaged: the unit that meets it fails, never the run's success ------
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """One clean generated dump, 2.7 MB of XML in 300 pages, in the forms a split file takes: plain
+    XML (1 MiB pieces), bzip2 streams as Wikimedia's multistream files have them (the header, 100 pages
+    a stream, the closing tag) and zstandard frames of 300 kB of XML each (the closing tag in one of its
+    own)."""
+    import io
+
+    import gen_dump
+    import zstandard
+
+    out = io.BytesIO()
+    gen_dump.generate(out, gen_dump.Options(pages=300, revisions=(1, 5), text_size=2000, seed=14, dbname="cutwiki"))
+    xml = out.getvalue()
+    starts = [i for i in range(len(xml)) if xml.startswith(b"  <page>", i)][::100]
+    cuts = [0, *starts, xml.rindex(b"</mediawiki>"), len(xml)]
+    streams = [bz2.compress(xml[a:b], 9) for a, b in zip(cuts, cuts[1:])]
+    compressor = zstandard.ZstdCompressor(level=3)
+    footer = xml.rindex(b"</mediawiki>")
+    frames = [compressor.compress(xml[i:min(i + 300_000, footer)]) for i in range(0, footer, 300_000)]
+    frames.append(compressor.compress(xml[footer:]))
+    return {"xml": xml, "streams": streams, "frames": frames,
+            "folder": tmp_path_factory.mktemp("clean")}
+
+
+def split_run(tmp_path, name: str, data: bytes, split_size: str = "1"):
+    """``data`` as the file ``name``, processed with every piece a unit; returns (path, run, manifest)."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    out = tmp_path / "out"
+    done = run_cli("process", path, "-o", out, "-j", "2", "--split-size", split_size, "--snapshot", "2026-01")
+    return path, done, manifest(out) if (out / "_manifest.json").exists() else None
+
+
+def assert_fails_its_unit(path, done, run):
+    """The run ends in 1 without _SUCCESS, and a unit's error names the file and a byte offset."""
+    assert done.returncode == 1, done.stderr
+    assert not (path.parent / "out" / "_SUCCESS").exists()
+    failed = [u for u in run["units"] if u["status"] == "failed"]
+    assert failed and len(failed) < len(run["units"]), [u["error"] for u in failed]  # the others go on
+    for unit in failed:
+        assert str(path) in unit["error"] and ("compressed byte" in unit["error"] or "XML byte" in unit["error"])
+    return failed
+
+
+@pytest.mark.parametrize("frame, keep", [(-1, 0.5), (-1, -3), (-2, 0.5)])
+def test_a_whole_zstd_frame_then_one_cut_short_fails(tmp_path, clean, frame, keep):
+    frames = clean["frames"][:len(clean["frames"]) + 1 + frame]
+    last = frames[-1]
+    data = b"".join(frames[:-1]) + last[: int(len(last) * keep) if keep > 0 else keep]
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml.zst", data)
+    # the cut frame's unit, and the one before it when its last page reads on into that frame
+    for failed in assert_fails_its_unit(path, done, run):
+        assert failed["error_type"] == "CorruptInput" and "zstandard frame cut short" in failed["error"]

@@ -31,6 +31,8 @@ _PAGE = b"<page>"
 _END = b"</mediawiki>"
 #: The pieces of a plain XML file: fixed byte ranges.
 PLAIN_PIECE = 1 << 20
+#: Compressed bytes fed to the zstandard decoder at a time (its output for them is held at once).
+ZSTD_FEED = 1 << 18
 _ZSTD_MAGIC = 0xFD2FB528
 
 
@@ -61,41 +63,59 @@ def piece_spans(path: str, fmt: str) -> list[tuple[int, int]]:
 def zstd_frames(path: str) -> list[tuple[int, int]]:
     """The byte ranges of a zstandard file's frames, walked from frame and block headers.
 
-    Skippable frames are folded into the frame before them.
+    Skippable frames are folded into the frame before them. Where the walk meets what is not a
+    whole frame (a frame cut short, bytes that are no frame), the rest of the file is one last
+    range: the unit that decodes it fails there, and planning never does.
     """
     frames: list[tuple[int, int]] = []
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         at = 0
         while at < size:
-            fh.seek(at)
-            magic = int.from_bytes(fh.read(4), "little")
-            if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame: magic, size, data
-                end = at + 8 + int.from_bytes(fh.read(4), "little")
-                frames[-1:] = [(frames[-1][0], end)] if frames else [(at, end)]
-                at = end
-                continue
-            if magic != _ZSTD_MAGIC:
-                raise CorruptInput("not a zstandard frame", path=path, offset=at)
-            descriptor = fh.read(1)[0]
-            fcs_flag, single, checksum, dict_flag = descriptor >> 6, (descriptor >> 5) & 1, (descriptor >> 2) & 1, \
-                descriptor & 3
-            header = 1 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag] + ((1 if single else 0), 2, 4, 8)[fcs_flag]
-            block = at + 4 + header
-            while True:
-                fh.seek(block)
-                raw = fh.read(3)
-                if len(raw) < 3:
-                    raise CorruptInput("zstandard frame cut short", path=path, offset=block)
-                value = int.from_bytes(raw, "little")
-                last, kind, length = value & 1, (value >> 1) & 3, value >> 3
-                block += 3 + (1 if kind == 1 else length)
-                if last:
-                    break
-            end = block + (4 if checksum else 0)
-            frames.append((at, end))
+            found = _zstd_frame_end(fh, at)
+            if found is None or found[0] > size:
+                frames.append((at, size))
+                break
+            end, skippable = found
+            if frames and skippable:
+                frames[-1] = (frames[-1][0], end)
+            else:
+                frames.append((at, end))
             at = end
     return frames
+
+
+def _zstd_frame_end(fh, at: int) -> tuple[int, bool] | None:
+    """Where the frame at byte ``at`` ends and whether it is a skippable one, or None where no frame
+    header or block header can be read there."""
+    fh.seek(at)
+    head = fh.read(5)
+    if len(head) < 5:
+        return None
+    magic = int.from_bytes(head[:4], "little")
+    if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame: magic, size, data
+        fh.seek(at + 4)
+        length = fh.read(4)
+        return None if len(length) < 4 else (at + 8 + int.from_bytes(length, "little"), True)
+    if magic != _ZSTD_MAGIC:
+        return None
+    descriptor = head[4]
+    fcs_flag, single, checksum, dict_flag = descriptor >> 6, (descriptor >> 5) & 1, (descriptor >> 2) & 1, \
+        descriptor & 3
+    header = 1 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag] + ((1 if single else 0), 2, 4, 8)[fcs_flag]
+    block = at + 4 + header
+    while True:
+        fh.seek(block)
+        raw = fh.read(3)
+        if len(raw) < 3:
+            return None
+        value = int.from_bytes(raw, "little")
+        last, kind, length = value & 1, (value >> 1) & 3, value >> 3
+        if kind == 3:  # reserved: not a block
+            return None
+        block += 3 + (1 if kind == 1 else length)
+        if last:
+            return block + (4 if checksum else 0), False
 
 
 def plan_ranges(spans: list[tuple[int, int]], split_size: int) -> list[tuple[int, int]]:
@@ -145,31 +165,23 @@ def _zstd_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, byt
         for index in range(first, len(frames)):
             start, end = frames[index]
             fh.seek(start)
-            # the frame's bytes only: zstandard's reader otherwise reads on across frames
-            reader = decompressor.stream_reader(_Slice(fh, end - start), read_across_frames=True)
+            # one frame at a time, so that its end is seen: zstandard's stream reader hands out
+            # what a frame cut short holds and then reports a clean end
+            frame = decompressor.decompressobj()
+            at = start
             try:
-                while chunk := reader.read(1 << 20):
-                    yield index, chunk
+                while at < end and not frame.eof:
+                    data = fh.read(min(ZSTD_FEED, end - at))
+                    if not data:
+                        break  # the file shrank under us: cut short all the same
+                    at += len(data)
+                    if chunk := frame.decompress(data):
+                        yield index, chunk
             except zstandard.ZstdError as exc:
                 raise CorruptInput(f"zstandard frame cannot be decoded: {exc}", path=path, offset=start) from exc
-
-
-class _Slice(io.RawIOBase):
-    """The next ``size`` bytes of an open file, as a stream."""
-
-    def __init__(self, fh, size: int):
-        super().__init__()
-        self._fh = fh
-        self._left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self._fh.read(min(len(buffer), self._left))
-        buffer[:len(data)] = data
-        self._left -= len(data)
-        return len(data)
+            if not frame.eof:
+                raise CorruptInput("zstandard frame cut short: the file ends inside it", path=path, offset=end)
+            # what follows the frame's end inside its range are skippable frames, walked by zstd_frames
 
 
 def _plain_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, bytes]]:
