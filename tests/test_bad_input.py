@@ -8,7 +8,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, shared_dump
 from test_parse_errors import BAD_PAGES, FOOTER, HEADER, good_page
 
 TABLES = ("revisions", "diffs", "pages", "users")
@@ -185,3 +185,45 @@ def test_a_whole_zstd_frame_then_one_cut_short_fails(tmp_path, clean, frame, kee
     # the cut frame's unit, and the one before it when its last page reads on into that frame
     for failed in assert_fails_its_unit(path, done, run):
         assert failed["error_type"] == "CorruptInput" and "zstandard frame cut short" in failed["error"]
+
+
+def multistream(streams, keep: int | None = None) -> bytes:
+    data = b"".join(streams)
+    return data if keep is None else data[:keep]
+
+
+def test_plain_xml_cut_before_a_page_fails_the_unit_that_holds_its_end(tmp_path, clean):
+    xml = clean["xml"]
+    cut = xml.rindex(b"  <page>", 0, len(xml) - 200_000)  # the last unit holds the pages before the cut
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml", xml[:cut])
+    failed, = assert_fails_its_unit(path, done, run)
+    assert failed["error_type"] == "MalformedXML" and "cut short" in failed["error"]
+    assert failed["error_at"]["xml_offset"] == cut and failed["id"] == run["units"][-1]["id"]
+    assert failed["pages"] > 0  # its pages before the cut are kept
+
+
+@pytest.mark.parametrize("where", ["at a stream's end", "inside a stream"])
+def test_multistream_bz2_cut_short_fails(tmp_path, clean, where):
+    streams = clean["streams"]
+    keep = {"at a stream's end": len(b"".join(streams[:-1])),  # the closing tag's stream is gone
+            "inside a stream": len(b"".join(streams[:-2])) + len(streams[-2]) // 2,
+            "inside its last end marker": -1}[where]
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml.bz2", multistream(streams, keep))
+    assert_fails_its_unit(path, done, run)
+
+
+@pytest.mark.parametrize("keep", [12237, 13000])
+def test_real_multistream_cut_short_fails(tmp_path, keep):
+    """The real file's streams end at 718, 4735, 8475, 12237, 15407 (the closing tag), 15462 (an empty stream)."""
+    real = shared_dump("wikimedia__operations-dumps-mwbzutils/pages-articles-p2566p2583.multistream.xml.bz2")
+    path, done, run = split_run(tmp_path, "elwikivoyage-20260101-pages-articles-multistream.xml.bz2",
+                                real.read_bytes()[:keep])
+    assert_fails_its_unit(path, done, run)
+
+
+def test_the_real_multistream_whole_is_fine_split(tmp_path):
+    real = shared_dump("wikimedia__operations-dumps-mwbzutils/pages-articles-p2566p2583.multistream.xml.bz2")
+    path, done, run = split_run(tmp_path, "elwikivoyage-20260101-pages-articles-multistream.xml.bz2",
+                                real.read_bytes())
+    assert done.returncode == 0, done.stderr
+    assert len(run["units"]) >= 5 and sum(u["pages"] for u in run["units"]) == 17

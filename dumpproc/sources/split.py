@@ -24,11 +24,12 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
-from ..errors import CorruptInput
+from ..errors import CorruptInput, MalformedXML
 from .bz2blocks import block_spans, realign
 
 _PAGE = b"<page>"
 _END = b"</mediawiki>"
+_BLANK = b" \t\r\n"  # XML's whitespace
 #: The pieces of a plain XML file: fixed byte ranges.
 PLAIN_PIECE = 1 << 20
 #: Compressed bytes fed to the zstandard decoder at a time (its output for them is held at once).
@@ -214,6 +215,8 @@ def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads
 
     Positions are in T, the text its pieces decode to from piece ``first`` on; ``owned`` is the
     length of the text of its own pieces (first..end-1), known once a later piece (or the end) comes.
+    A unit whose last page is followed by a later unit's ``<page>`` closes its text itself; the one
+    whose last page is the file's hands on the file's own end and reads on to its last byte.
     """
     yield header
     keep = len(_END) - 1  # enough to find a tag split across two chunks
@@ -221,7 +224,8 @@ def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads
     decoded_own = 0
     buffer, position = b"", 0  # buffer is T[position:position + len(buffer)]
     started = False
-    for index, data in PIECES[fmt](path, first, threads):
+    pieces = PIECES[fmt](path, first, threads)
+    for index, data in pieces:
         if index >= end and owned is None:
             owned = decoded_own
         if index < end:
@@ -239,22 +243,54 @@ def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads
                 break  # the first page to begin here is the next unit's: this one owns none
             started = True
             buffer, position = buffer[at:], position + at
-        stop = buffer.find(_END)
-        if owned is not None:  # the first page beginning past the range is the next unit's
-            following = buffer.find(_PAGE, max(0, owned - position))
-            if following != -1 and (stop == -1 or following < stop):
-                stop = following
-        if stop != -1:
-            yield buffer[:stop]
+        closing = buffer.find(_END)
+        # the first page beginning past the range is the next unit's
+        following = buffer.find(_PAGE, max(0, owned - position)) if owned is not None else -1
+        if following != -1 and (closing == -1 or following < closing):
+            yield buffer[:following]
             yield _END
+            return
+        if closing != -1:
+            yield buffer[:closing + len(_END)]
+            after = closing + len(_END)
+            start = first * PLAIN_PIECE if fmt == "xml" else 0  # plain XML: T's place in the file
+            _read_to_the_end(path, fmt, buffer[after:], index, start + position + after, pieces)
             return
         if len(buffer) > keep:
             yield buffer[:-keep]
             buffer, position = buffer[-keep:], position + len(buffer) - keep
-    if started:
-        closing = buffer.find(_END)
-        yield buffer if closing == -1 else buffer[:closing]
+    if started:  # the pieces ran out inside the document
+        yield buffer
+        raise MalformedXML("the file ends before </mediawiki>: it is cut short", path=path, **_end_offsets(path, fmt))
     yield _END
+
+
+def _read_to_the_end(path: str, fmt: str, rest: bytes, index: int, at: int,
+                     pieces: Iterator[tuple[int, bytes]]) -> None:
+    """After the file's ``</mediawiki>``: whitespace only, up to the end of the last piece.
+
+    ``rest`` is the text after the tag in piece ``index``; ``at`` is the XML byte it begins at, for
+    plain XML (a compressed file's fault is named by its piece's first byte). Reading every piece to
+    its end is what lets the decoder check the codec's own end (bzip2's end-of-stream marker and
+    combined CRC, zstandard's last frame whole) in the unit that holds it.
+    """
+    while True:
+        if rest.strip(_BLANK):
+            at += len(rest) - len(rest.lstrip(_BLANK))
+            where = ({"uncompressed_offset": at} if fmt == "xml"
+                     else {"offset": piece_spans(path, fmt)[index][0]})
+            raise MalformedXML("text after </mediawiki>, the end of the document", path=path, **where)
+        at += len(rest)
+        found = next(pieces, None)
+        if found is None:
+            return
+        index, rest = found
+
+
+def _end_offsets(path: str, fmt: str) -> dict:
+    """Where a file ends, as an error names it: plain XML by its XML byte, others by the compressed byte."""
+    size = os.path.getsize(path)
+    return {"uncompressed_offset": size} if fmt == "xml" else {"offset": size}
 
 
 class UnitStream(io.RawIOBase):
