@@ -202,7 +202,7 @@ def test_plain_xml_cut_before_a_page_fails_the_unit_that_holds_its_end(tmp_path,
     assert failed["pages"] > 0  # its pages before the cut are kept
 
 
-@pytest.mark.parametrize("where", ["at a stream's end", "inside a stream"])
+@pytest.mark.parametrize("where", ["at a stream's end", "inside a stream", "inside its last end marker"])
 def test_multistream_bz2_cut_short_fails(tmp_path, clean, where):
     streams = clean["streams"]
     keep = {"at a stream's end": len(b"".join(streams[:-1])),  # the closing tag's stream is gone
@@ -212,7 +212,7 @@ def test_multistream_bz2_cut_short_fails(tmp_path, clean, where):
     assert_fails_its_unit(path, done, run)
 
 
-@pytest.mark.parametrize("keep", [12237, 13000])
+@pytest.mark.parametrize("keep", [12237, 13000, 15470])
 def test_real_multistream_cut_short_fails(tmp_path, keep):
     """The real file's streams end at 718, 4735, 8475, 12237, 15407 (the closing tag), 15462 (an empty stream)."""
     real = shared_dump("wikimedia__operations-dumps-mwbzutils/pages-articles-p2566p2583.multistream.xml.bz2")
@@ -227,3 +227,30 @@ def test_the_real_multistream_whole_is_fine_split(tmp_path):
                                 real.read_bytes())
     assert done.returncode == 0, done.stderr
     assert len(run["units"]) >= 5 and sum(u["pages"] for u in run["units"]) == 17
+
+
+def with_digit(stream: bytes, digit: bytes) -> bytes:
+    assert stream[:4] == b"BZh9"
+    return b"BZh" + digit + stream[4:]
+
+
+@pytest.mark.parametrize("damage", ["digit 0", "digit 1, too small for its blocks", "a trailing stream cut short"])
+def test_damaged_multistream_bz2_fails_the_unit_that_meets_it(tmp_path, clean, damage):
+    streams = list(clean["streams"])
+    if damage == "a trailing stream cut short":
+        streams.append(streams[1][: len(streams[1]) // 2])
+    else:
+        streams[2] = with_digit(streams[2], b"0" if damage == "digit 0" else b"1")
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml.bz2", b"".join(streams))
+    for failed in assert_fails_its_unit(path, done, run):
+        assert failed["error_type"] == "CorruptInput", failed["error"]
+
+
+def test_a_damaged_first_digit_leaves_the_file_whole_and_fails_it(tmp_path, clean):
+    """Planning cannot read the header through the first stream: the file is one unit, which fails."""
+    streams = list(clean["streams"])
+    streams[0] = with_digit(streams[0], b"0")
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml.bz2", b"".join(streams))
+    assert done.returncode == 1 and not (tmp_path / "out" / "_SUCCESS").exists()
+    unit, = run["units"]
+    assert unit["status"] == "failed" and str(path) in unit["error"]

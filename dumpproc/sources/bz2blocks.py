@@ -7,8 +7,8 @@ Hadoop readers split dumps this way; it needs no decoding, unlike
 indexed-bzip2's ``block_offsets()``, which decodes the whole file first. The
 scan is the first step of splitting one large file into several units
 (``--split-size``); a 48-bit pattern can occur inside compressed data by chance
-(about once per 35 TB of random bits), so a split point is confirmed by
-decoding from it.
+(about once per 35 TB of random bits), so what the scan finds is a candidate
+until decoding confirms it (``bz2pieces``).
 
 ``realign`` then makes any run of whole blocks (from several streams too) into
 one byte-aligned stream with its combined CRC, which any bzip2 decoder reads:
@@ -17,8 +17,6 @@ a unit can decode its own range of the file without the blocks before it.
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
 
 import numpy as np
@@ -118,14 +116,17 @@ def _read_bits(src, bit, count):  # pragma: no cover - compiled
     return value
 
 
-def realign(path: str, blocks: list[tuple[int, int]]) -> bytes:
+def realign(path: str, blocks: list[tuple[int, int]], level: int = 9) -> bytes:
     """One byte-aligned bzip2 stream made of the given blocks, each ``(start bit, end bit)`` of the
     file (end: the next block's magic or the stream's end marker), with the combined CRC that a
-    decoder checks at its end. Blocks from several streams of a multistream file may be joined."""
+    decoder checks at its end. Blocks from several streams of a multistream file may be joined.
+
+    ``level`` is the block-size digit of the stream's header: 9 admits blocks of every level; the
+    blocks' own stream's digit makes the decoder check that they fit it, as it does reading the file."""
     data = np.memmap(path, dtype=np.uint8, mode="r")
     total = 32 + sum(end - start for start, end in blocks) + 48 + 32
     out = np.zeros((total + 7) // 8, np.uint8)
-    out[:4] = np.frombuffer(b"BZh9", np.uint8)  # level 9 admits blocks of every level
+    out[:4] = np.frombuffer(b"BZh%d" % level, np.uint8)
     at = 32
     combined = 0
     for start, end in blocks:
@@ -136,20 +137,3 @@ def realign(path: str, blocks: list[tuple[int, int]]) -> bytes:
     tail = np.frombuffer(((STREAM_END_MAGIC << 32) | combined).to_bytes(10, "big"), np.uint8)
     _copy_bits(tail, 0, 80, out, at)
     return out.tobytes()
-
-
-def block_spans(path: str) -> list[tuple[int, int]]:
-    """Every block of the file as (start bit, end bit), in order.
-
-    Planning and every unit of a file need these: the scan is done once per process and file
-    (and workers forked after planning inherit it).
-    """
-    stat = os.stat(path)
-    return list(_spans(os.path.abspath(path), stat.st_size, stat.st_mtime_ns))
-
-
-@functools.lru_cache(maxsize=64)
-def _spans(path: str, size: int, mtime_ns: int) -> tuple[tuple[int, int], ...]:
-    offsets, kinds = scan_blocks(path)
-    return tuple((int(offsets[i]), int(offsets[i + 1]))
-                 for i in range(len(offsets) - 1) if kinds[i] == BLOCK)

@@ -8,9 +8,10 @@ plain UTF-8 file. A unit owns a run of pieces; it owns the pages whose
 later pieces to finish its last page. Its stream is: the file's header
 (``<mediawiki ...>`` and ``<siteinfo>``, read once when the units are planned),
 then the text from its first owned ``<page>`` up to the first ``<page>`` that
-begins past its range, then ``</mediawiki>``. ``<page>`` cannot occur inside
-text (it would be escaped), so the tag marks page starts exactly. bzip2 blocks
-are decoded several at a time on threads (bz2 releases the GIL).
+begins past its range, then ``</mediawiki>``; the unit whose last page is the
+file's reads the file's own end instead, to its last byte, so that a file cut
+short fails there. ``<page>`` cannot occur inside text (it would be escaped),
+so the tag marks page starts exactly. bzip2 blocks are decoded by ``bz2pieces``.
 
 A single-frame zstandard file, and a UTF-16 file, have one piece: they are
 read whole.
@@ -18,14 +19,13 @@ read whole.
 
 from __future__ import annotations
 
-import bz2
 import io
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 from ..errors import CorruptInput, MalformedXML
-from .bz2blocks import block_spans, realign
+from .bz2pieces import bz2_pieces
+from .bz2pieces import piece_spans as bz2_spans
 
 _PAGE = b"<page>"
 _END = b"</mediawiki>"
@@ -54,7 +54,7 @@ def split_format(path: str) -> str | None:
 def piece_spans(path: str, fmt: str) -> list[tuple[int, int]]:
     """The file's pieces as byte ranges (a bzip2 block's range covers the bytes its bits touch)."""
     if fmt == "bz2":
-        return [(start // 8, (end + 7) // 8) for start, end in block_spans(path)]
+        return [(start // 8, (end + 7) // 8) for start, end in bz2_spans(path)]
     if fmt == "zstd":
         return zstd_frames(path)
     size = os.path.getsize(path)
@@ -133,30 +133,6 @@ def plan_ranges(spans: list[tuple[int, int]], split_size: int) -> list[tuple[int
 
 
 # -- decoding pieces -------------------------------------------------------------------------
-def _bz2_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, bytes]]:
-    spans = block_spans(path)[first:]
-
-    def decode(span):
-        try:
-            return bz2.decompress(realign(path, [span]))
-        except (OSError, ValueError, EOFError) as exc:
-            raise CorruptInput(f"bzip2 block at bit {span[0]} cannot be decoded: {exc}", path=path,
-                               offset=span[0] // 8) from exc
-
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        window = max(2, 2 * threads)
-        pending = [pool.submit(decode, span) for span in spans[:window]]
-        following = window
-        index = first
-        while pending:
-            data = pending.pop(0).result()
-            if following < len(spans):
-                pending.append(pool.submit(decode, spans[following]))
-                following += 1
-            yield index, data
-            index += 1
-
-
 def _zstd_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, bytes]]:
     import zstandard
 
@@ -194,7 +170,7 @@ def _plain_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, by
             index += 1
 
 
-PIECES = {"bz2": _bz2_pieces, "zstd": _zstd_pieces, "xml": _plain_pieces}
+PIECES = {"bz2": bz2_pieces, "zstd": _zstd_pieces, "xml": _plain_pieces}
 
 
 def file_header(path: str, fmt: str) -> bytes:
