@@ -79,3 +79,23 @@ def test_realigned_real_multistream_blocks():
         whole = fh.read()
     spans = piece_spans(str(path))
     assert b"".join(bz2.decompress(realign(str(path), [span])) for span in spans) == whole
+
+
+@pytest.mark.parametrize("path", [SAMPLE, FIXTURES / "codecs" / "sample.pbzip2.xml.bz2",
+                                  FIXTURES / "codecs" / "sample.lbzip2.xml.bz2"])
+def test_a_parsed_block_ends_where_the_next_begins(path):
+    """Parsing a block's symbols (no BWT, no CRC) finds its end: exactly where the next magic is."""
+    import numpy as np
+
+    from dumpproc.sources.bz2blocks import block_end
+
+    offsets, kinds = scan_blocks(str(path))
+    data = np.frombuffer(path.read_bytes(), np.uint8)
+    starts = [i for i in range(len(offsets)) if kinds[i] == BLOCK]
+    assert len(starts) >= 3
+    for i in starts:
+        assert block_end(data, int(offsets[i]), 9) == offsets[i + 1]
+        assert block_end(data, int(offsets[i]), 9, header_only=True) > offsets[i]
+    assert block_end(data, int(offsets[starts[1]]) + 1, 9) == -1  # not a block: one bit on
+    first = int(offsets[starts[0]])
+    assert block_end(data[: (first + int(offsets[starts[0] + 1])) // 16], first, 9) == -1  # cut short
