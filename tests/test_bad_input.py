@@ -254,3 +254,12 @@ def test_a_damaged_first_digit_leaves_the_file_whole_and_fails_it(tmp_path, clea
     assert done.returncode == 1 and not (tmp_path / "out" / "_SUCCESS").exists()
     unit, = run["units"]
     assert unit["status"] == "failed" and str(path) in unit["error"]
+
+
+def test_a_flipped_byte_in_a_split_bz2_fails_the_unit_that_holds_it(tmp_path, clean):
+    data = bytearray(bz2.compress(clean["xml"], 1))
+    data[len(data) // 2] ^= 0x04
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml.bz2", bytes(data), "100K")
+    for failed in assert_fails_its_unit(path, done, run):
+        assert failed["error_type"] == "CorruptInput" and "cannot be decoded" in failed["error"]
+    assert sum(u["status"] == "committed" for u in run["units"]) >= 3

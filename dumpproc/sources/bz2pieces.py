@@ -1,13 +1,19 @@
-"""A bzip2 file as the pieces split units decode: its blocks, none trusted before it is decoded.
+"""A bzip2 file as the pieces split units decode: its blocks, none trusted before it is parsed.
 
 ``bz2blocks`` finds *candidates*: the 48-bit block magic or stream-end magic at any bit offset.
 Almost all are what they seem, but the same 48 bits can occur by chance inside compressed data
-(over a few TB of bzip2 one is to be expected), so a candidate becomes a fact only by decoding:
+(over a few TB of bzip2 one is to be expected), so a candidate counts only once a block is seen to
+end exactly there (``bz2blocks.block_end`` parses a block's header, tables and symbols as a
+decoder does, without undoing the BWT: a small part of decoding it):
 
-- A block is decoded alone (``realign``), from its candidate to the next one, with its own
-  stream's block-size digit. Where that fails, it is decoded on to the candidate after, and so on
-  up to the longest a block can be: a chance pattern inside a block is passed over, and the block
-  it sits in is one block. Only when no end works is the block damaged.
+- A split point (``Confirmer``) is a block candidate whose block parses and ends where a
+  candidate begins, and at which the block before it ends exactly (or its stream's header ends).
+  Planning confirms only the candidates it would cut at, and tries the next one where one fails:
+  no unit begins inside a block.
+- A unit decodes each block alone (``realign``), from its candidate to the next one, with its
+  own stream's block-size digit, its CRC checked. Where that fails, the block is parsed: if it
+  ends at a later candidate, what lies between were chance patterns, passed over (the block they
+  sit in is one block); otherwise the block is damaged.
 - Where a block ends at a stream's end, the stream is checked as a decoder reading the file
   checks it: the combined CRC over its blocks, then straight after it the next stream's header
   (``BZh`` and a digit from 1 to 9) or the file's end. A file cut inside a block, or anywhere
@@ -15,7 +21,6 @@ Almost all are what they seem, but the same 48 bits can occur by chance inside c
 
 Each piece is one block candidate; a passed-over candidate's piece yields nothing.
 """
-
 from __future__ import annotations
 
 import bz2
@@ -28,7 +33,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import CorruptInput
-from .bz2blocks import BLOCK, STREAM_END, realign, scan_blocks
+from .bz2blocks import BLOCK, STREAM_END, block_end, realign, scan_blocks
 
 #: What bz2 raises for a block that does not decode.
 _BZ2_ERRORS = (OSError, ValueError, EOFError)
@@ -84,6 +89,20 @@ class BlockMap:
     def piece_of(self, candidate: int) -> int:
         return int(np.searchsorted(self.pieces, candidate))
 
+    def candidate_at(self, bit: int) -> int | None:
+        """The candidate that begins at ``bit``, if one does."""
+        found = int(np.searchsorted(self.offsets, bit))
+        return found if found < len(self.offsets) and self.offsets[found] == bit else None
+
+    def block_end(self, candidate: int, header_only: bool = False) -> int:
+        """Where the block at ``candidate`` ends, parsed (``bz2blocks.block_end``); -1 where it does not
+        parse, or its stream's block-size digit is damaged."""
+        try:
+            level = self.level(candidate)
+        except CorruptInput:
+            return -1
+        return block_end(self.data, int(self.offsets[candidate]), level, header_only)
+
 
 def block_map(path: str) -> BlockMap:
     """The file's candidates and stream layout, found once per process and file."""
@@ -127,19 +146,55 @@ def _decode(bm: BlockMap, start: int, end: int, level: int) -> bytes:
 
 
 def _read_on(bm: BlockMap, candidate: int, level: int, failed: Exception) -> tuple[bytes, int]:
-    """The block at ``candidate`` whose decoding to the next candidate ``failed``: decoded on to each
-    later candidate in turn, as far as a block can reach. Returns its text and the candidate it ends at."""
+    """The block at ``candidate`` whose decoding to the next candidate ``failed``: if it parses to a
+    later candidate, decoded to there. Returns its text and the candidate it ends at."""
     start = int(bm.offsets[candidate])
-    for following in range(candidate + 2, len(bm.offsets) + 1):
-        end = int(bm.offsets[following]) if following < len(bm.offsets) else bm.size * 8
-        if end - start > max_block_bits(level):
-            break
+    end = bm.candidate_at(bm.block_end(candidate))
+    if end is not None and end > candidate + 1:
         try:
-            return _decode(bm, start, end, level), following
+            return _decode(bm, start, int(bm.offsets[end]), level), end
         except _BZ2_ERRORS:
-            continue
+            pass
     raise CorruptInput(f"bzip2 block at bit {start} cannot be decoded (damaged, or the file is cut short): "
                        f"{failed}", path=bm.path, offset=start // 8) from failed
+
+
+# -- split points ------------------------------------------------------------------------------
+class Confirmer:
+    """Whether a piece can begin a unit: its block parses and ends where a candidate begins, and
+    the block before it ends exactly where it begins (or it is its stream's first block). Blocks'
+    ends are remembered, so confirming neighbouring pieces parses each block once."""
+
+    def __init__(self, path: str):
+        self.bm = block_map(path)
+        self._ends: dict[int, int] = {}
+
+    def __call__(self, piece: int) -> bool:
+        bm = self.bm
+        candidate = int(bm.pieces[piece])
+        start = int(bm.offsets[candidate])
+        if bm.candidate_at(self._end(candidate)) is None:
+            return False
+        header, first = bm.stream(candidate)
+        if start == (header + 4) * 8:
+            return True
+        reach = max_block_bits(bm.level(candidate))
+        for before in range(candidate - 1, first - 1, -1):  # chance patterns may lie between
+            if start - int(bm.offsets[before]) > reach:
+                break
+            if bm.kinds[before] != BLOCK:
+                continue
+            end = self._end(before)
+            if end == start:
+                return True
+            if end > start:
+                return False  # the block before goes on past it: a chance pattern inside that block
+        return False
+
+    def _end(self, candidate: int) -> int:
+        if candidate not in self._ends:
+            self._ends[candidate] = self.bm.block_end(candidate)
+        return self._ends[candidate]
 
 
 # -- a unit's pieces ----------------------------------------------------------------------------
@@ -217,8 +272,8 @@ def _next_stream(bm: BlockMap, at: int) -> int | None:
                                offset=at)
         _digit(bm, at)
         start = (at + 4) * 8
-        found = int(np.searchsorted(bm.offsets, start))
-        if found == len(bm.offsets) or bm.offsets[found] != start:
+        found = bm.candidate_at(start)
+        if found is None:
             raise CorruptInput("bzip2 stream header followed by no block and no stream end", path=bm.path,
                                offset=at)
         if bm.kinds[found] == BLOCK:
@@ -233,25 +288,33 @@ def _next_stream(bm: BlockMap, at: int) -> int | None:
 def _check_combined_crc(bm: BlockMap, candidate: int, passed_over: set[int], unit_first: int) -> None:
     """The stream's stored combined CRC against its blocks' CRCs, as a decoder checks it at the end.
 
-    The blocks before this unit's first are read from their headers, not decoded: if one of those
-    candidates is a chance pattern the CRCs disagree, and leaving out one that is (confirmed by
-    decoding the block it lies in) must make them agree. Two chance patterns in one stream before
-    this unit are not looked for; the stream then fails, never passes.
+    The blocks before this unit's first are read from their headers, neither decoded nor parsed.
+    Where the CRCs disagree, one of those candidates may be a chance pattern: each is left out in
+    turn (and confirmed by parsing the block it lies in); then the same again without those whose
+    header's fixed fields do not parse (a block's always do, a chance pattern's seldom). Two chance
+    patterns in one stream before this unit that both parse are not looked for: the stream then
+    fails, never passes.
     """
     _, first = bm.stream(candidate)
     blocks = [c for c in range(first, candidate) if bm.kinds[c] == BLOCK and c not in passed_over]
-    crcs = [int(v) for v in _words(bm.data, bm.offsets[blocks].astype(np.int64) + _MAGIC_BITS)] if blocks else []
     stored = bm.word(int(bm.offsets[candidate]) + _MAGIC_BITS)
+    if _agrees(bm, blocks, stored, first, unit_first):
+        return
+    plausible = [c for c in blocks if not first < c < unit_first or bm.block_end(c, header_only=True) != -1]
+    if len(plausible) < len(blocks) and _agrees(bm, plausible, stored, first, unit_first):
+        return
+    raise CorruptInput(f"bzip2 stream's combined CRC {stored:08x} does not match its blocks': a block is "
+                       "missing or damaged", path=bm.path, offset=int(bm.offsets[candidate]) // 8)
+
+
+def _agrees(bm: BlockMap, blocks: list[int], stored: int, first: int, unit_first: int) -> bool:
+    """Whether these blocks' CRCs fold to ``stored``, or do with one of those before the unit left out."""
+    crcs = [int(v) for v in _words(bm.data, bm.offsets[blocks].astype(np.int64) + _MAGIC_BITS)] if blocks else []
     prefix = _folds(crcs)
     if prefix[-1] == stored:
-        return
-    unknown = [i for i, c in enumerate(blocks) if first < c < unit_first]
-    for i in unknown:
-        if _fold_without(prefix, i) == stored and _inside_a_block(bm, blocks[i], first):
-            return
-    raise CorruptInput(f"bzip2 stream's combined CRC {stored:08x} does not match its blocks' "
-                       f"{prefix[-1]:08x}: a block is missing or damaged", path=bm.path,
-                       offset=int(bm.offsets[candidate]) // 8)
+        return True
+    return any(_fold_without(prefix, i) == stored and _inside_a_block(bm, c, first)
+               for i, c in enumerate(blocks) if first < c < unit_first)
 
 
 def _rotl(value: int, count: int) -> int:
@@ -274,17 +337,6 @@ def _fold_without(prefix: list[int], i: int) -> int:
 
 
 def _inside_a_block(bm: BlockMap, candidate: int, first: int) -> bool:
-    """Whether the block candidate before ``candidate`` decodes only on past it: a chance pattern."""
+    """Whether the block candidate before ``candidate`` parses on past it: a chance pattern."""
     before = next((c for c in range(candidate - 1, first - 1, -1) if bm.kinds[c] == BLOCK), None)
-    if before is None:
-        return False
-    level = bm.level(before)
-    try:
-        _decode(bm, int(bm.offsets[before]), int(bm.offsets[candidate]), level)
-        return False  # the block before ends exactly there: the candidate is a block
-    except _BZ2_ERRORS as exc:
-        try:
-            _, end = _read_on(bm, before, level, exc)
-        except CorruptInput:
-            return False
-        return end > candidate
+    return before is not None and bm.block_end(before) > int(bm.offsets[candidate])

@@ -11,7 +11,8 @@ then the text from its first owned ``<page>`` up to the first ``<page>`` that
 begins past its range, then ``</mediawiki>``; the unit whose last page is the
 file's reads the file's own end instead, to its last byte, so that a file cut
 short fails there. ``<page>`` cannot occur inside text (it would be escaped),
-so the tag marks page starts exactly. bzip2 blocks are decoded by ``bz2pieces``.
+so the tag marks page starts exactly. A unit begins only at a bzip2 block that
+parsing confirmed (``bz2pieces``): a block magic can occur by chance inside a block.
 
 A single-frame zstandard file, and a UTF-16 file, have one piece: they are
 read whole.
@@ -21,10 +22,10 @@ from __future__ import annotations
 
 import io
 import os
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import CorruptInput, MalformedXML
-from .bz2pieces import bz2_pieces
+from .bz2pieces import Confirmer, bz2_pieces
 from .bz2pieces import piece_spans as bz2_spans
 
 _PAGE = b"<page>"
@@ -119,13 +120,24 @@ def _zstd_frame_end(fh, at: int) -> tuple[int, bool] | None:
             return block + (4 if checksum else 0), False
 
 
-def plan_ranges(spans: list[tuple[int, int]], split_size: int) -> list[tuple[int, int]]:
-    """(first piece, end piece) index ranges of about ``split_size`` bytes each."""
+def split_points(path: str, fmt: str) -> Callable[[int], bool]:
+    """Whether a unit may begin at a piece: for bzip2, only at a block confirmed by parsing
+    (``bz2pieces.Confirmer``); frames walked from their headers and plain byte ranges always."""
+    return Confirmer(path) if fmt == "bz2" else (lambda piece: True)
+
+
+def plan_ranges(spans: list[tuple[int, int]], split_size: int,
+                confirmed: Callable[[int], bool] = lambda piece: True) -> list[tuple[int, int]]:
+    """(first piece, end piece) index ranges of about ``split_size`` bytes each.
+
+    A range ends only before a piece that is ``confirmed``; where one is not, the next is asked,
+    so that only the pieces a range would end before are confirmed.
+    """
     if not spans:
         return []
     ranges, first = [], 0
     for i, (start, _) in enumerate(spans):
-        if i > first and start - spans[first][0] >= split_size:
+        if i > first and start - spans[first][0] >= split_size and confirmed(i):
             ranges.append((first, i))
             first = i
     ranges.append((first, len(spans)))
