@@ -94,3 +94,31 @@ def test_plain_and_zstd_split_give_the_rows_of_the_whole(other_formats, whole, t
 
 def test_a_single_zstd_frame_is_read_whole(other_formats):
     assert len(plan_units([str(other_formats["zstd-single"])], 1)) == 1
+
+
+def test_a_cut_or_trailing_zstd_frame_is_the_last_piece(other_formats, tmp_path):
+    """Planning never fails on what is not a whole frame: it is the last piece, for its unit to fail on."""
+    from dumpproc.sources.split import zstd_frames
+
+    data = other_formats["zstd"].read_bytes()
+    whole = zstd_frames(str(other_formats["zstd"]))
+    for name, damaged in (("cut", data[: whole[-2][0] + 100]), ("trailing", data + b"not a frame")):
+        path = tmp_path / f"{name}.xml.zst"
+        path.write_bytes(damaged)
+        frames = zstd_frames(str(path))
+        assert frames[-1][1] == len(damaged) and all(a[1] == b[0] for a, b in zip(frames, frames[1:]))
+        assert frames[:-1] == whole[: len(frames) - 1]
+
+
+def test_ranges_end_only_before_confirmed_pieces():
+    from dumpproc.sources.split import plan_ranges
+
+    spans = [(i * 10, i * 10 + 10) for i in range(10)]
+    asked = []
+
+    def confirmed(piece):
+        asked.append(piece)
+        return piece not in (3, 4)
+
+    assert plan_ranges(spans, 30, confirmed) == [(0, 5), (5, 8), (8, 10)]
+    assert asked == [3, 4, 5, 8]  # only the pieces a range would end before
