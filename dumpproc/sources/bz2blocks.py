@@ -316,5 +316,5 @@ def block_end(data: np.ndarray, start: int, level: int, header_only: bool = Fals
     fail. ``header_only`` parses only its header's fixed fields, which the bits after a chance
     pattern rarely pass. Parsing a block's symbols costs a small part of decoding it (no BWT to
     undo), so split points are confirmed this way."""
-    kernels.announce(sys.modules[__name__])
+    # no kernels.announce here, once per block: the scan that found ``start`` announced this module's
     return int(_block_end(data, np.int64(start), np.int64(level), header_only))

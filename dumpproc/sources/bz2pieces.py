@@ -26,7 +26,7 @@ from __future__ import annotations
 import bz2
 import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -216,7 +216,7 @@ def bz2_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, bytes
     passed_over: set[int] = set()  # candidates found inside blocks: chance patterns
     unit_first = int(bm.pieces[first])
     window = max(2, 2 * threads)
-    ahead: dict[int, object] = {}
+    ahead: dict[int, Future] = {}  # pieces being decoded ahead of the reader
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         try:
             piece = first
