@@ -31,6 +31,7 @@ from .bz2pieces import piece_spans as bz2_spans
 _PAGE = b"<page>"
 _END = b"</mediawiki>"
 _BLANK = b" \t\r\n"  # XML's whitespace
+_NOTHING = b"<mediawiki><siteinfo/></mediawiki>"
 #: The pieces of a plain XML file: fixed byte ranges.
 PLAIN_PIECE = 1 << 20
 #: Compressed bytes fed to the zstandard decoder at a time (its output for them is held at once).
@@ -206,7 +207,8 @@ def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads
     A unit whose last page is followed by a later unit's ``<page>`` closes its text itself; the one
     whose last page is the file's hands on the file's own end and reads on to its last byte.
     """
-    yield header
+    if header.strip(_BLANK):  # a file of page runs without the root has none: its units are page runs too
+        yield header
     keep = len(_END) - 1  # enough to find a tag split across two chunks
     owned = None
     decoded_own = 0
@@ -249,8 +251,12 @@ def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads
             buffer, position = buffer[-keep:], position + len(buffer) - keep
     if started:  # the pieces ran out inside the document
         yield buffer
-        raise MalformedXML("the file ends before </mediawiki>: it is cut short", path=path, **_end_offsets(path, fmt))
-    yield _END
+        if header.strip(_BLANK):
+            raise MalformedXML("the file ends before </mediawiki>: it is cut short", path=path,
+                               **_end_offsets(path, fmt))
+        return  # page runs without the root need no closing tag, read whole or split
+    # owns no page: the header alone, or, for a file without one, an export with nothing in it
+    yield _END if header.strip(_BLANK) else _NOTHING
 
 
 def _read_to_the_end(path: str, fmt: str, rest: bytes, index: int, at: int,
