@@ -62,17 +62,26 @@ class Unit:
 
 
 def _split(unit: Unit, split_size: int) -> list[Unit]:
-    """A file larger than ``split_size`` as several units of whole pieces, where its format allows."""
-    from .sources.split import file_header, piece_spans, plan_ranges, split_format
+    """A file larger than ``split_size`` as several units of whole pieces, where its format allows.
+
+    A unit begins only at a piece ``split_points`` confirms. A file whose planning meets a fault (its
+    first block damaged, no page near its start) stays one unit, which meets it again when it runs
+    and fails as a unit, with the run going on.
+    """
+    from .errors import DumpError
+    from .sources.split import file_header, piece_spans, plan_ranges, split_format, split_points
 
     fmt = split_format(unit.path)
     if fmt is None or unit.end is None or unit.end <= split_size:
         return [unit]
-    spans = piece_spans(unit.path, fmt)
-    ranges = plan_ranges(spans, split_size)
-    if len(ranges) < 2:
+    try:
+        spans = piece_spans(unit.path, fmt)
+        ranges = plan_ranges(spans, split_size, split_points(unit.path, fmt))
+        if len(ranges) < 2:
+            return [unit]
+        header = file_header(unit.path, fmt)
+    except DumpError:
         return [unit]
-    header = file_header(unit.path, fmt)
     return [Unit(f"{unit.id}-{n:05d}", unit.path, spans[first][0], spans[end][0] if end < len(spans) else unit.end,
                  first, end, fmt, header)
             for n, (first, end) in enumerate(ranges)]

@@ -8,7 +8,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import run_cli
+from conftest import run_cli, shared_dump
 from test_parse_errors import BAD_PAGES, FOOTER, HEADER, good_page
 
 TABLES = ("revisions", "diffs", "pages", "users")
@@ -128,3 +128,138 @@ def test_a_rerun_that_fails_earlier_leaves_no_parts_of_the_earlier_run(tmp_path)
     done = run_cli("process", path, "-o", out, "--resume")
     assert done.returncode == 1, done.stderr
     assert not list(out.glob("*/wiki_db=testwiki/*/*.parquet"))
+
+
+# -- split files cut short or damaged: the unit that meets it fails, never the run's success ------
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """One clean generated dump, 2.7 MB of XML in 300 pages, in the forms a split file takes: plain
+    XML (1 MiB pieces), bzip2 streams as Wikimedia's multistream files have them (the header, 100 pages
+    a stream, the closing tag) and zstandard frames of 300 kB of XML each (the closing tag in one of its
+    own)."""
+    import io
+
+    import gen_dump
+    import zstandard
+
+    out = io.BytesIO()
+    gen_dump.generate(out, gen_dump.Options(pages=300, revisions=(1, 5), text_size=2000, seed=14, dbname="cutwiki"))
+    xml = out.getvalue()
+    starts = [i for i in range(len(xml)) if xml.startswith(b"  <page>", i)][::100]
+    cuts = [0, *starts, xml.rindex(b"</mediawiki>"), len(xml)]
+    streams = [bz2.compress(xml[a:b], 9) for a, b in zip(cuts, cuts[1:])]
+    compressor = zstandard.ZstdCompressor(level=3)
+    footer = xml.rindex(b"</mediawiki>")
+    frames = [compressor.compress(xml[i:min(i + 300_000, footer)]) for i in range(0, footer, 300_000)]
+    frames.append(compressor.compress(xml[footer:]))
+    return {"xml": xml, "streams": streams, "frames": frames,
+            "folder": tmp_path_factory.mktemp("clean")}
+
+
+def split_run(tmp_path, name: str, data: bytes, split_size: str = "1"):
+    """``data`` as the file ``name``, processed with every piece a unit; returns (path, run, manifest)."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    out = tmp_path / "out"
+    done = run_cli("process", path, "-o", out, "-j", "2", "--split-size", split_size, "--snapshot", "2026-01")
+    return path, done, manifest(out) if (out / "_manifest.json").exists() else None
+
+
+def assert_fails_its_unit(path, done, run):
+    """The run ends in 1 without _SUCCESS, and a unit's error names the file and a byte offset."""
+    assert done.returncode == 1, done.stderr
+    assert not (path.parent / "out" / "_SUCCESS").exists()
+    failed = [u for u in run["units"] if u["status"] == "failed"]
+    assert failed and len(failed) < len(run["units"]), [u["error"] for u in failed]  # the others go on
+    for unit in failed:
+        assert str(path) in unit["error"] and ("compressed byte" in unit["error"] or "XML byte" in unit["error"])
+    return failed
+
+
+@pytest.mark.parametrize("frame, keep", [(-1, 0.5), (-1, -3), (-2, 0.5)])
+def test_a_whole_zstd_frame_then_one_cut_short_fails(tmp_path, clean, frame, keep):
+    frames = clean["frames"][:len(clean["frames"]) + 1 + frame]
+    last = frames[-1]
+    data = b"".join(frames[:-1]) + last[: int(len(last) * keep) if keep > 0 else keep]
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml.zst", data)
+    # the cut frame's unit, and the one before it when its last page reads on into that frame
+    for failed in assert_fails_its_unit(path, done, run):
+        assert failed["error_type"] == "CorruptInput" and "zstandard frame cut short" in failed["error"]
+
+
+def multistream(streams, keep: int | None = None) -> bytes:
+    data = b"".join(streams)
+    return data if keep is None else data[:keep]
+
+
+def test_plain_xml_cut_before_a_page_fails_the_unit_that_holds_its_end(tmp_path, clean):
+    xml = clean["xml"]
+    cut = xml.rindex(b"  <page>", 0, len(xml) - 200_000)  # the last unit holds the pages before the cut
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml", xml[:cut])
+    failed, = assert_fails_its_unit(path, done, run)
+    assert failed["error_type"] == "MalformedXML" and "cut short" in failed["error"]
+    assert failed["error_at"]["xml_offset"] == cut and failed["id"] == run["units"][-1]["id"]
+    assert failed["pages"] > 0  # its pages before the cut are kept
+
+
+@pytest.mark.parametrize("where", ["at a stream's end", "inside a stream", "inside its last end marker"])
+def test_multistream_bz2_cut_short_fails(tmp_path, clean, where):
+    streams = clean["streams"]
+    keep = {"at a stream's end": len(b"".join(streams[:-1])),  # the closing tag's stream is gone
+            "inside a stream": len(b"".join(streams[:-2])) + len(streams[-2]) // 2,
+            "inside its last end marker": -1}[where]
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml.bz2", multistream(streams, keep))
+    assert_fails_its_unit(path, done, run)
+
+
+@pytest.mark.parametrize("keep", [12237, 13000, 15470])
+def test_real_multistream_cut_short_fails(tmp_path, keep):
+    """The real file's streams end at 718, 4735, 8475, 12237, 15407 (the closing tag), 15462 (an empty stream)."""
+    real = shared_dump("wikimedia__operations-dumps-mwbzutils/pages-articles-p2566p2583.multistream.xml.bz2")
+    path, done, run = split_run(tmp_path, "elwikivoyage-20260101-pages-articles-multistream.xml.bz2",
+                                real.read_bytes()[:keep])
+    assert_fails_its_unit(path, done, run)
+
+
+def test_the_real_multistream_whole_is_fine_split(tmp_path):
+    real = shared_dump("wikimedia__operations-dumps-mwbzutils/pages-articles-p2566p2583.multistream.xml.bz2")
+    path, done, run = split_run(tmp_path, "elwikivoyage-20260101-pages-articles-multistream.xml.bz2",
+                                real.read_bytes())
+    assert done.returncode == 0, done.stderr
+    assert len(run["units"]) >= 5 and sum(u["pages"] for u in run["units"]) == 17
+
+
+def with_digit(stream: bytes, digit: bytes) -> bytes:
+    assert stream[:4] == b"BZh9"
+    return b"BZh" + digit + stream[4:]
+
+
+@pytest.mark.parametrize("damage", ["digit 0", "digit 1, too small for its blocks", "a trailing stream cut short"])
+def test_damaged_multistream_bz2_fails_the_unit_that_meets_it(tmp_path, clean, damage):
+    streams = list(clean["streams"])
+    if damage == "a trailing stream cut short":
+        streams.append(streams[1][: len(streams[1]) // 2])
+    else:
+        streams[2] = with_digit(streams[2], b"0" if damage == "digit 0" else b"1")
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml.bz2", b"".join(streams))
+    for failed in assert_fails_its_unit(path, done, run):
+        assert failed["error_type"] == "CorruptInput", failed["error"]
+
+
+def test_a_damaged_first_digit_leaves_the_file_whole_and_fails_it(tmp_path, clean):
+    """Planning cannot read the header through the first stream: the file is one unit, which fails."""
+    streams = list(clean["streams"])
+    streams[0] = with_digit(streams[0], b"0")
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml.bz2", b"".join(streams))
+    assert done.returncode == 1 and not (tmp_path / "out" / "_SUCCESS").exists()
+    unit, = run["units"]
+    assert unit["status"] == "failed" and str(path) in unit["error"]
+
+
+def test_a_flipped_byte_in_a_split_bz2_fails_the_unit_that_holds_it(tmp_path, clean):
+    data = bytearray(bz2.compress(clean["xml"], 1))
+    data[len(data) // 2] ^= 0x04
+    path, done, run = split_run(tmp_path, "cutwiki-20260101-pages-meta-history.xml.bz2", bytes(data), "100K")
+    for failed in assert_fails_its_unit(path, done, run):
+        assert failed["error_type"] == "CorruptInput" and "cannot be decoded" in failed["error"]
+    assert sum(u["status"] == "committed" for u in run["units"]) >= 3

@@ -59,10 +59,11 @@ def test_tiny_and_empty_files(tmp_path):
 @pytest.mark.parametrize("path", [SAMPLE, FIXTURES / "codecs" / "sample.pbzip2.xml.bz2",
                                   FIXTURES / "codecs" / "sample.lbzip2.xml.bz2"])
 def test_realigned_blocks_decode_to_their_part_of_the_text(path):
-    from dumpproc.sources.bz2blocks import block_spans, realign
+    from dumpproc.sources.bz2blocks import realign
+    from dumpproc.sources.bz2pieces import piece_spans
 
     whole = bz2.decompress(path.read_bytes())
-    spans = block_spans(str(path))
+    spans = piece_spans(str(path))
     parts = [bz2.decompress(realign(str(path), [span])) for span in spans]  # each checks its CRCs
     assert len(parts) == len(spans) >= 3 and b"".join(parts) == whole
     for first in range(len(spans)):  # any run of blocks, across stream boundaries too
@@ -70,10 +71,31 @@ def test_realigned_blocks_decode_to_their_part_of_the_text(path):
 
 
 def test_realigned_real_multistream_blocks():
-    from dumpproc.sources.bz2blocks import block_spans, realign
+    from dumpproc.sources.bz2blocks import realign
+    from dumpproc.sources.bz2pieces import piece_spans
 
     path = shared_dump("wikimedia__operations-dumps-mwbzutils/pages-articles-p2566p2583.multistream.xml.bz2")
     with bz2.open(path) as fh:
         whole = fh.read()
-    spans = block_spans(str(path))
+    spans = piece_spans(str(path))
     assert b"".join(bz2.decompress(realign(str(path), [span])) for span in spans) == whole
+
+
+@pytest.mark.parametrize("path", [SAMPLE, FIXTURES / "codecs" / "sample.pbzip2.xml.bz2",
+                                  FIXTURES / "codecs" / "sample.lbzip2.xml.bz2"])
+def test_a_parsed_block_ends_where_the_next_begins(path):
+    """Parsing a block's symbols (no BWT, no CRC) finds its end: exactly where the next magic is."""
+    import numpy as np
+
+    from dumpproc.sources.bz2blocks import block_end
+
+    offsets, kinds = scan_blocks(str(path))
+    data = np.frombuffer(path.read_bytes(), np.uint8)
+    starts = [i for i in range(len(offsets)) if kinds[i] == BLOCK]
+    assert len(starts) >= 3
+    for i in starts:
+        assert block_end(data, int(offsets[i]), 9) == offsets[i + 1]
+        assert block_end(data, int(offsets[i]), 9, header_only=True) > offsets[i]
+    assert block_end(data, int(offsets[starts[1]]) + 1, 9) == -1  # not a block: one bit on
+    first = int(offsets[starts[0]])
+    assert block_end(data[: (first + int(offsets[starts[0] + 1])) // 16], first, 9) == -1  # cut short

@@ -94,3 +94,60 @@ def test_plain_and_zstd_split_give_the_rows_of_the_whole(other_formats, whole, t
 
 def test_a_single_zstd_frame_is_read_whole(other_formats):
     assert len(plan_units([str(other_formats["zstd-single"])], 1)) == 1
+
+
+def test_a_cut_or_trailing_zstd_frame_is_the_last_piece(other_formats, tmp_path):
+    """Planning never fails on what is not a whole frame: it is the last piece, for its unit to fail on."""
+    from dumpproc.sources.split import zstd_frames
+
+    data = other_formats["zstd"].read_bytes()
+    whole = zstd_frames(str(other_formats["zstd"]))
+    for name, damaged in (("cut", data[: whole[-2][0] + 100]), ("trailing", data + b"not a frame")):
+        path = tmp_path / f"{name}.xml.zst"
+        path.write_bytes(damaged)
+        frames = zstd_frames(str(path))
+        assert frames[-1][1] == len(damaged) and all(a[1] == b[0] for a, b in zip(frames, frames[1:]))
+        assert frames[:-1] == whole[: len(frames) - 1]
+
+
+def test_ranges_end_only_before_confirmed_pieces():
+    from dumpproc.sources.split import plan_ranges
+
+    spans = [(i * 10, i * 10 + 10) for i in range(10)]
+    asked = []
+
+    def confirmed(piece):
+        asked.append(piece)
+        return piece not in (3, 4)
+
+    assert plan_ranges(spans, 30, confirmed) == [(0, 5), (5, 8), (8, 10)]
+    assert asked == [3, 4, 5, 8]  # only the pieces a range would end before
+
+
+@pytest.mark.parametrize("footer", [True, False])
+def test_page_runs_without_the_root_split_as_they_read_whole(dump, tmp_path, footer):
+    """A piece cut out of a multistream dump: pages without <mediawiki> and siteinfo, with or
+    without the closing tag; a unit may own none of them."""
+    xml = bz2.decompress(dump.read_bytes())
+    runs = xml[xml.index(b"  <page>"):xml.rindex(b"</mediawiki>") + (len(b"</mediawiki>\n") if footer else 0)]
+    path = tmp_path / "pageruns.xml.bz2"
+    path.write_bytes(bz2.compress(runs, 1))
+    whole = run([str(path)], Options(out=str(tmp_path / "whole"), workers=1, split_size=None, snapshot="2026-01"))
+    split = run([str(path)], Options(out=str(tmp_path / "split"), workers=2, split_size=30_000, snapshot="2026-01"))
+    assert whole.ok and split.ok, split.failed
+    assert len(split.units) > 10 and any(u["pages"] == 0 for u in split.units)
+    for name, key in KEYS.items():
+        got = pq.read_table(tmp_path / "split" / name).sort_by(key)
+        assert got.equals(pq.read_table(tmp_path / "whole" / name).sort_by(key)), name
+
+
+def test_the_real_multistream_without_its_header_splits_as_it_reads_whole(tmp_path):
+    from conftest import shared_dump
+
+    path = shared_dump("wikimedia__operations-dumps-mwbzutils/pages-articles-p2566p2583.multistream-noheader.xml.bz2")
+    whole = run([str(path)], Options(out=str(tmp_path / "whole"), workers=1, split_size=None, snapshot="2026-01"))
+    split = run([str(path)], Options(out=str(tmp_path / "split"), workers=2, split_size=1, snapshot="2026-01"))
+    assert whole.ok and split.ok, split.failed
+    assert len(split.units) >= 5
+    got = pq.read_table(tmp_path / "split" / "revisions").sort_by("revision_id")
+    assert got.num_rows == 17 and got.equals(pq.read_table(tmp_path / "whole" / "revisions").sort_by("revision_id"))

@@ -7,8 +7,8 @@ Hadoop readers split dumps this way; it needs no decoding, unlike
 indexed-bzip2's ``block_offsets()``, which decodes the whole file first. The
 scan is the first step of splitting one large file into several units
 (``--split-size``); a 48-bit pattern can occur inside compressed data by chance
-(about once per 35 TB of random bits), so a split point is confirmed by
-decoding from it.
+(about once per 35 TB of random bits), so what the scan finds is a candidate
+until decoding confirms it (``bz2pieces``).
 
 ``realign`` then makes any run of whole blocks (from several streams too) into
 one byte-aligned stream with its combined CRC, which any bzip2 decoder reads:
@@ -17,8 +17,6 @@ a unit can decode its own range of the file without the blocks before it.
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
 
 import numpy as np
@@ -118,14 +116,17 @@ def _read_bits(src, bit, count):  # pragma: no cover - compiled
     return value
 
 
-def realign(path: str, blocks: list[tuple[int, int]]) -> bytes:
+def realign(path: str, blocks: list[tuple[int, int]], level: int = 9) -> bytes:
     """One byte-aligned bzip2 stream made of the given blocks, each ``(start bit, end bit)`` of the
     file (end: the next block's magic or the stream's end marker), with the combined CRC that a
-    decoder checks at its end. Blocks from several streams of a multistream file may be joined."""
+    decoder checks at its end. Blocks from several streams of a multistream file may be joined.
+
+    ``level`` is the block-size digit of the stream's header: 9 admits blocks of every level; the
+    blocks' own stream's digit makes the decoder check that they fit it, as it does reading the file."""
     data = np.memmap(path, dtype=np.uint8, mode="r")
     total = 32 + sum(end - start for start, end in blocks) + 48 + 32
     out = np.zeros((total + 7) // 8, np.uint8)
-    out[:4] = np.frombuffer(b"BZh9", np.uint8)  # level 9 admits blocks of every level
+    out[:4] = np.frombuffer(b"BZh%d" % level, np.uint8)
     at = 32
     combined = 0
     for start, end in blocks:
@@ -138,18 +139,182 @@ def realign(path: str, blocks: list[tuple[int, int]]) -> bytes:
     return out.tobytes()
 
 
-def block_spans(path: str) -> list[tuple[int, int]]:
-    """Every block of the file as (start bit, end bit), in order.
-
-    Planning and every unit of a file need these: the scan is done once per process and file
-    (and workers forked after planning inherit it).
-    """
-    stat = os.stat(path)
-    return list(_spans(os.path.abspath(path), stat.st_size, stat.st_mtime_ns))
+# -- where a block ends ---------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _bit(src, bit):  # pragma: no cover - compiled
+    return (src[bit >> 3] >> (7 - (bit & 7))) & 1
 
 
-@functools.lru_cache(maxsize=64)
-def _spans(path: str, size: int, mtime_ns: int) -> tuple[tuple[int, int], ...]:
-    offsets, kinds = scan_blocks(path)
-    return tuple((int(offsets[i]), int(offsets[i + 1]))
-                 for i in range(len(offsets) - 1) if kinds[i] == BLOCK)
+@njit(cache=True, nogil=True)
+def _block_end(data, start, level, header_only):  # pragma: no cover - compiled
+    """The bit after the end-of-block symbol of the block at bit ``start``, or -1 where a decoder
+    would fail (libbzip2's checks, in its order); with ``header_only``, the bit after the fixed
+    fields of its header (origin pointer, symbol map, group and selector counts)."""
+    size = data.shape[0] * 8
+    pos = start + 48 + 32 + 1  # magic, CRC, randomised
+    if pos + 24 + 16 > size:
+        return -1
+    origin = _read_bits(data, pos, 24)
+    pos += 24
+    if origin > 10 + 100000 * level:
+        return -1
+    used = _read_bits(data, pos, 16)
+    pos += 16
+    in_use = 0
+    for i in range(16):
+        if (used >> (15 - i)) & 1:
+            if pos + 16 > size:
+                return -1
+            in_use += _ones(_read_bits(data, pos, 16))
+            pos += 16
+    if in_use == 0 or pos + 18 > size:
+        return -1
+    groups = _read_bits(data, pos, 3)
+    selectors_read = _read_bits(data, pos + 3, 15)
+    pos += 18
+    if groups < 2 or groups > 6 or selectors_read < 1:
+        return -1
+    if header_only:
+        return pos
+    kept = min(selectors_read, 18002)  # libbzip2 reads them all and keeps this many
+    selectors = np.empty(kept, np.int64)
+    order = np.arange(6)
+    for i in range(selectors_read):
+        j = 0
+        while True:
+            if pos >= size:
+                return -1
+            pos += 1
+            if _bit(data, pos - 1) == 0:
+                break
+            j += 1
+            if j >= groups:
+                return -1
+        if i < kept:  # the selectors are move-to-front coded
+            chosen = order[j]
+            while j > 0:
+                order[j] = order[j - 1]
+                j -= 1
+            order[0] = chosen
+            selectors[i] = chosen
+    alpha = in_use + 2
+    lengths = np.zeros((6, 258), np.int64)
+    for t in range(groups):
+        if pos + 5 > size:
+            return -1
+        length = _read_bits(data, pos, 5)
+        pos += 5
+        for i in range(alpha):
+            while True:
+                if length < 1 or length > 20 or pos + 2 > size:
+                    return -1
+                pos += 1
+                if _bit(data, pos - 1) == 0:
+                    break
+                length += 1 if _bit(data, pos) == 0 else -1
+                pos += 1
+            lengths[t, i] = length
+    limit, base, perm, shortest = _decode_tables(lengths, groups, alpha)
+    end_of_block, most = in_use + 1, 100000 * level
+    count, group, left, table = 0, -1, 0, 0
+    run, weight = -1, 0  # a run of RUNA/RUNB symbols: its length so far, and the next digit's weight
+    while True:
+        if left == 0:
+            group += 1
+            if group >= kept:
+                return -1
+            left, table = 50, selectors[group]
+        left -= 1
+        width = shortest[table]
+        if pos + width > size:
+            return -1
+        code = _read_bits(data, pos, width)
+        pos += width
+        while True:
+            if width > 20:
+                return -1
+            if code <= limit[table, width]:
+                break
+            if pos >= size:
+                return -1
+            code = (code << 1) | _bit(data, pos)
+            pos += 1
+            width += 1
+        index = code - base[table, width]
+        if index < 0 or index >= 258:
+            return -1
+        symbol = perm[table, index]
+        if symbol <= 1:  # RUNA, RUNB
+            if weight == 0:
+                run, weight = -1, 1
+            if weight >= 2 * 1024 * 1024:
+                return -1
+            run += weight * (symbol + 1)
+            weight *= 2
+            continue
+        if weight:
+            count += run + 1
+            weight = 0
+            if count > most:
+                return -1
+        if symbol == end_of_block:
+            break
+        if count >= most:
+            return -1
+        count += 1
+    if origin >= count:
+        return -1
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def _ones(value):  # pragma: no cover - compiled
+    count = 0
+    while value:
+        count += value & 1
+        value >>= 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _decode_tables(lengths, groups, alpha):  # pragma: no cover - compiled
+    """libbzip2's canonical Huffman decoding tables (``BZ2_hbCreateDecodeTables``) for each group."""
+    limit = np.zeros((6, 23), np.int64)
+    base = np.zeros((6, 23), np.int64)
+    perm = np.zeros((6, 258), np.int64)
+    shortest = np.zeros(6, np.int64)
+    for t in range(groups):
+        low, high = 32, 0
+        for i in range(alpha):
+            low = min(low, lengths[t, i])
+            high = max(high, lengths[t, i])
+        shortest[t] = low
+        at = 0
+        for length in range(low, high + 1):
+            for j in range(alpha):
+                if lengths[t, j] == length:
+                    perm[t, at] = j
+                    at += 1
+        for i in range(alpha):
+            base[t, lengths[t, i] + 1] += 1
+        for i in range(1, 23):
+            base[t, i] += base[t, i - 1]
+        vec = 0
+        for i in range(low, high + 1):
+            vec += base[t, i + 1] - base[t, i]
+            limit[t, i] = vec - 1
+            vec <<= 1
+        for i in range(high, low, -1):
+            base[t, i] = ((limit[t, i - 1] + 1) << 1) - base[t, i]
+    return limit, base, perm, shortest
+
+
+def block_end(data: np.ndarray, start: int, level: int, header_only: bool = False) -> int:
+    """Where the block at bit ``start`` of ``data`` (a stream of block-size digit ``level``) ends: the
+    bit after its end-of-block symbol, found by parsing its header, coding tables and Huffman-coded
+    symbols as a decoder does, without undoing the BWT or checking its CRC; -1 where a decoder would
+    fail. ``header_only`` parses only its header's fixed fields, which the bits after a chance
+    pattern rarely pass. Parsing a block's symbols costs a small part of decoding it (no BWT to
+    undo), so split points are confirmed this way."""
+    # no kernels.announce here, once per block: the scan that found ``start`` announced this module's
+    return int(_block_end(data, np.int64(start), np.int64(level), header_only))

@@ -8,9 +8,11 @@ plain UTF-8 file. A unit owns a run of pieces; it owns the pages whose
 later pieces to finish its last page. Its stream is: the file's header
 (``<mediawiki ...>`` and ``<siteinfo>``, read once when the units are planned),
 then the text from its first owned ``<page>`` up to the first ``<page>`` that
-begins past its range, then ``</mediawiki>``. ``<page>`` cannot occur inside
-text (it would be escaped), so the tag marks page starts exactly. bzip2 blocks
-are decoded several at a time on threads (bz2 releases the GIL).
+begins past its range, then ``</mediawiki>``; the unit whose last page is the
+file's reads the file's own end instead, to its last byte, so that a file cut
+short fails there. ``<page>`` cannot occur inside text (it would be escaped),
+so the tag marks page starts exactly. A unit begins only at a bzip2 block that
+parsing confirmed (``bz2pieces``): a block magic can occur by chance inside a block.
 
 A single-frame zstandard file, and a UTF-16 file, have one piece: they are
 read whole.
@@ -18,19 +20,22 @@ read whole.
 
 from __future__ import annotations
 
-import bz2
 import io
 import os
-from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator
+from typing import Callable, Iterator
 
-from ..errors import CorruptInput
-from .bz2blocks import block_spans, realign
+from ..errors import CorruptInput, MalformedXML
+from .bz2pieces import Confirmer, bz2_pieces
+from .bz2pieces import piece_spans as bz2_spans
 
 _PAGE = b"<page>"
 _END = b"</mediawiki>"
+_BLANK = b" \t\r\n"  # XML's whitespace
+_NOTHING = b"<mediawiki><siteinfo/></mediawiki>"
 #: The pieces of a plain XML file: fixed byte ranges.
 PLAIN_PIECE = 1 << 20
+#: Compressed bytes fed to the zstandard decoder at a time (its output for them is held at once).
+ZSTD_FEED = 1 << 18
 _ZSTD_MAGIC = 0xFD2FB528
 
 
@@ -51,7 +56,7 @@ def split_format(path: str) -> str | None:
 def piece_spans(path: str, fmt: str) -> list[tuple[int, int]]:
     """The file's pieces as byte ranges (a bzip2 block's range covers the bytes its bits touch)."""
     if fmt == "bz2":
-        return [(start // 8, (end + 7) // 8) for start, end in block_spans(path)]
+        return [(start // 8, (end + 7) // 8) for start, end in bz2_spans(path)]
     if fmt == "zstd":
         return zstd_frames(path)
     size = os.path.getsize(path)
@@ -61,50 +66,79 @@ def piece_spans(path: str, fmt: str) -> list[tuple[int, int]]:
 def zstd_frames(path: str) -> list[tuple[int, int]]:
     """The byte ranges of a zstandard file's frames, walked from frame and block headers.
 
-    Skippable frames are folded into the frame before them.
+    Skippable frames are folded into the frame before them. Where the walk meets what is not a
+    whole frame (a frame cut short, bytes that are no frame), the rest of the file is one last
+    range: the unit that decodes it fails there, and planning never does.
     """
     frames: list[tuple[int, int]] = []
     size = os.path.getsize(path)
     with open(path, "rb") as fh:
         at = 0
         while at < size:
-            fh.seek(at)
-            magic = int.from_bytes(fh.read(4), "little")
-            if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame: magic, size, data
-                end = at + 8 + int.from_bytes(fh.read(4), "little")
-                frames[-1:] = [(frames[-1][0], end)] if frames else [(at, end)]
-                at = end
-                continue
-            if magic != _ZSTD_MAGIC:
-                raise CorruptInput("not a zstandard frame", path=path, offset=at)
-            descriptor = fh.read(1)[0]
-            fcs_flag, single, checksum, dict_flag = descriptor >> 6, (descriptor >> 5) & 1, (descriptor >> 2) & 1, \
-                descriptor & 3
-            header = 1 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag] + ((1 if single else 0), 2, 4, 8)[fcs_flag]
-            block = at + 4 + header
-            while True:
-                fh.seek(block)
-                raw = fh.read(3)
-                if len(raw) < 3:
-                    raise CorruptInput("zstandard frame cut short", path=path, offset=block)
-                value = int.from_bytes(raw, "little")
-                last, kind, length = value & 1, (value >> 1) & 3, value >> 3
-                block += 3 + (1 if kind == 1 else length)
-                if last:
-                    break
-            end = block + (4 if checksum else 0)
-            frames.append((at, end))
+            found = _zstd_frame_end(fh, at)
+            if found is None or found[0] > size:
+                frames.append((at, size))
+                break
+            end, skippable = found
+            if frames and skippable:
+                frames[-1] = (frames[-1][0], end)
+            else:
+                frames.append((at, end))
             at = end
     return frames
 
 
-def plan_ranges(spans: list[tuple[int, int]], split_size: int) -> list[tuple[int, int]]:
-    """(first piece, end piece) index ranges of about ``split_size`` bytes each."""
+def _zstd_frame_end(fh, at: int) -> tuple[int, bool] | None:
+    """Where the frame at byte ``at`` ends and whether it is a skippable one, or None where no frame
+    header or block header can be read there."""
+    fh.seek(at)
+    head = fh.read(5)
+    if len(head) < 5:
+        return None
+    magic = int.from_bytes(head[:4], "little")
+    if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame: magic, size, data
+        fh.seek(at + 4)
+        length = fh.read(4)
+        return None if len(length) < 4 else (at + 8 + int.from_bytes(length, "little"), True)
+    if magic != _ZSTD_MAGIC:
+        return None
+    descriptor = head[4]
+    fcs_flag, single, checksum, dict_flag = descriptor >> 6, (descriptor >> 5) & 1, (descriptor >> 2) & 1, \
+        descriptor & 3
+    header = 1 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag] + ((1 if single else 0), 2, 4, 8)[fcs_flag]
+    block = at + 4 + header
+    while True:
+        fh.seek(block)
+        raw = fh.read(3)
+        if len(raw) < 3:
+            return None
+        value = int.from_bytes(raw, "little")
+        last, kind, length = value & 1, (value >> 1) & 3, value >> 3
+        if kind == 3:  # reserved: not a block
+            return None
+        block += 3 + (1 if kind == 1 else length)
+        if last:
+            return block + (4 if checksum else 0), False
+
+
+def split_points(path: str, fmt: str) -> Callable[[int], bool]:
+    """Whether a unit may begin at a piece: for bzip2, only at a block confirmed by parsing
+    (``bz2pieces.Confirmer``); frames walked from their headers and plain byte ranges always."""
+    return Confirmer(path) if fmt == "bz2" else (lambda piece: True)
+
+
+def plan_ranges(spans: list[tuple[int, int]], split_size: int,
+                confirmed: Callable[[int], bool] = lambda piece: True) -> list[tuple[int, int]]:
+    """(first piece, end piece) index ranges of about ``split_size`` bytes each.
+
+    A range ends only before a piece that is ``confirmed``; where one is not, the next is asked,
+    so that only the pieces a range would end before are confirmed.
+    """
     if not spans:
         return []
     ranges, first = [], 0
     for i, (start, _) in enumerate(spans):
-        if i > first and start - spans[first][0] >= split_size:
+        if i > first and start - spans[first][0] >= split_size and confirmed(i):
             ranges.append((first, i))
             first = i
     ranges.append((first, len(spans)))
@@ -112,30 +146,6 @@ def plan_ranges(spans: list[tuple[int, int]], split_size: int) -> list[tuple[int
 
 
 # -- decoding pieces -------------------------------------------------------------------------
-def _bz2_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, bytes]]:
-    spans = block_spans(path)[first:]
-
-    def decode(span):
-        try:
-            return bz2.decompress(realign(path, [span]))
-        except (OSError, ValueError, EOFError) as exc:
-            raise CorruptInput(f"bzip2 block at bit {span[0]} cannot be decoded: {exc}", path=path,
-                               offset=span[0] // 8) from exc
-
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        window = max(2, 2 * threads)
-        pending = [pool.submit(decode, span) for span in spans[:window]]
-        following = window
-        index = first
-        while pending:
-            data = pending.pop(0).result()
-            if following < len(spans):
-                pending.append(pool.submit(decode, spans[following]))
-                following += 1
-            yield index, data
-            index += 1
-
-
 def _zstd_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, bytes]]:
     import zstandard
 
@@ -145,31 +155,23 @@ def _zstd_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, byt
         for index in range(first, len(frames)):
             start, end = frames[index]
             fh.seek(start)
-            # the frame's bytes only: zstandard's reader otherwise reads on across frames
-            reader = decompressor.stream_reader(_Slice(fh, end - start), read_across_frames=True)
+            # one frame at a time, so that its end is seen: zstandard's stream reader hands out
+            # what a frame cut short holds and then reports a clean end
+            frame = decompressor.decompressobj()
+            at = start
             try:
-                while chunk := reader.read(1 << 20):
-                    yield index, chunk
+                while at < end and not frame.eof:
+                    data = fh.read(min(ZSTD_FEED, end - at))
+                    if not data:
+                        break  # the file shrank under us: cut short all the same
+                    at += len(data)
+                    if chunk := frame.decompress(data):
+                        yield index, chunk
             except zstandard.ZstdError as exc:
                 raise CorruptInput(f"zstandard frame cannot be decoded: {exc}", path=path, offset=start) from exc
-
-
-class _Slice(io.RawIOBase):
-    """The next ``size`` bytes of an open file, as a stream."""
-
-    def __init__(self, fh, size: int):
-        super().__init__()
-        self._fh = fh
-        self._left = size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self._fh.read(min(len(buffer), self._left))
-        buffer[:len(data)] = data
-        self._left -= len(data)
-        return len(data)
+            if not frame.eof:
+                raise CorruptInput("zstandard frame cut short: the file ends inside it", path=path, offset=end)
+            # what follows the frame's end inside its range are skippable frames, walked by zstd_frames
 
 
 def _plain_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, bytes]]:
@@ -181,7 +183,7 @@ def _plain_pieces(path: str, first: int, threads: int) -> Iterator[tuple[int, by
             index += 1
 
 
-PIECES = {"bz2": _bz2_pieces, "zstd": _zstd_pieces, "xml": _plain_pieces}
+PIECES = {"bz2": bz2_pieces, "zstd": _zstd_pieces, "xml": _plain_pieces}
 
 
 def file_header(path: str, fmt: str) -> bytes:
@@ -202,14 +204,18 @@ def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads
 
     Positions are in T, the text its pieces decode to from piece ``first`` on; ``owned`` is the
     length of the text of its own pieces (first..end-1), known once a later piece (or the end) comes.
+    A unit whose last page is followed by a later unit's ``<page>`` closes its text itself; the one
+    whose last page is the file's hands on the file's own end and reads on to its last byte.
     """
-    yield header
+    if header.strip(_BLANK):  # a file of page runs without the root has none: its units are page runs too
+        yield header
     keep = len(_END) - 1  # enough to find a tag split across two chunks
     owned = None
     decoded_own = 0
     buffer, position = b"", 0  # buffer is T[position:position + len(buffer)]
     started = False
-    for index, data in PIECES[fmt](path, first, threads):
+    pieces = PIECES[fmt](path, first, threads)
+    for index, data in pieces:
         if index >= end and owned is None:
             owned = decoded_own
         if index < end:
@@ -227,22 +233,58 @@ def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads
                 break  # the first page to begin here is the next unit's: this one owns none
             started = True
             buffer, position = buffer[at:], position + at
-        stop = buffer.find(_END)
-        if owned is not None:  # the first page beginning past the range is the next unit's
-            following = buffer.find(_PAGE, max(0, owned - position))
-            if following != -1 and (stop == -1 or following < stop):
-                stop = following
-        if stop != -1:
-            yield buffer[:stop]
+        closing = buffer.find(_END)
+        # the first page beginning past the range is the next unit's
+        following = buffer.find(_PAGE, max(0, owned - position)) if owned is not None else -1
+        if following != -1 and (closing == -1 or following < closing):
+            yield buffer[:following]
             yield _END
+            return
+        if closing != -1:
+            yield buffer[:closing + len(_END)]
+            after = closing + len(_END)
+            start = first * PLAIN_PIECE if fmt == "xml" else 0  # plain XML: T's place in the file
+            _read_to_the_end(path, fmt, buffer[after:], index, start + position + after, pieces)
             return
         if len(buffer) > keep:
             yield buffer[:-keep]
             buffer, position = buffer[-keep:], position + len(buffer) - keep
-    if started:
-        closing = buffer.find(_END)
-        yield buffer if closing == -1 else buffer[:closing]
-    yield _END
+    if started:  # the pieces ran out inside the document
+        yield buffer
+        if header.strip(_BLANK):
+            raise MalformedXML("the file ends before </mediawiki>: it is cut short", path=path,
+                               **_end_offsets(path, fmt))
+        return  # page runs without the root need no closing tag, read whole or split
+    # owns no page: the header alone, or, for a file without one, an export with nothing in it
+    yield _END if header.strip(_BLANK) else _NOTHING
+
+
+def _read_to_the_end(path: str, fmt: str, rest: bytes, index: int, at: int,
+                     pieces: Iterator[tuple[int, bytes]]) -> None:
+    """After the file's ``</mediawiki>``: whitespace only, up to the end of the last piece.
+
+    ``rest`` is the text after the tag in piece ``index``; ``at`` is the XML byte it begins at, for
+    plain XML (a compressed file's fault is named by its piece's first byte). Reading every piece to
+    its end is what lets the decoder check the codec's own end (bzip2's end-of-stream marker and
+    combined CRC, zstandard's last frame whole) in the unit that holds it.
+    """
+    while True:
+        if rest.strip(_BLANK):
+            at += len(rest) - len(rest.lstrip(_BLANK))
+            where = ({"uncompressed_offset": at} if fmt == "xml"
+                     else {"offset": piece_spans(path, fmt)[index][0]})
+            raise MalformedXML("text after </mediawiki>, the end of the document", path=path, **where)
+        at += len(rest)
+        found = next(pieces, None)
+        if found is None:
+            return
+        index, rest = found
+
+
+def _end_offsets(path: str, fmt: str) -> dict:
+    """Where a file ends, as an error names it: plain XML by its XML byte, others by the compressed byte."""
+    size = os.path.getsize(path)
+    return {"uncompressed_offset": size} if fmt == "xml" else {"offset": size}
 
 
 class UnitStream(io.RawIOBase):
