@@ -109,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--revert-radius", type=int, default=0, metavar="N",
                          help="look back at most N revisions for identity reverts (default: 0, unlimited)")
     process.add_argument("--ips", choices=IP_MODES, default="keep",
-                         help="what to write for anonymous editors' IP addresses: keep them, hash them "
-                              "(keyed), or drop them (default: %(default)s)")
+                         help="IP addresses: keep them, hash them (keyed), or drop them; with hash or drop "
+                              "no address of the input is left in OUT: editors, titles, comments, diffs and "
+                              "content (docs/privacy.md) (default: %(default)s)")
     process.add_argument("--ip-key-file", help="secret key for --ips hash (default: $DUMPPROC_IP_KEY)")
     process.add_argument("--namespaces", type=_int_list, help="only pages in these namespace ids (default: all)")
     process.add_argument("--snapshot", help="the snapshot= partition, YYYY-MM (default: the dump's date in the "
