@@ -29,7 +29,8 @@ FIXTURES = {
     ),
     # schema 0.11 with deleted users, comments and texts
     "samplewiki-20260101-deleted-0.11.xml": Options(
-        pages=6, revisions=(1, 8), text_size=400, seed=11, schema="0.11", deleted_rate=0.15, dbname="samplewiki"
+        pages=6, revisions=(1, 8), text_size=400, seed=11, schema="0.11", deleted_rate=0.15, dbname="samplewiki",
+        start_page_id=10_001, start_revision_id=1_000_001,  # its ids apart from the sample's: one partition
     ),
     # an old schema: no <ns>, no sha1, no parentid, no model
     "samplewiki-20260101-old-0.4.xml": Options(
