@@ -128,3 +128,45 @@ def test_a_rerun_that_fails_earlier_leaves_no_parts_of_the_earlier_run(tmp_path)
     done = run_cli("process", path, "-o", out, "--resume")
     assert done.returncode == 1, done.stderr
     assert not list(out.glob("*/wiki_db=testwiki/*/*.parquet"))
+
+
+# name -> (the dump's bytes from (tmp_path), what the error says, whether it happens in page 2 after page 1 was read)
+def _bad_values():
+    from test_values import page, revision
+
+    def pages(*bad_revisions, **header):
+        return HEADER + good_page(1) + page(revision(b"200"), *bad_revisions, **header) + good_page(3) + FOOTER
+
+    siteinfo = HEADER.replace(b'<namespace key="0" case="first-letter" />',
+                              b'<namespace key="0" case="first-letter" />\n      <namespace key="abc">X</namespace>')
+    return {
+        "timestamp garbage": (pages(revision(timestamp=b"garbage")), "revision 201: <timestamp> is not", True),
+        "hour 24": (pages(revision(timestamp=b"2020-01-01T24:00:00Z")), "revision 201: <timestamp> is not", True),
+        "page id 2^64": (pages(page_id=b"18446744073709551616"), "<page/id> is out of range", True),
+        "namespace past int32": (pages(ns=b"2147483648"), "page 2: <page/ns> is out of range", True),
+        "siteinfo key abc": (siteinfo + good_page(1) + FOOTER, "<namespace key> is not an integer", False),
+        "siteinfo not closed": (HEADER.replace(b"  </siteinfo>\n", b"") + good_page(1) + FOOTER,
+                                "<siteinfo> is not closed", False),
+        "page not closed": (HEADER + good_page(1) + good_page(2).replace(b"  </page>\n", b"") + good_page(3) + FOOTER,
+                            "the <page> before it is not closed", True),
+    }
+
+
+@pytest.mark.parametrize("name", list(_bad_values()))
+def test_a_bad_value_fails_its_unit_and_the_clean_one_after_it_commits(tmp_path, good_dump, name):
+    data, says, after_page_one = _bad_values()[name]
+    bad = tmp_path / "badwiki-20260101-pages-meta-history.xml"
+    bad.write_bytes(data)
+    out = tmp_path / "out"
+    done = run_cli("process", bad, good_dump, "-o", out, "-j", "1")  # one worker: the clean unit comes after
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    line, = [line for line in done.stderr.splitlines() if "failed" in line]
+    assert str(bad) in line and "XML byte" in line and "line " in line and says in line, line
+    units = {u["id"]: u for u in manifest(out)["units"]}
+    failed = units["badwiki-20260101-pages-meta-history"]
+    assert failed["status"] == "failed" and failed["error_type"] == "MalformedXML" and says in failed["error"]
+    assert failed["pages"] == (1 if after_page_one else 0)
+    assert units["goodwiki-20260101-pages-meta-history"]["status"] == "committed"
+    assert rows(out, "revisions", "goodwiki").num_rows == units["goodwiki-20260101-pages-meta-history"]["revisions"]
+    assert not (out / "_SUCCESS").exists()

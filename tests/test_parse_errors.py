@@ -89,7 +89,11 @@ def test_malformed_page_fails_naming_file_offset_and_page(name):
         assert bad_start <= error.uncompressed_offset <= len(data)
     if "without title" not in name and "without ns" not in name:
         assert error.page_id == 2 and "page 2" in str(error)
-        assert "(after revision 200)" in str(error)  # the last revision read whole
+    if name == "revision without id":  # the faulty revision's own id is not known: after the last one whole
+        assert error.revision_id is None and "(after revision 200)" in str(error)
+    elif "without title" not in name and "without ns" not in name:  # the revision being read, not the last whole
+        assert error.revision_id == 201 and "revision 201" in str(error) and "after revision" not in str(error)
+
 
 @pytest.mark.parametrize("name", BAD_PAGES)
 def test_skip_page_skips_just_the_bad_page(name):
