@@ -26,7 +26,7 @@ from typing import BinaryIO, Iterator
 
 from lxml import etree
 
-from ..errors import DumpError, MalformedXML
+from ..errors import CorruptInput, DumpError, MalformedXML
 from ..records import PageHeader, Revision, SiteInfo
 from . import faults, values
 from .revision import _local, revision_from_element
@@ -77,7 +77,7 @@ class Page:
                 element = dump._next_revision()
         except MalformedXML as exc:
             if not dump._skip_page(exc):
-                raise
+                dump._fail(exc)
             self.skipped = True
         self._done = True
 
@@ -100,6 +100,7 @@ class Dump:
             raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
         self.path = path if path is not None else getattr(stream, "path", None)
         self.on_error = on_error
+        self._stream = stream
         self._tracker = PageTracker(stream)
         self.unknown_elements: Counter[str] = Counter()
         self.skipped_pages: list[dict] = []
@@ -117,7 +118,10 @@ class Dump:
         self._pending = None
         self._started = False
         self._events = self._parse()
-        self.site_info = self._read_site_info()
+        try:
+            self.site_info = self._read_site_info()
+        except MalformedXML as exc:
+            self._fail(exc)
 
     def _parse(self):
         return etree.iterparse(
@@ -292,13 +296,30 @@ class Dump:
                     continue
             except MalformedXML as exc:
                 if not self._skip_page(exc):
-                    raise
+                    self._fail(exc)
                 continue
             self.page_count += 1
             yield page
             page._drain()
 
     __iter__ = pages
+
+    def _fail(self, exc: MalformedXML) -> None:
+        """Raise the error of a fault that ends the dump: ``exc``, or a damaged compressed stream under it.
+
+        A damaged stream often garbles the XML before its codec's check comes (a 7z member's
+        CRC, gzip's, come at its end): the stream is read on to its end (``drain``) so that the
+        codec can speak, and its error, the cause, is raised in the XML error's place.
+        """
+        drain = getattr(self._stream, "drain", None)
+        try:
+            if drain is not None:
+                drain()
+        except CorruptInput as damage:
+            raise CorruptInput(f"{damage.message}; the XML it gave had gone wrong before: {exc.message}",
+                               path=exc.path, offset=exc.offset, uncompressed_offset=exc.uncompressed_offset,
+                               page_id=exc.page_id, revision_id=exc.revision_id, line=exc.line) from exc
+        raise exc
 
     def _skip_page(self, exc: MalformedXML) -> bool:
         """Record a bad page and restart parsing at the next one; False: the error stands.
