@@ -170,3 +170,68 @@ def test_a_bad_value_fails_its_unit_and_the_clean_one_after_it_commits(tmp_path,
     assert units["goodwiki-20260101-pages-meta-history"]["status"] == "committed"
     assert rows(out, "revisions", "goodwiki").num_rows == units["goodwiki-20260101-pages-meta-history"]["revisions"]
     assert not (out / "_SUCCESS").exists()
+
+
+# -- error texts never quote the input: under --ips hash|drop no IP address of it reaches stderr or the manifest ------
+def _ip_bearing_bad_pages() -> dict[str, bytes]:
+    from test_values import page, revision
+
+    def with_page_two(*revisions: bytes, **header) -> bytes:
+        return HEADER + good_page(1) + page(revision(b"200"), *revisions, **header) + good_page(3) + FOOTER
+
+    ip_editor = b"<ip>198.51.100.23</ip>"
+    return {
+        # libxml2 quotes up to 50 characters after an unfinished CDATA section or comment
+        "cdata before ip": HEADER + good_page(1) + page(revision(b"200"), revision(
+            contributor=b"<![CDATA[" + ip_editor)).replace(b"  </page>\n", b""),
+        "unfinished comment": HEADER + good_page(1) + page(revision(contributor=b"<!-- 203.0.113.77 <ip>2001:db8::77</ip>")),
+        # libxml2 quotes the names of entities, of elements and of mismatched tags
+        "entity named as an address": with_page_two(revision(contributor=b"<ip>&fe80::1234;</ip>")),
+        "element named as an address": with_page_two(revision(contributor=b"<fe80::abcd>x</fe80::abcd>")),
+        "tag mismatch beside an address": with_page_two(revision(contributor=b"<ip>192.0.2.55</ipx>")),
+        "bytes that are not UTF-8 after an address": with_page_two(revision(contributor=b"<ip>192.0.2.66\xff\xfe</ip>")),
+        # dumpproc's own checks name the element, not the value
+        "address as a timestamp": with_page_two(revision(timestamp=b"192.0.2.88")),
+        "address as a contributor id": with_page_two(revision(contributor=b"<username>A</username><id>2001:db8::99</id>")),
+        "address as a page id": with_page_two(page_id=b"192.0.2.101"),
+    }
+
+
+def _addresses(data: bytes) -> set[str]:
+    import ipaddress
+    import re
+
+    found = set()
+    for candidate in re.findall(rb"[0-9a-fA-F:.]{3,}", data):
+        try:
+            address = ipaddress.ip_address(candidate.decode().strip(":.") if b":" not in candidate
+                                           else candidate.decode())
+        except ValueError:
+            continue
+        if isinstance(address, ipaddress.IPv6Address) or candidate.count(b".") == 3:
+            found.add(candidate.decode())
+    return found
+
+
+@pytest.mark.parametrize("ips, on_error", [("hash", "fail-unit"), ("drop", "skip-page")])
+def test_no_error_text_carries_an_address_of_the_input(tmp_path, ips, on_error):
+    bad = _ip_bearing_bad_pages()
+    paths = []
+    addresses = set()
+    for n, (name, data) in enumerate(bad.items()):
+        path = tmp_path / f"ipwiki{n}-20260101-pages-meta-history.xml"
+        path.write_bytes(data)
+        paths.append(path)
+        addresses |= _addresses(data)
+    assert len(addresses) >= 8, addresses  # the test reads what it means to
+    out = tmp_path / "out"
+    done = run_cli("process", *paths, "-o", out, "-j", "2", "--ips", ips, "--on-error", on_error,
+                   env={"DUMPPROC_IP_KEY": "a test key"})
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
+    text = done.stderr + done.stdout + (out / "_manifest.json").read_text()
+    assert [a for a in addresses if a in text] == []
+    run = manifest(out)
+    errors = [u["error"] for u in run["units"] if u.get("error")] + [
+        s["error"] for u in run["units"] for s in u.get("skipped_pages", [])]
+    assert len(errors) >= len(bad) - 1  # every bad input said something (skip-page may skip a whole one)
+    assert all("\n" not in e and len(e) < 1000 for e in errors)

@@ -51,6 +51,9 @@ BAD_PAGES = {
     "page without ns": (page(2, [revision(200)], ns=None), None),
     "revision without id": (page(2, [revision(200), revision(201, with_id=False)]), None),
     "revision without timestamp": (page(2, [revision(200), revision(201, timestamp=b"")]), None),
+    # errors libxml2 goes on after, which lxml would raise only at the end of the document
+    "undeclared namespace prefix": (page(2, [revision(200), revision(201, comment=b"<x:b>bold</x:b>")]), b"<x:b>"),
+    "name that is not a qualified name": (page(2, [revision(200), revision(201, comment=b"<a::b/>")]), b"<a::b/>"),
 }
 
 

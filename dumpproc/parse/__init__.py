@@ -137,13 +137,10 @@ class Dump:
         )
 
     # -- events -------------------------------------------------------------------
-    def _next(self):
-        """The next finished element, or None at the end of the document."""
+    def _next(self, check_logged: bool = True):
+        """The next finished element, or None at the end of the document (``check_logged``: see faults)."""
         try:
             _, element = next(self._events)
-            if self._root is None:  # the first element after a restart
-                self._root = element.getroottree().getroot()
-            return element
         except StopIteration:
             return None
         except etree.XMLSyntaxError as exc:
@@ -165,6 +162,31 @@ class Dump:
                 if revision_id is None:
                     exc.message += self._after()
             raise
+        if self._root is None:  # the first element after a restart
+            self._root = element.getroottree().getroot()
+        if check_logged and self._events.error_log:
+            self._raise_logged(element)
+        return element
+
+    def _raise_logged(self, element) -> None:
+        """Raise an error libxml2 logged and went on after, if it lies inside ``element`` (see faults)."""
+        logged = faults.logged_error(self._events.error_log, element)
+        if logged is None:
+            return
+        offset, line = self._tracker.position(logged.line, logged.column)
+        self._spot = offset if 0 < logged.column < 65535 else None
+        # lxml has read on past the element: the tree's last page and revision may be later ones
+        page_id, revision_id = self._page_id, None
+        page = element.getparent() if _local(element.tag) == "revision" else element
+        try:
+            if page_id is None and page is not None and _local(page.tag) == "page":
+                page_id = values.page_id(faults.whole_id(page))
+            if page is not element:
+                revision_id = values.revision_id(faults.whole_id(element))
+        except MalformedXML:
+            pass  # an id that is itself bad names nothing
+        raise self._error(f"XML is not well-formed: {faults.describe(logged.type)}", line=line, offset=offset,
+                          page_id=page_id, revision_id=revision_id)
 
     def _after(self) -> str:
         """Where in the page an error is when the revision being read is not known: after the last one whole."""
@@ -187,15 +209,15 @@ class Dump:
         return page_id, revision_id
 
     def _error(self, message: str, line: int | None = None, offset: int | None = None,
-               revision_id: int | None = None, being_read: bool = False) -> MalformedXML:
+               revision_id: int | None = None, being_read: bool = False, page_id: int | None = None) -> MalformedXML:
         """An error at ``offset`` (an XML byte) if known, else near where lxml is reading.
 
         It names ``revision_id``, the revision at fault, when known (``being_read``: look for
         the page and revision lxml was reading in the tree built so far); else it says after
-        which revision read whole it is.
+        which revision read whole it is. ``page_id`` is the page being read unless given.
         """
         tracker = self._tracker
-        page_id = self._page_id
+        page_id = page_id if page_id is not None else self._page_id
         if being_read and revision_id is None:
             page_id, revision_id = self._being_read()
         return MalformedXML(
@@ -209,7 +231,7 @@ class Dump:
         )
 
     def _read_site_info(self) -> SiteInfo:
-        element = self._next()
+        element = self._next(check_logged=False)  # a DTD first: its entities log errors of their own
         if element is None:
             raise self._error("no <page> and no <siteinfo>: not a MediaWiki export")
         if element.getroottree().docinfo.doctype:
@@ -217,6 +239,8 @@ class Dump:
             # without end. lxml resolves none of them here, but a text with one in it would be cut.
             raise self._error("the file declares a DTD (<!DOCTYPE ...>): MediaWiki dumps have none, "
                               "and dumpproc neither loads DTDs nor expands their entities", offset=0)
+        if self._events.error_log:
+            self._raise_logged(element)
         root = self._root
         if _local(root.tag) not in ("mediawiki", "page"):
             self.unknown_elements[f"root:{_local(root.tag)}"] += 1

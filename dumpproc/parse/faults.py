@@ -11,6 +11,11 @@ and the place comes from the line and column.
 
 ``ids_being_read`` finds, in the tree lxml has built so far, the page and
 revision a fault cut short, where their ``<id>`` was read whole before it.
+
+libxml2 goes on after some errors (a name that is not a qualified name, an
+undeclared namespace prefix) and lxml raises them only when the document ends,
+after every page was read: ``logged_error`` finds such an error as soon as the
+element that holds it ends, so that it fails where it is, like any other.
 """
 
 from __future__ import annotations
@@ -60,6 +65,29 @@ _PHRASES = {
     "ERR_INTERNAL_ERROR": "the document ends before it is complete",
 }
 _NAMES = {code: name for name, code in vars(etree.ErrorTypes).items() if isinstance(code, int)}
+
+
+def logged_error(error_log, element):
+    """The first error libxml2 went on after (not a warning, not a fatal error, which lxml raises itself
+    once the events before it are read) in ``error_log``, if it lies inside ``element`` or before its end.
+
+    Places are compared by line: in a file without line breaks such an error fails at the first
+    element of the line, which is the whole file.
+    """
+    for entry in error_log:
+        if entry.level == etree.ErrorLevels.ERROR:
+            return entry if not entry.line or entry.line <= last_line(element) else None
+    return None
+
+
+def last_line(element) -> int:
+    """The line (of the current parse) where ``element`` ends, near enough: where its last descendant
+    begins, plus the line breaks in that one's text and in the text after it."""
+    last = element
+    for last in element.iter():
+        pass
+    line = (last.sourceline or 0) + (last.text or "").count("\n")
+    return line + ((last.tail or "").count("\n") if last is not element else 0)
 
 
 def describe(code: int | None) -> str:

@@ -18,10 +18,16 @@ from . import values
 _REVISION_IGNORED = {"origin"}
 
 
+#: What an element name that is not an XML name is counted as: the name is input, and an IPv6 address
+#: (which has colons, as no XML local name has) must not reach the manifest through it.
+NOT_A_NAME = "(not an XML name)"
+
+
 def _local(tag) -> str:
     if not isinstance(tag, str):
         return ""
-    return tag.rpartition("}")[2]
+    local = tag.rpartition("}")[2]
+    return local if ":" not in local else NOT_A_NAME
 
 
 def revision_from_element(element, page_id: int, unknown: Counter | None = None) -> Revision:
@@ -87,7 +93,7 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
             if role == "main" and slot_text is not None:
                 main, main_model, main_format = slot_text, slot_model, slot_format
         elif tag and tag not in _REVISION_IGNORED and unknown is not None:
-            unknown[f"revision:{tag}"] += 1
+            unknown[f"revision:{_local(tag)}"] += 1
 
     if rev_id is None:
         raise MalformedXML("<revision> has no <id>", line=element.sourceline)
