@@ -54,6 +54,8 @@ VARIANTS = {
     "gzip": ("gzip", lambda: gzip.compress(XML, mtime=0)),
     "zstd-long-window": ("zstd", lambda: _zstd_long(XML)),
     "xz": ("xz", lambda: lzma.compress(XML, format=lzma.FORMAT_XZ)),
+    "xz-multistream-padded": ("xz", lambda: lzma.compress(XML[:len(XML) // 3], format=lzma.FORMAT_XZ) + bytes(8)
+                              + lzma.compress(XML[len(XML) // 3:], format=lzma.FORMAT_XZ) + bytes(4)),
     "lzma-alone": ("lzma", lambda: lzma.compress(XML, format=lzma.FORMAT_ALONE)),
 }
 BACKENDS = {"bz2": ["lbzip2", "indexed_bzip2"], "7z": ["libarchive", "7zz"]}
@@ -265,6 +267,11 @@ DAMAGED = {
     "xz flipped": ("xz", lambda: _flipped(lzma.compress(XML, format=lzma.FORMAT_XZ)), "xz stream is damaged"),
     "xz cut": ("xz", lambda: lzma.compress(XML, format=lzma.FORMAT_XZ)[:-100], "xz stream is truncated"),
     "lzma flipped": ("lzma", lambda: _flipped(lzma.compress(XML, format=lzma.FORMAT_ALONE)), "lzma stream is damaged"),
+    # the standard library's LZMAFile would ignore these bytes as trailing garbage
+    "xz with bytes after it": ("xz", lambda: lzma.compress(XML, format=lzma.FORMAT_XZ) + b"not a stream, not padding",
+                               "xz stream is damaged"),
+    "lzma with bytes after it": ("lzma", lambda: lzma.compress(XML, format=lzma.FORMAT_ALONE) + b"x" * 20,
+                                 "lzma stream is damaged: data after the end of the .lzma stream"),
     "zstd flipped": ("zstd", lambda: _flipped(_zstd_frames(XML)), "zstd stream is damaged"),
     "zstd cut": ("zstd", lambda: _zstd_frames(XML)[:-1000], "zstd stream is truncated: it ends inside frame 1"),
     "zstd whole frame then a cut one": ("zstd", lambda: _zstd_frames(XML[:_HALF], XML[_HALF:])[:-1000],

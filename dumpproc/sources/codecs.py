@@ -223,11 +223,15 @@ def open_gzip(source: str | BinaryIO, threads: int) -> BinaryIO:
 
 @codec("xz", b"\xfd7zXZ\x00")
 def open_xz(source: str | BinaryIO, threads: int) -> BinaryIO:
-    """xz, through liblzma."""
+    """xz (also several streams, one after the other), through liblzma."""
     import lzma
 
-    stream = lzma.open(source, "rb", format=lzma.FORMAT_XZ)
-    return CodecStream(stream, "xz", (lzma.LZMAError, EOFError), lambda: stream._fp.tell())
+    from .xzstreams import LzmaStreams
+
+    # not lzma.open: LZMAFile ignores bytes after the last stream that xz -t fails (xzstreams)
+    stream = LzmaStreams(_file(source), lzma.FORMAT_XZ)
+    return CodecStream(io.BufferedReader(stream, PIPE_BYTES), "xz", (lzma.LZMAError, EOFError),
+                       lambda: stream.consumed)
 
 
 @codec("zstd", b"\x28\xb5\x2f\xfd")
@@ -275,5 +279,8 @@ def open_lzma(source: str | BinaryIO, threads: int) -> BinaryIO:
     """The legacy .lzma ("LZMA alone") format, through liblzma."""
     import lzma
 
-    stream = lzma.open(source, "rb", format=lzma.FORMAT_ALONE)
-    return CodecStream(stream, "lzma", (lzma.LZMAError, EOFError), lambda: stream._fp.tell())
+    from .xzstreams import LzmaStreams
+
+    stream = LzmaStreams(_file(source), lzma.FORMAT_ALONE)
+    return CodecStream(io.BufferedReader(stream, PIPE_BYTES), "lzma", (lzma.LZMAError, EOFError),
+                       lambda: stream.consumed)
