@@ -234,3 +234,47 @@ def test_page_runs_without_the_root_are_read_whole():
     bad, _ = BAD_PAGES["bad character reference"]
     dump, read = read_all(good_page(1) + bad + good_page(3), "skip-page")
     assert [pid for pid, _, skipped in read if not skipped] == [1, 3]
+
+
+class _FailingStream(io.RawIOBase):
+    """The XML up to ``cut``, then a decompressor's error, as DumpStream raises it."""
+
+    def __init__(self, data: bytes, cut: int):
+        super().__init__()
+        self._data, self._cut, self._at = data, cut, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._at >= self._cut:
+            from dumpproc.errors import CorruptInput
+
+            raise CorruptInput("xz stream is damaged: Corrupt input data", path="cut.xml.xz", offset=77)
+        count = min(len(buffer), self._cut - self._at, 100)
+        buffer[:count] = self._data[self._at:self._at + count]
+        self._at += count
+        return count
+
+
+@pytest.mark.parametrize("inside, names", [
+    (b"Text 1 of", ("revision 201", None)),  # in its text: its id was read whole
+    (b"<id>20", (None, "(after revision 200)")),  # its id was being read: the last one whole
+])
+def test_a_codec_error_inside_a_revision_names_the_revision_being_read(inside, names):
+    from dumpproc.errors import CorruptInput
+
+    data = dump_with(good_page(2))
+    bad_start = data.index(b"<page>", data.index(b"<id>2</id>") - 200)
+    cut = data.index(inside, data.index(b"<revision>", data.index(b"<id>200</id>"))) + len(inside)
+    assert cut > bad_start
+    seen = []
+    with pytest.raises(CorruptInput) as caught:
+        for p in Dump(_FailingStream(data, cut), "cut.xml.xz").pages():
+            seen.extend(r.id for r in p)
+    error, (named, after) = caught.value, names
+    assert seen == [100, 101, 102, 200] and error.page_id == 2
+    if named:
+        assert error.revision_id == 201 and named in str(error) and "after revision" not in str(error)
+    else:
+        assert error.revision_id is None and after in str(error)
