@@ -225,7 +225,7 @@ def _first_position(data: bytes, fails, start: int) -> int:
     raise AssertionError("no flip damages the stream")
 
 
-def _raises(decompress, error) -> "Callable":
+def _raises(decompress, error):
     def fails(data: bytes) -> bool:
         try:
             decompress(data)

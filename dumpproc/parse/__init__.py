@@ -20,7 +20,6 @@ know are skipped and counted in ``Dump.unknown_elements``.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import BinaryIO, Iterator
 
@@ -30,13 +29,13 @@ from ..errors import CorruptInput, DumpError, MalformedXML
 from ..records import PageHeader, Revision, SiteInfo
 from . import faults, values
 from .revision import _local, revision_from_element
+from .site_info import export_version, site_info_from_element
 from .tracking import PageTracker
 
 #: What malformed XML inside a page does: fail the unit (raise), or skip the page and go on.
 ON_ERROR = ("fail-unit", "skip-page")
 
 _EVENT_TAGS = ("{*}siteinfo", "{*}page", "{*}revision")
-_VERSION_IN_NS = re.compile(r"export-(\d+\.\d+)")
 
 # Children of <page> that are read, or known and deliberately not needed.
 _PAGE_FIELDS = {"title", "ns", "id", "redirect", "restrictions", "revision"}
@@ -175,16 +174,8 @@ class Dump:
             return
         offset, line = self._tracker.position(logged.line, logged.column)
         self._spot = offset if 0 < logged.column < 65535 else None
-        # lxml has read on past the element: the tree's last page and revision may be later ones
-        page_id, revision_id = self._page_id, None
-        page = element.getparent() if _local(element.tag) == "revision" else element
-        try:
-            if page_id is None and page is not None and _local(page.tag) == "page":
-                page_id = values.page_id(faults.whole_id(page))
-            if page is not element:
-                revision_id = values.revision_id(faults.whole_id(element))
-        except MalformedXML:
-            pass  # an id that is itself bad names nothing
+        # the element's own ids: lxml has read on past it, so the tree's last page and revision may be later ones
+        page_id, revision_id = faults.ids_of(element)
         raise self._error(f"XML is not well-formed: {faults.describe(logged.type)}", line=line, offset=offset,
                           page_id=page_id, revision_id=revision_id)
 
@@ -194,19 +185,11 @@ class Dump:
 
     def _being_read(self) -> tuple[int | None, int | None]:
         """The page and revision a fault inside lxml's parse cut short, as far as their ids were read."""
-        page_text, revision_text = faults.ids_being_read(self._root if self._root is not None
-                                                         else getattr(self._events, "root", None))
-        page_id, revision_id = self._page_id, None
-        try:
-            if page_id is None and page_text is not None:
-                page_id = values.page_id(page_text)
-            if revision_text is not None:
-                revision_id = values.revision_id(revision_text)
-        except MalformedXML:
-            pass  # an id that is itself bad names nothing
+        page_id, revision_id = faults.ids_being_read(self._root if self._root is not None
+                                                     else getattr(self._events, "root", None))
         if revision_id is not None and revision_id == self._revision_id:
             revision_id = None  # the last revision read whole, not one being read
-        return page_id, revision_id
+        return (self._page_id if self._page_id is not None else page_id), revision_id
 
     def _error(self, message: str, line: int | None = None, offset: int | None = None,
                revision_id: int | None = None, being_read: bool = False, page_id: int | None = None) -> MalformedXML:
@@ -244,48 +227,19 @@ class Dump:
         root = self._root
         if _local(root.tag) not in ("mediawiki", "page"):
             self.unknown_elements[f"root:{_local(root.tag)}"] += 1
-        version = root.get("version")
-        if version is None:
-            found = _VERSION_IN_NS.search(root.tag)
-            version = found.group(1) if found else None
-        lang = root.get("{http://www.w3.org/XML/1998/namespace}lang")
         if _local(element.tag) != "siteinfo":
             if any(_local(above.tag) == "siteinfo" for above in element.iterancestors()):
                 # the pages would be read as the siteinfo's children, and its fields lost
-                page = element if _local(element.tag) == "page" else element.getparent()
-                try:
-                    self._page_id = values.page_id(faults.whole_id(page))
-                except MalformedXML:
-                    pass
-                raise self._error("<siteinfo> is not closed before the first <page>", *self._place(element))
+                raise self._error("<siteinfo> is not closed before the first <page>", *self._place(element),
+                                  page_id=faults.ids_of(element)[0])
             self._pending = element  # a dump without <siteinfo>
-            return SiteInfo.empty(version, lang)
-        fields: dict[str, str | None] = {}
-        namespaces: dict[int, str] = {}
-        for child in element:
-            tag = _local(child.tag)
-            if tag == "namespaces":
-                for ns in child:
-                    if _local(ns.tag) != "namespace":
-                        self.unknown_elements[f"namespaces:{_local(ns.tag)}"] += 1
-                        continue
-                    try:
-                        namespaces[values.namespace(ns.get("key"), "namespace key")] = ns.text or ""
-                    except MalformedXML as exc:
-                        raise self._error(exc.message, *self._place(ns)) from None
-            else:
-                fields[tag] = child.text
+            return SiteInfo.empty(*export_version(root))
+        try:
+            site_info = site_info_from_element(element, root, self.unknown_elements)
+        except MalformedXML as exc:
+            raise self._error(exc.message, *self._place_line(exc.line)) from None
         element.clear()
-        return SiteInfo(
-            dbname=fields.get("dbname"),
-            sitename=fields.get("sitename"),
-            base=fields.get("base"),
-            generator=fields.get("generator"),
-            case=fields.get("case"),
-            namespaces=namespaces,
-            schema_version=version,
-            lang=lang,
-        )
+        return site_info
 
     # -- pages ----------------------------------------------------------------------
     def pages(self) -> Iterator[Page]:

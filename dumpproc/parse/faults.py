@@ -10,7 +10,8 @@ passed on: ``describe`` names the fault from libxml2's error code instead
 and the place comes from the line and column.
 
 ``ids_being_read`` finds, in the tree lxml has built so far, the page and
-revision a fault cut short, where their ``<id>`` was read whole before it.
+revision a fault cut short, where their ``<id>`` was read whole before it
+(``ids_of`` those of one element).
 
 libxml2 goes on after some errors (a name that is not a qualified name, an
 undeclared namespace prefix) and lxml raises them only when the document ends,
@@ -21,6 +22,9 @@ element that holds it ends, so that it fails where it is, like any other.
 from __future__ import annotations
 
 from lxml import etree
+
+from ..errors import MalformedXML
+from . import values
 
 # libxml2's error codes by name, for the ones a damaged dump meets; others are named by their code.
 _PHRASES = {
@@ -98,9 +102,9 @@ def describe(code: int | None) -> str:
     return f"{_PHRASES[name]} ({name})" if name in _PHRASES else name
 
 
-def ids_being_read(root) -> tuple[str | None, str | None]:
-    """The ``<id>`` texts of the last page under ``root`` and of its last revision, each only when
-    the element after it began (so the id was read whole): the page and revision a fault cut short.
+def ids_being_read(root) -> tuple[int | None, int | None]:
+    """The ids of the last page under ``root`` and of its last revision, each only where its ``<id>``
+    was read whole: the page and revision a fault cut short.
 
     ``root`` is the document's root as lxml has built it so far (finished pages are removed from it
     as they are read, so the last page is the one being read), or a ``<page>`` root itself.
@@ -111,7 +115,23 @@ def ids_being_read(root) -> tuple[str | None, str | None]:
     if page is None:
         return None, None
     revision = _last(page, "revision")
-    return whole_id(page), (whole_id(revision) if revision is not None else None)
+    return ids_of(revision) if revision is not None else ids_of(page)
+
+
+def ids_of(element) -> tuple[int | None, int | None]:
+    """(page id, revision id) of a ``<revision>`` (and its page) or a ``<page>``, where each was read whole."""
+    if _local(element.tag) == "revision":
+        page = element.getparent()
+        page_id = ids_of(page)[0] if page is not None and _local(page.tag) == "page" else None
+        return page_id, _valid(whole_id(element), values.revision_id)
+    return _valid(whole_id(element), values.page_id), None
+
+
+def _valid(text: str | None, read) -> int | None:
+    try:
+        return read(text) if text is not None else None
+    except MalformedXML:
+        return None  # an id that is itself bad names nothing
 
 
 def _local(tag) -> str:
