@@ -101,17 +101,33 @@ class CodecStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int = -1) -> bytes:
+        # the library's bytes as they are: RawIOBase.read would copy them through a buffer
+        try:
+            data = self._inner.read(size)
+        except self._errors as exc:
+            raise self._damaged(exc) from exc
+        if not data and size != 0:
+            self._check_end()
+        return data
+
     def readinto(self, buffer) -> int:
         try:
             count = self._inner.readinto(buffer)
         except self._errors as exc:
-            damage = "truncated" if isinstance(exc, EOFError) else "damaged"
-            raise CorruptInput(f"{self.codec} stream is {damage}: {exc}") from exc
-        if not count and len(buffer) and self._cut_short is not None:
-            reason = self._cut_short()
-            if reason:
-                raise CorruptInput(f"{self.codec} stream is truncated: {reason}")
+            raise self._damaged(exc) from exc
+        if not count and len(buffer):
+            self._check_end()
         return count or 0
+
+    def _damaged(self, exc: BaseException) -> CorruptInput:
+        damage = "truncated" if isinstance(exc, EOFError) else "damaged"
+        return CorruptInput(f"{self.codec} stream is {damage}: {exc}")
+
+    def _check_end(self) -> None:
+        reason = self._cut_short() if self._cut_short is not None else None
+        if reason:
+            raise CorruptInput(f"{self.codec} stream is truncated: {reason}")
 
     def compressed_offset(self) -> int | None:
         """How far into its input the decompressor has read, where it can say."""
