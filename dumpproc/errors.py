@@ -5,9 +5,41 @@ uncompressed byte offsets where known, and the page and revision ids where
 known, so that the message alone lets a user find the spot. The command line
 turns these into one line and an exit code (see ``cli``); library callers catch
 ``DumpError``.
+
+``str()`` of an error is always one line of at most ``MESSAGE_LIMIT`` characters
+of message (and ``PATH_LIMIT`` of path): newlines and other control characters
+are escaped, longer texts end in an ellipsis. That line goes to stderr, the
+manifest, logs and the report, so what an error says must never copy the
+input's own text (a title, a user name, an IP address): messages describe the
+fault and give its place, they do not quote it.
 """
 
 from __future__ import annotations
+
+import re
+
+#: The most characters of message, and of path, that an error's line carries.
+MESSAGE_LIMIT = 500
+PATH_LIMIT = 300
+ELLIPSIS = "\u2026"
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: anything that would
+# break the line or move the terminal's cursor
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}")
+
+
+def one_line(text: str, limit: int = MESSAGE_LIMIT, keep_end: bool = False) -> str:
+    """``text`` with control characters escaped, cut to ``limit`` characters with an ellipsis
+    (at the start when ``keep_end``: a path's file name is its end)."""
+    text = _CONTROL.sub(_escape, str(text))
+    if len(text) <= limit:
+        return text
+    return ELLIPSIS + text[-(limit - 1):] if keep_end else text[:limit - 1] + ELLIPSIS
 
 
 class DumpError(Exception):
@@ -37,7 +69,7 @@ class DumpError(Exception):
         """Where the error happened, as ``file, offsets, ids``."""
         parts = []
         if self.path is not None:
-            parts.append(str(self.path))
+            parts.append(one_line(self.path, PATH_LIMIT, keep_end=True))
         if self.offset is not None:
             parts.append(f"compressed byte {self.offset}")
         if self.uncompressed_offset is not None:
@@ -51,8 +83,10 @@ class DumpError(Exception):
         return ", ".join(parts)
 
     def __str__(self) -> str:
+        """One line: where, then the message, escaped and bounded (see the module's docstring)."""
         where = self.where()
-        return f"{where}: {self.message}" if where else self.message
+        message = one_line(self.message)
+        return f"{where}: {message}" if where else message
 
 
 class InputNotFound(DumpError):

@@ -10,6 +10,7 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from .parse import Dump
+from .stats import timestamp_us
 from .units import wiki_db
 from .sources import open_dump
 from .sources.piped import input_name, is_piped
@@ -87,14 +88,16 @@ def inspect_dump(path: str, threads: int = 1) -> Inspection:
             namespaces=dict(site.namespaces),
         )
         first = last = None
+        first_us = last_us = 0
         largest = -1
         for page in dump.pages():
             for revision in page:
-                stamp = revision.timestamp
-                if first is None or stamp < first:
-                    first = stamp
-                if last is None or stamp > last:
-                    last = stamp
+                # as instants: the text of one with a fraction of a second sorts before the same second without
+                stamp, moment = revision.timestamp, timestamp_us(revision.timestamp)
+                if first is None or moment < first_us:
+                    first, first_us = stamp, moment
+                if last is None or moment > last_us:
+                    last, last_us = stamp, moment
                 size = revision.text_bytes or 0
                 if size > largest:
                     largest = size

@@ -20,18 +20,23 @@ linear in its revisions however the reverts overlap.
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from .records import Revision
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def timestamp_us(timestamp: str) -> int:
-    """Microseconds since the epoch of a dump timestamp such as ``2005-07-07T15:31:37Z``."""
+    """Microseconds since the epoch of a timestamp in the form the parser gives (``2005-07-07T15:31:37Z``,
+    ``…37.250000Z``; ``parse.values.timestamp``), exactly, before 1970 too."""
     moment = datetime.fromisoformat(timestamp)
-    if moment.tzinfo is None:  # dumps are in UTC even where the Z is missing
+    if moment.tzinfo is None:  # UTC, as MediaWiki's are, where the Z is missing
         moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+    return (moment - _EPOCH) // _MICROSECOND  # integer arithmetic: a float loses microseconds far from 1970
 
 
 class RevisionCounters(NamedTuple):

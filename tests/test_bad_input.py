@@ -263,3 +263,110 @@ def test_a_flipped_byte_in_a_split_bz2_fails_the_unit_that_holds_it(tmp_path, cl
     for failed in assert_fails_its_unit(path, done, run):
         assert failed["error_type"] == "CorruptInput" and "cannot be decoded" in failed["error"]
     assert sum(u["status"] == "committed" for u in run["units"]) >= 3
+
+
+# name -> (the dump's bytes from (tmp_path), what the error says, whether it happens in page 2 after page 1 was read)
+def _bad_values():
+    from test_values import page, revision
+
+    def pages(*bad_revisions, **header):
+        return HEADER + good_page(1) + page(revision(b"200"), *bad_revisions, **header) + good_page(3) + FOOTER
+
+    siteinfo = HEADER.replace(b'<namespace key="0" case="first-letter" />',
+                              b'<namespace key="0" case="first-letter" />\n      <namespace key="abc">X</namespace>')
+    return {
+        "timestamp garbage": (pages(revision(timestamp=b"garbage")), "revision 201: <timestamp> is not", True),
+        "hour 24": (pages(revision(timestamp=b"2020-01-01T24:00:00Z")), "revision 201: <timestamp> is not", True),
+        "page id 2^64": (pages(page_id=b"18446744073709551616"), "<page/id> is out of range", True),
+        "namespace past int32": (pages(ns=b"2147483648"), "page 2: <page/ns> is out of range", True),
+        "siteinfo key abc": (siteinfo + good_page(1) + FOOTER, "<namespace key> is not an integer", False),
+        "siteinfo not closed": (HEADER.replace(b"  </siteinfo>\n", b"") + good_page(1) + FOOTER,
+                                "<siteinfo> is not closed", False),
+        "page not closed": (HEADER + good_page(1) + good_page(2).replace(b"  </page>\n", b"") + good_page(3) + FOOTER,
+                            "the <page> before it is not closed", True),
+    }
+
+
+@pytest.mark.parametrize("name", list(_bad_values()))
+def test_a_bad_value_fails_its_unit_and_the_clean_one_after_it_commits(tmp_path, good_dump, name):
+    data, says, after_page_one = _bad_values()[name]
+    bad = tmp_path / "badwiki-20260101-pages-meta-history.xml"
+    bad.write_bytes(data)
+    out = tmp_path / "out"
+    done = run_cli("process", bad, good_dump, "-o", out, "-j", "1")  # one worker: the clean unit comes after
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    line, = [line for line in done.stderr.splitlines() if "failed" in line]
+    assert str(bad) in line and "XML byte" in line and "line " in line and says in line, line
+    units = {u["id"]: u for u in manifest(out)["units"]}
+    failed = units["badwiki-20260101-pages-meta-history"]
+    assert failed["status"] == "failed" and failed["error_type"] == "MalformedXML" and says in failed["error"]
+    assert failed["pages"] == (1 if after_page_one else 0)
+    assert units["goodwiki-20260101-pages-meta-history"]["status"] == "committed"
+    assert rows(out, "revisions", "goodwiki").num_rows == units["goodwiki-20260101-pages-meta-history"]["revisions"]
+    assert not (out / "_SUCCESS").exists()
+
+
+# -- error texts never quote the input: under --ips hash|drop no IP address of it reaches stderr or the manifest ------
+def _ip_bearing_bad_pages() -> dict[str, bytes]:
+    from test_values import page, revision
+
+    def with_page_two(*revisions: bytes, **header) -> bytes:
+        return HEADER + good_page(1) + page(revision(b"200"), *revisions, **header) + good_page(3) + FOOTER
+
+    ip_editor = b"<ip>198.51.100.23</ip>"
+    return {
+        # libxml2 quotes up to 50 characters after an unfinished CDATA section or comment
+        "cdata before ip": HEADER + good_page(1) + page(revision(b"200"), revision(
+            contributor=b"<![CDATA[" + ip_editor)).replace(b"  </page>\n", b""),
+        "unfinished comment": HEADER + good_page(1) + page(revision(contributor=b"<!-- 203.0.113.77 <ip>2001:db8::77</ip>")),
+        # libxml2 quotes the names of entities, of elements and of mismatched tags
+        "entity named as an address": with_page_two(revision(contributor=b"<ip>&fe80::1234;</ip>")),
+        "element named as an address": with_page_two(revision(contributor=b"<fe80::abcd>x</fe80::abcd>")),
+        "tag mismatch beside an address": with_page_two(revision(contributor=b"<ip>192.0.2.55</ipx>")),
+        "bytes that are not UTF-8 after an address": with_page_two(revision(contributor=b"<ip>192.0.2.66\xff\xfe</ip>")),
+        # dumpproc's own checks name the element, not the value
+        "address as a timestamp": with_page_two(revision(timestamp=b"192.0.2.88")),
+        "address as a contributor id": with_page_two(revision(contributor=b"<username>A</username><id>2001:db8::99</id>")),
+        "address as a page id": with_page_two(page_id=b"192.0.2.101"),
+    }
+
+
+def _addresses(data: bytes) -> set[str]:
+    import ipaddress
+    import re
+
+    found = set()
+    for candidate in re.findall(rb"[0-9a-fA-F:.]{3,}", data):
+        try:
+            address = ipaddress.ip_address(candidate.decode().strip(":.") if b":" not in candidate
+                                           else candidate.decode())
+        except ValueError:
+            continue
+        if isinstance(address, ipaddress.IPv6Address) or candidate.count(b".") == 3:
+            found.add(candidate.decode())
+    return found
+
+
+@pytest.mark.parametrize("ips, on_error", [("hash", "fail-unit"), ("drop", "skip-page")])
+def test_no_error_text_carries_an_address_of_the_input(tmp_path, ips, on_error):
+    bad = _ip_bearing_bad_pages()
+    paths = []
+    addresses = set()
+    for n, (name, data) in enumerate(bad.items()):
+        path = tmp_path / f"ipwiki{n}-20260101-pages-meta-history.xml"
+        path.write_bytes(data)
+        paths.append(path)
+        addresses |= _addresses(data)
+    assert len(addresses) >= 8, addresses  # the test reads what it means to
+    out = tmp_path / "out"
+    done = run_cli("process", *paths, "-o", out, "-j", "2", "--ips", ips, "--on-error", on_error,
+                   env={"DUMPPROC_IP_KEY": "a test key"})
+    assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
+    text = done.stderr + done.stdout + (out / "_manifest.json").read_text()
+    assert [a for a in addresses if a in text] == []
+    run = manifest(out)
+    errors = [u["error"] for u in run["units"] if u.get("error")] + [
+        s["error"] for u in run["units"] for s in u.get("skipped_pages", [])]
+    assert len(errors) >= len(bad) - 1  # every bad input said something (skip-page may skip a whole one)
+    assert all("\n" not in e and len(e) < 1000 for e in errors)

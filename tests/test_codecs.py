@@ -54,6 +54,8 @@ VARIANTS = {
     "gzip": ("gzip", lambda: gzip.compress(XML, mtime=0)),
     "zstd-long-window": ("zstd", lambda: _zstd_long(XML)),
     "xz": ("xz", lambda: lzma.compress(XML, format=lzma.FORMAT_XZ)),
+    "xz-multistream-padded": ("xz", lambda: lzma.compress(XML[:len(XML) // 3], format=lzma.FORMAT_XZ) + bytes(8)
+                              + lzma.compress(XML[len(XML) // 3:], format=lzma.FORMAT_XZ) + bytes(4)),
     "lzma-alone": ("lzma", lambda: lzma.compress(XML, format=lzma.FORMAT_ALONE)),
 }
 BACKENDS = {"bz2": ["lbzip2", "indexed_bzip2"], "7z": ["libarchive", "7zz"]}
@@ -210,3 +212,154 @@ def test_bundled_libarchive_when_the_system_has_none():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     size, library = done.stdout.split()
     assert int(size) == len(XML) and "extractcode_libarchive" in library
+
+
+# -- damaged streams: each codec's own error is the project's, naming the codec, the file and both offsets ------------
+def _first_position(data: bytes, fails, start: int) -> int:
+    """The first byte from ``start`` on whose flip makes ``fails(damaged bytes)`` true: deterministic."""
+    for at in range(start, len(data)):
+        damaged = bytearray(data)
+        damaged[at] ^= 0x55
+        if fails(bytes(damaged)):
+            return at
+    raise AssertionError("no flip damages the stream")
+
+
+def _raises(decompress, error):
+    def fails(data: bytes) -> bool:
+        try:
+            decompress(data)
+        except error:
+            return True
+        except Exception:
+            return False
+        return False
+    return fails
+
+
+def _zlib_damaged() -> bytes:
+    """gzip whose deflate data raises zlib.error (not the CRC's BadGzipFile) in the gzip module."""
+    import zlib
+
+    data = gzip.compress(XML, mtime=0)
+    # a deflate block's header and code tables come first: a flip there fails at once, in zlib
+    at = _first_position(data, _raises(gzip.decompress, zlib.error), start=10)
+    damaged = bytearray(data)
+    damaged[at] ^= 0x55
+    return bytes(damaged)
+
+
+def _flipped(data: bytes) -> bytes:
+    damaged = bytearray(data)
+    damaged[len(damaged) // 2] ^= 0x55
+    return bytes(damaged)
+
+
+def _zstd_frames(*parts: bytes) -> bytes:
+    return b"".join(zstandard.ZstdCompressor(write_checksum=True).compress(part) for part in parts)
+
+
+_HALF = len(XML) // 2
+#: name -> (codec, damaged bytes, what the error says)
+DAMAGED = {
+    "gzip zlib.error": ("gzip", _zlib_damaged, "gzip stream is damaged: Error -3"),
+    "gzip cut": ("gzip", lambda: gzip.compress(XML, mtime=0)[:-100], "gzip stream is truncated"),
+    "xz flipped": ("xz", lambda: _flipped(lzma.compress(XML, format=lzma.FORMAT_XZ)), "xz stream is damaged"),
+    "xz cut": ("xz", lambda: lzma.compress(XML, format=lzma.FORMAT_XZ)[:-100], "xz stream is truncated"),
+    "lzma flipped": ("lzma", lambda: _flipped(lzma.compress(XML, format=lzma.FORMAT_ALONE)), "lzma stream is damaged"),
+    # the standard library's LZMAFile would ignore these bytes as trailing garbage
+    "xz with bytes after it": ("xz", lambda: lzma.compress(XML, format=lzma.FORMAT_XZ) + b"not a stream, not padding",
+                               "xz stream is damaged"),
+    "lzma with bytes after it": ("lzma", lambda: lzma.compress(XML, format=lzma.FORMAT_ALONE) + b"x" * 20,
+                                 "lzma stream is damaged: data after the end of the .lzma stream"),
+    "zstd flipped": ("zstd", lambda: _flipped(_zstd_frames(XML)), "zstd stream is damaged"),
+    "zstd cut": ("zstd", lambda: _zstd_frames(XML)[:-1000], "zstd stream is truncated: it ends inside frame 1"),
+    "zstd whole frame then a cut one": ("zstd", lambda: _zstd_frames(XML[:_HALF], XML[_HALF:])[:-1000],
+                                         "zstd stream is truncated: it ends inside frame 2, after 1 whole frame"),
+    "bz2 flipped": ("bz2", lambda: _flipped(bz2.compress(XML)), "bz2 stream is damaged"),
+}
+_REFERENCE = {"gzip": ["gzip", "-t"], "xz": ["xz", "-t"], "lzma": ["xz", "--format=lzma", "-t"], "zstd": ["zstd", "-t"],
+              "bz2": ["bzip2", "-t"]}
+
+
+@pytest.mark.parametrize("name", list(DAMAGED))
+def test_a_damaged_stream_is_corrupt_input_naming_codec_file_and_offsets(name, tmp_path):
+    import subprocess
+
+    codec, make, says = DAMAGED[name]
+    path = tmp_path / "damaged.dump"
+    path.write_bytes(make())
+    reference = _REFERENCE[codec]
+    if shutil.which(reference[0]):  # the reference tool agrees that the stream is bad
+        assert subprocess.run([*reference, str(path)], capture_output=True).returncode != 0
+    assert detect_codec(str(path)).name == codec
+    with pytest.raises(CorruptInput) as caught:
+        with open_dump(str(path), 2) as stream:
+            while stream.read(1 << 16):
+                pass
+    error = caught.value
+    assert says in error.message, error.message
+    assert error.path == str(path) and error.offset is not None and error.uncompressed_offset is not None
+    assert str(error).startswith(f"{path}, compressed byte {error.offset}, XML byte {error.uncompressed_offset}: ")
+
+
+@pytest.mark.parametrize("name", ["gzip zlib.error", "xz flipped", "lzma flipped", "zstd whole frame then a cut one"])
+def test_a_damaged_stream_fails_its_unit_and_the_clean_file_after_it_commits(name, tmp_path):
+    from conftest import run_cli
+
+    _, make, says = DAMAGED[name]
+    damaged = tmp_path / "damagedwiki-20260101-pages-meta-history.xml.dump"
+    damaged.write_bytes(make())
+    clean = tmp_path / "samplewiki-20260101-pages-meta-history.xml.bz2"
+    shutil.copy(SAMPLE, clean)
+    out = tmp_path / "out"
+    done = run_cli("process", damaged, clean, "-o", out, "-j", "1")  # one worker: the clean unit comes second
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and says in done.stderr
+    import json
+
+    units = {u["path"]: u for u in json.loads((out / "_manifest.json").read_text())["units"]}
+    failed = units[str(damaged)]
+    assert failed["status"] == "failed" and failed["error_type"] == "CorruptInput"
+    assert {"offset", "xml_offset"} <= set(failed["error_at"])
+    assert units[str(clean)]["status"] == "committed"
+    assert not (out / "_SUCCESS").exists()
+
+
+def _stored_7z(tmp_path) -> tuple[bytes, int]:
+    """A 7z that stores the sample's XML as it is (no compression, so a flipped byte only fails the CRC)
+    and where the XML starts in it."""
+    import subprocess
+
+    program = shutil.which("7zz") or shutil.which("7z")
+    if not program:
+        pytest.skip("7-Zip is not installed here (.ci/run installs it)")
+    xml = tmp_path / "sample.xml"
+    xml.write_bytes(XML)
+    archive = tmp_path / "stored.7z"
+    subprocess.run([program, "a", "-m0=Copy", str(archive), str(xml)], check=True, capture_output=True)
+    data = archive.read_bytes()
+    return data, data.index(XML[:200])
+
+
+@pytest.mark.parametrize("backend", ["libarchive", "7zz"])
+@pytest.mark.parametrize("where", ["in a tag", "in a text"])
+def test_a_7z_member_with_a_bad_crc_says_crc(backend, where, tmp_path, monkeypatch):
+    """The XML it garbles (a tag) fails first: reading on names the CRC, the cause, in its place."""
+    _use_backend(monkeypatch, "7z", backend)
+    data, start = _stored_7z(tmp_path)
+    at = XML.index(b"<page>", 5000) + 1 if where == "in a tag" else XML.index(b"<text", 5000) + 60
+    damaged = bytearray(data)
+    damaged[start + at] ^= 0x20  # <page> becomes <Page>, or a letter changes case
+    path = tmp_path / "crc.xml.7z"
+    path.write_bytes(bytes(damaged))
+    from dumpproc.parse import Dump
+
+    with pytest.raises(CorruptInput, match="CRC") as caught:
+        with open_dump(str(path)) as stream:
+            for page in Dump(stream, str(path)).pages():
+                for _ in page:
+                    pass
+    assert "7z stream is damaged" in str(caught.value) and str(path) in str(caught.value)
+    if where == "in a tag":
+        assert "the XML it gave had gone wrong before" in str(caught.value)

@@ -256,14 +256,15 @@ def test_missing_fields_name_the_page(body, message):
     assert "inline.xml" in str(caught.value) and "page 3" in str(caught.value)
 
 
-def test_malformed_xml_names_file_line_and_last_revision():
+def test_malformed_xml_names_file_line_and_the_revision_being_read():
     body = """<page><title>A</title><ns>0</ns><id>3</id>
       <revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp><text>ok</text></revision>
       <revision><id>2</id><timestamp>2020-01-01T00:00:00Z</timestamp><text>bad &#0; ref</text></revision></page>"""
     with pytest.raises(MalformedXML) as caught:
         revisions_of(dump_of(body))
     error = caught.value
-    assert error.line is not None and error.page_id == 3 and "(after revision 1)" in str(error)
+    assert error.line is not None and error.page_id == 3 and error.revision_id == 2
+    assert "page 3, revision 2:" in str(error) and "after revision" not in str(error)
     assert "not well-formed" in str(error) and "inline.xml" in str(error)
 
 

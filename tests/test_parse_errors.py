@@ -51,6 +51,9 @@ BAD_PAGES = {
     "page without ns": (page(2, [revision(200)], ns=None), None),
     "revision without id": (page(2, [revision(200), revision(201, with_id=False)]), None),
     "revision without timestamp": (page(2, [revision(200), revision(201, timestamp=b"")]), None),
+    # errors libxml2 goes on after, which lxml would raise only at the end of the document
+    "undeclared namespace prefix": (page(2, [revision(200), revision(201, comment=b"<x:b>bold</x:b>")]), b"<x:b>"),
+    "name that is not a qualified name": (page(2, [revision(200), revision(201, comment=b"<a::b/>")]), b"<a::b/>"),
 }
 
 
@@ -89,7 +92,11 @@ def test_malformed_page_fails_naming_file_offset_and_page(name):
         assert bad_start <= error.uncompressed_offset <= len(data)
     if "without title" not in name and "without ns" not in name:
         assert error.page_id == 2 and "page 2" in str(error)
-        assert "(after revision 200)" in str(error)  # the last revision read whole
+    if name == "revision without id":  # the faulty revision's own id is not known: after the last one whole
+        assert error.revision_id is None and "(after revision 200)" in str(error)
+    elif "without title" not in name and "without ns" not in name:  # the revision being read, not the last whole
+        assert error.revision_id == 201 and "revision 201" in str(error) and "after revision" not in str(error)
+
 
 @pytest.mark.parametrize("name", BAD_PAGES)
 def test_skip_page_skips_just_the_bad_page(name):
@@ -227,3 +234,47 @@ def test_page_runs_without_the_root_are_read_whole():
     bad, _ = BAD_PAGES["bad character reference"]
     dump, read = read_all(good_page(1) + bad + good_page(3), "skip-page")
     assert [pid for pid, _, skipped in read if not skipped] == [1, 3]
+
+
+class _FailingStream(io.RawIOBase):
+    """The XML up to ``cut``, then a decompressor's error, as DumpStream raises it."""
+
+    def __init__(self, data: bytes, cut: int):
+        super().__init__()
+        self._data, self._cut, self._at = data, cut, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._at >= self._cut:
+            from dumpproc.errors import CorruptInput
+
+            raise CorruptInput("xz stream is damaged: Corrupt input data", path="cut.xml.xz", offset=77)
+        count = min(len(buffer), self._cut - self._at, 100)
+        buffer[:count] = self._data[self._at:self._at + count]
+        self._at += count
+        return count
+
+
+@pytest.mark.parametrize("inside, names", [
+    (b"Text 1 of", ("revision 201", None)),  # in its text: its id was read whole
+    (b"<id>20", (None, "(after revision 200)")),  # its id was being read: the last one whole
+])
+def test_a_codec_error_inside_a_revision_names_the_revision_being_read(inside, names):
+    from dumpproc.errors import CorruptInput
+
+    data = dump_with(good_page(2))
+    bad_start = data.index(b"<page>", data.index(b"<id>2</id>") - 200)
+    cut = data.index(inside, data.index(b"<revision>", data.index(b"<id>200</id>"))) + len(inside)
+    assert cut > bad_start
+    seen = []
+    with pytest.raises(CorruptInput) as caught:
+        for p in Dump(_FailingStream(data, cut), "cut.xml.xz").pages():
+            seen.extend(r.id for r in p)
+    error, (named, after) = caught.value, names
+    assert seen == [100, 101, 102, 200] and error.page_id == 2
+    if named:
+        assert error.revision_id == 201 and named in str(error) and "after revision" not in str(error)
+    else:
+        assert error.revision_id is None and after in str(error)

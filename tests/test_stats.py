@@ -26,6 +26,13 @@ def test_timestamp_us():
     assert timestamp_us("2001-01-15T13:15:00") == 979564500 * 1_000_000
 
 
+def test_timestamp_us_is_exact_far_from_1970():
+    """Fractions of a second (which the parser keeps) before 1970 and near year 9999: no float rounding."""
+    assert timestamp_us("1969-12-31T23:59:59.500000Z") == -500_000
+    assert timestamp_us("9999-12-31T23:59:59.999999Z") == 253402300799_999_999
+    assert timestamp_us("0001-01-01T00:00:00Z") == -62135596800_000_000
+
+
 def test_page_counters():
     counters = PageCounters()
     first = counters.add(_rev(1, "2020-01-01T00:00:00Z", 10))

@@ -20,22 +20,22 @@ know are skipped and counted in ``Dump.unknown_elements``.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import BinaryIO, Iterator
 
 from lxml import etree
 
-from ..errors import DumpError, MalformedXML
+from ..errors import CorruptInput, DumpError, MalformedXML
 from ..records import PageHeader, Revision, SiteInfo
-from .revision import _int, _local, revision_from_element
+from . import faults, values
+from .revision import _local, revision_from_element
+from .site_info import export_version, site_info_from_element
 from .tracking import PageTracker
 
 #: What malformed XML inside a page does: fail the unit (raise), or skip the page and go on.
 ON_ERROR = ("fail-unit", "skip-page")
 
 _EVENT_TAGS = ("{*}siteinfo", "{*}page", "{*}revision")
-_VERSION_IN_NS = re.compile(r"export-(\d+\.\d+)")
 
 # Children of <page> that are read, or known and deliberately not needed.
 _PAGE_FIELDS = {"title", "ns", "id", "redirect", "restrictions", "revision"}
@@ -76,7 +76,7 @@ class Page:
                 element = dump._next_revision()
         except MalformedXML as exc:
             if not dump._skip_page(exc):
-                raise
+                dump._fail(exc)
             self.skipped = True
         self._done = True
 
@@ -99,21 +99,28 @@ class Dump:
             raise ValueError(f"on_error must be one of {', '.join(ON_ERROR)}, not {on_error!r}")
         self.path = path if path is not None else getattr(stream, "path", None)
         self.on_error = on_error
+        self._stream = stream
         self._tracker = PageTracker(stream)
         self.unknown_elements: Counter[str] = Counter()
         self.skipped_pages: list[dict] = []
         self.page_count = 0
         self.revision_count = 0
+        #: pages with no <revision> at all: they have no rows (the manifest counts them)
+        self.pages_without_revisions = 0
         self._page_id: int | None = None
         self._revision_id: int | None = None
         self._page_line: int | None = None  # the current page's first line in the current parse
+        self._page_element = None  # the <page> whose revisions are being read
         self._spot: int | None = None  # the XML byte of the last error, when lxml said exactly
         self._restarted_at = -1
         self._root = None
         self._pending = None
         self._started = False
         self._events = self._parse()
-        self.site_info = self._read_site_info()
+        try:
+            self.site_info = self._read_site_info()
+        except MalformedXML as exc:
+            self._fail(exc)
 
     def _parse(self):
         return etree.iterparse(
@@ -129,47 +136,85 @@ class Dump:
         )
 
     # -- events -------------------------------------------------------------------
-    def _next(self):
-        """The next finished element, or None at the end of the document."""
+    def _next(self, check_logged: bool = True):
+        """The next finished element, or None at the end of the document (``check_logged``: see faults)."""
         try:
             _, element = next(self._events)
-            if self._root is None:  # the first element after a restart
-                self._root = element.getroottree().getroot()
-            return element
         except StopIteration:
             return None
         except etree.XMLSyntaxError as exc:
-            message, (line, column) = exc.msg, exc.position or (exc.lineno, None)
+            code, (line, column) = exc.code, exc.position or (exc.lineno, None)
             last = exc.error_log.last_error if exc.error_log else None
             if (not line or line < 1) and last is not None:  # lxml sometimes raises a vaguer error than it logged
-                message, line, column = last.message, last.line, last.column
+                code, line, column = last.type, last.line, last.column
             offset, line = self._tracker.position(line, column)
             self._spot = offset if column is not None and 0 < column < 65535 else None
-            raise self._error(f"XML is not well-formed: {message}", line=line, offset=offset) from exc
+            # lxml's own message quotes the input (faults): the fault is named from its code instead
+            raise self._error(f"XML is not well-formed: {faults.describe(code)}", line=line, offset=offset,
+                              being_read=True) from exc
         except DumpError as exc:  # a decompressor error raised inside lxml's read
+            page_id, revision_id = self._being_read()
             if exc.page_id is None:
-                exc.page_id = self._page_id
-            exc.message += self._after()
+                exc.page_id = page_id
+            if exc.revision_id is None:
+                exc.revision_id = revision_id
+                if revision_id is None:
+                    exc.message += self._after()
             raise
+        if self._root is None:  # the first element after a restart
+            self._root = element.getroottree().getroot()
+        if check_logged and self._events.error_log:
+            self._raise_logged(element)
+        return element
+
+    def _raise_logged(self, element) -> None:
+        """Raise an error libxml2 logged and went on after, if it lies inside ``element`` (see faults)."""
+        logged = faults.logged_error(self._events.error_log, element)
+        if logged is None:
+            return
+        offset, line = self._tracker.position(logged.line, logged.column)
+        self._spot = offset if 0 < logged.column < 65535 else None
+        # the element's own ids: lxml has read on past it, so the tree's last page and revision may be later ones
+        page_id, revision_id = faults.ids_of(element)
+        raise self._error(f"XML is not well-formed: {faults.describe(logged.type)}", line=line, offset=offset,
+                          page_id=page_id, revision_id=revision_id)
 
     def _after(self) -> str:
-        """Where in the page an error is: the revisions read so far are whole, so after the last."""
+        """Where in the page an error is when the revision being read is not known: after the last one whole."""
         return f" (after revision {self._revision_id})" if self._revision_id is not None else ""
 
-    def _error(self, message: str, line: int | None = None, offset: int | None = None) -> MalformedXML:
-        """An error at ``offset`` (an XML byte) if known, else near where lxml is reading."""
+    def _being_read(self) -> tuple[int | None, int | None]:
+        """The page and revision a fault inside lxml's parse cut short, as far as their ids were read."""
+        page_id, revision_id = faults.ids_being_read(self._root if self._root is not None
+                                                     else getattr(self._events, "root", None))
+        if revision_id is not None and revision_id == self._revision_id:
+            revision_id = None  # the last revision read whole, not one being read
+        return (self._page_id if self._page_id is not None else page_id), revision_id
+
+    def _error(self, message: str, line: int | None = None, offset: int | None = None,
+               revision_id: int | None = None, being_read: bool = False, page_id: int | None = None) -> MalformedXML:
+        """An error at ``offset`` (an XML byte) if known, else near where lxml is reading.
+
+        It names ``revision_id``, the revision at fault, when known (``being_read``: look for
+        the page and revision lxml was reading in the tree built so far); else it says after
+        which revision read whole it is. ``page_id`` is the page being read unless given.
+        """
         tracker = self._tracker
+        page_id = page_id if page_id is not None else self._page_id
+        if being_read and revision_id is None:
+            page_id, revision_id = self._being_read()
         return MalformedXML(
-            message + self._after(),
+            message + (self._after() if revision_id is None else ""),
             path=self.path,
             offset=tracker.compressed_offset(),
             uncompressed_offset=offset if offset is not None else tracker.bytes_read,
-            page_id=self._page_id,
+            page_id=page_id,
+            revision_id=revision_id,
             line=line,
         )
 
     def _read_site_info(self) -> SiteInfo:
-        element = self._next()
+        element = self._next(check_logged=False)  # a DTD first: its entities log errors of their own
         if element is None:
             raise self._error("no <page> and no <siteinfo>: not a MediaWiki export")
         if element.getroottree().docinfo.doctype:
@@ -177,37 +222,24 @@ class Dump:
             # without end. lxml resolves none of them here, but a text with one in it would be cut.
             raise self._error("the file declares a DTD (<!DOCTYPE ...>): MediaWiki dumps have none, "
                               "and dumpproc neither loads DTDs nor expands their entities", offset=0)
+        if self._events.error_log:
+            self._raise_logged(element)
         root = self._root
         if _local(root.tag) not in ("mediawiki", "page"):
             self.unknown_elements[f"root:{_local(root.tag)}"] += 1
-        version = root.get("version")
-        if version is None:
-            found = _VERSION_IN_NS.search(root.tag)
-            version = found.group(1) if found else None
-        lang = root.get("{http://www.w3.org/XML/1998/namespace}lang")
         if _local(element.tag) != "siteinfo":
+            if any(_local(above.tag) == "siteinfo" for above in element.iterancestors()):
+                # the pages would be read as the siteinfo's children, and its fields lost
+                raise self._error("<siteinfo> is not closed before the first <page>", *self._place(element),
+                                  page_id=faults.ids_of(element)[0])
             self._pending = element  # a dump without <siteinfo>
-            return SiteInfo.empty(version, lang)
-        fields: dict[str, str | None] = {}
-        namespaces: dict[int, str] = {}
-        for child in element:
-            tag = _local(child.tag)
-            if tag == "namespaces":
-                for ns in child:
-                    namespaces[int(ns.get("key"))] = ns.text or ""
-            else:
-                fields[tag] = child.text
+            return SiteInfo.empty(*export_version(root))
+        try:
+            site_info = site_info_from_element(element, root, self.unknown_elements)
+        except MalformedXML as exc:
+            raise self._error(exc.message, *self._place_line(exc.line)) from None
         element.clear()
-        return SiteInfo(
-            dbname=fields.get("dbname"),
-            sitename=fields.get("sitename"),
-            base=fields.get("base"),
-            generator=fields.get("generator"),
-            case=fields.get("case"),
-            namespaces=namespaces,
-            schema_version=version,
-            lang=lang,
-        )
+        return site_info
 
     # -- pages ----------------------------------------------------------------------
     def pages(self) -> Iterator[Page]:
@@ -228,23 +260,44 @@ class Dump:
                 if tag == "revision":
                     page_element = element.getparent()
                     if page_element is None or _local(page_element.tag) != "page":
-                        raise self._error("<revision> outside a <page>")
+                        raise self._error("<revision> outside a <page>", *self._place(element))
                     page = Page(self, self._page_header(page_element), element)
+                    self._check_placement(page_element)
+                    self._page_element = page_element
                 elif tag == "page":  # a page without revisions
                     page = Page(self, self._page_header(element), None)
+                    self._check_placement(element)
+                    self.pages_without_revisions += 1
                     self._end_page(element)
                 else:
                     self.unknown_elements[f"mediawiki:{tag}"] += 1
                     continue
             except MalformedXML as exc:
                 if not self._skip_page(exc):
-                    raise
+                    self._fail(exc)
                 continue
             self.page_count += 1
             yield page
             page._drain()
 
     __iter__ = pages
+
+    def _fail(self, exc: MalformedXML) -> None:
+        """Raise the error of a fault that ends the dump: ``exc``, or a damaged compressed stream under it.
+
+        A damaged stream often garbles the XML before its codec's check comes (a 7z member's
+        CRC, gzip's, come at its end): the stream is read on to its end (``drain``) so that the
+        codec can speak, and its error, the cause, is raised in the XML error's place.
+        """
+        drain = getattr(self._stream, "drain", None)
+        try:
+            if drain is not None:
+                drain()
+        except CorruptInput as damage:
+            raise CorruptInput(f"{damage.message}; the XML it gave had gone wrong before: {exc.message}",
+                               path=exc.path, offset=exc.offset, uncompressed_offset=exc.uncompressed_offset,
+                               page_id=exc.page_id, revision_id=exc.revision_id, line=exc.line) from exc
+        raise exc
 
     def _skip_page(self, exc: MalformedXML) -> bool:
         """Record a bad page and restart parsing at the next one; False: the error stands.
@@ -264,10 +317,21 @@ class Dump:
             return False
         self._restarted_at = spot
         self.skipped_pages.append({"page_id": self._page_id, "error": str(exc)})
-        self._page_id = self._revision_id = self._page_line = None
+        self._page_id = self._revision_id = self._page_line = self._page_element = None
         self._root = None
         self._events = self._parse()
         return True
+
+    def _check_placement(self, page) -> None:
+        """A page is a child of the document's root (or the root itself): else an element before it is not closed."""
+        parent = page.getparent()
+        if parent is None or parent is self._root:
+            return
+        what = _local(parent.tag)
+        raise self._error(f"a <page> inside a <{what}>: the <{what}> before it is not closed"
+                          if what in ("page", "siteinfo") else
+                          "a <page> that is not a child of the document's root: an element before it is not closed",
+                          *self._place(page))
 
     def _page_header(self, page) -> PageHeader:
         title = ns = page_id = redirect = restrictions = None
@@ -279,9 +343,9 @@ class Dump:
             if tag == "title":
                 title = child.text or ""
             elif tag == "ns":
-                ns = child.text
+                ns = child
             elif tag == "id":
-                page_id = child.text
+                page_id = child
             elif tag == "redirect":
                 redirect = child.get("title", "")
             elif tag == "restrictions":
@@ -293,10 +357,13 @@ class Dump:
             page.remove(child)
         self._page_line = page.sourceline  # where a skip-page restart looks for it
         self._revision_id = None
+        self._page_id = None
         if page_id is None:
-            self._page_id = None
             raise self._error("<page> has no <id>", offset=self._page_offset(page))
-        self._page_id = _int(page_id, "page/id")
+        try:
+            self._page_id = values.page_id(page_id.text)
+        except MalformedXML as exc:
+            raise self._error(exc.message, *self._place(page_id)) from None
         if title is None:
             raise self._error("<page> has no <title>", offset=self._page_offset(page))
         if ns is None:
@@ -304,8 +371,22 @@ class Dump:
                 raise self._error("<page> has no <ns>", offset=self._page_offset(page))
             namespace = self.site_info.namespace_of(title)
         else:
-            namespace = _int(ns, "page/ns")
+            try:
+                namespace = values.namespace(ns.text)
+            except MalformedXML as exc:
+                raise self._error(exc.message, *self._place(ns)) from None
         return PageHeader(self._page_id, namespace, title, redirect, restrictions)
+
+    def _place(self, element) -> tuple[int | None, int | None]:
+        """(line, XML byte of its line's start) of an element lxml built, where the tracker can say."""
+        return self._place_line(element.sourceline)
+
+    def _place_line(self, line: int | None) -> tuple[int | None, int | None]:
+        """(original line, XML byte of its start) of a line of the current parse."""
+        if not line:
+            return None, None
+        offset, line = self._tracker.position(line)
+        return line, offset
 
     def _page_offset(self, page) -> int | None:
         """The XML byte of the page's ``<page>`` tag, if it can be placed."""
@@ -334,7 +415,7 @@ class Dump:
             if tag not in _PAGE_FIELDS and tag not in _PAGE_IGNORED:
                 self.unknown_elements[f"page:{tag}"] += 1
         page.clear()
-        self._page_id = self._revision_id = self._page_line = None
+        self._page_id = self._revision_id = self._page_line = self._page_element = None
         root = self._root
         if page is root:
             return
@@ -354,17 +435,23 @@ class Dump:
             raise self._error("the file ends inside a <page>")
         tag = _local(element.tag)
         if tag == "revision":
+            if element.getparent() is not self._page_element:
+                raise self._error("a <revision> outside the page being read: the <page> before it is not closed",
+                                  *self._place(element))
             return element
         if tag == "page":
+            if element is not self._page_element:
+                raise self._error("a <page> inside the page being read: the <page> before it is not closed",
+                                  *self._place(element))
             self._end_page(element)
             return None
-        raise self._error(f"unexpected <{tag}> inside a <page>")
+        raise self._error(f"unexpected <{tag}> inside a <page>", *self._place(element))
 
     def _revision(self, element, page_id: int) -> Revision:
         try:
             revision = revision_from_element(element, page_id, self.unknown_elements)
         except MalformedXML as exc:
-            raise self._error(exc.message) from None
+            raise self._error(exc.message, *self._place_line(exc.line), revision_id=exc.revision_id) from None
         self._revision_id = revision.id
         self.revision_count += 1
         parent = element.getparent()

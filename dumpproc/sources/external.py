@@ -43,12 +43,15 @@ class ProgramStream(io.RawIOBase):
 
     With ``feed`` the program's stdin is a pipe that a thread fills from ``feed``,
     which then belongs to this stream (the thread closes it when it is done).
+    ``codec`` names the format in errors ("bz2 stream is damaged: lbzip2 exited ...").
     """
 
-    def __init__(self, argv: list[str], path: str, feed_file: bool = False, feed: BinaryIO | None = None):
+    def __init__(self, argv: list[str], path: str, feed_file: bool = False, feed: BinaryIO | None = None,
+                 codec: str | None = None):
         super().__init__()
         self.argv = argv
         self.path = path
+        self.codec = codec
         # With feed_file the program reads the file on its standard input: the open file is shared,
         # so its offset is how far the program has read (compressed_offset).
         self._input = open(path, "rb") if feed_file else None
@@ -128,8 +131,9 @@ class ProgramStream(io.RawIOBase):
         if status != 0:
             self._stderr.seek(0)
             said = self._stderr.read().decode("utf-8", "replace").strip().replace("\n", " | ")
+            prefix = f"{self.codec} stream is damaged: " if self.codec else ""
             raise CorruptInput(
-                f"{os.path.basename(self.argv[0])} exited with status {status}: {said or 'no message'}",
+                f"{prefix}{os.path.basename(self.argv[0])} exited with status {status}: {said or 'no message'}",
                 path=self.path,
             )
 
@@ -149,7 +153,7 @@ class ProgramStream(io.RawIOBase):
             super().close()
 
 
-def program_stream(argv: list[str], path: str, feed_file: bool = False, feed: BinaryIO | None = None
-                   ) -> io.BufferedReader:
+def program_stream(argv: list[str], path: str, feed_file: bool = False, feed: BinaryIO | None = None,
+                   codec: str | None = None) -> io.BufferedReader:
     """A buffered stream of the program's output, reading ``path`` (``feed_file``) or ``feed`` on its stdin."""
-    return io.BufferedReader(ProgramStream(argv, path, feed_file, feed), PIPE_BYTES)
+    return io.BufferedReader(ProgramStream(argv, path, feed_file, feed, codec), PIPE_BYTES)
