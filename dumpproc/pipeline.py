@@ -293,7 +293,8 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
                 failure = exc  # the pages before it are committed below
             entry.update(pages=tables.page_count, revisions=tables.revision_count, coarse_diffs=tables.coarse,
                          unknown_elements=dict(dump.unknown_elements), bytes_xml=stream.bytes_read,
-                         skipped_pages=dump.skipped_pages)
+                         skipped_pages=dump.skipped_pages,
+                         pages_without_revisions=dump.pages_without_revisions)  # no rows: counted here
             entry["files"], entry["staged"] = tables.finish(options.out)
             entry["rows"] = {table: w.rows for table, w in tables.writers.items() if table != "users"}
             if failure is None:
@@ -591,7 +592,16 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
     elif resumed_all and not carried and not os.path.isdir(os.path.join(out, STAGING)):
         users = earlier.get("users", {})  # merged by the run that completed them
     else:
-        users = merge_unit_users(out, finished, options.group_readable, stale)
+        def listed(new_users: dict) -> None:
+            """The new users parts and the old, until the old are gone: the manifest names both."""
+            both = {}
+            for key in set(earlier_users) | set(new_users):
+                old, new = earlier_users.get(key) or {}, new_users.get(key) or {}
+                both[key] = {"files": sorted(set(old.get("files", [])) | set(new.get("files", []))),
+                             "rows": new.get("rows", old.get("rows"))}
+            journal(users=both)
+
+        users = merge_unit_users(out, finished, options.group_readable, stale, journal=listed)
     duplicates = overlaps.find_duplicates(out, finished)
     if duplicates:
         base["duplicate_revisions"] = duplicates

@@ -356,12 +356,14 @@ def remove_tree(path: str) -> None:
 USERS_PER_PASS = 4_000_000
 
 
-def merge_users(staging_files: list[str], folder: str, buckets: int, group_readable: bool = False) -> tuple[list[str], int]:
+def merge_users(staging_files: list[str], folder: str, buckets: int,
+                group_readable: bool = False) -> tuple[list["PartWriter"], int]:
     """Add up each contributor's totals from the units' staging files into ``folder/part-<n>.parquet``.
 
     Staging rows carry a bucket (a hash of the user); when there are more than
     ``USERS_PER_PASS`` rows, one bucket is added up at a time, so memory holds a
-    bucket's totals, not everyone's. Returns the files written and their rows.
+    bucket's totals, not everyone's. Returns the parts, finished under their temporary names
+    (``publish`` puts each under its final one, once the manifest lists it), and their rows.
     """
     from .schema import USERS
 
@@ -389,9 +391,12 @@ def merge_users(staging_files: list[str], folder: str, buckets: int, group_reada
         try:
             for batch in table.to_batches(max_chunksize=ROW_GROUP_ROWS):
                 writer.append_batch(batch)
-            written.append(writer.commit())
+            writer.finish()
+            written.append(writer)
         except BaseException:
             writer.abort()
+            for done in written:
+                done.abort()
             raise
         rows += table.num_rows
     return written, rows

@@ -12,7 +12,7 @@ column they are made of.
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -69,11 +69,12 @@ def _unit_totals(out: str, entry: dict, group_readable: bool) -> str | None:
 
 
 def merge_unit_users(out: str, entries: list[dict], group_readable: bool = False,
-                     also: Iterable[tuple[str, str]] = ()) -> dict:
+                     also: Iterable[tuple[str, str]] = (), journal: Callable[[dict], None] | None = None) -> dict:
     """The users reduce: per wiki and snapshot, add up the totals of every unit with files.
 
     Every users part of those partitions (and of ``also``) is rewritten, so parts an earlier
-    run left there and this one did not write are removed.
+    run left there and this one did not write are removed. ``journal(users)`` is called with the
+    new parts' names before they appear, so the manifest lists every part at every moment.
     """
     groups: dict[tuple[str, str], list[str]] = {key: [] for key in also}
     for entry in entries:  # a failed unit's files hold the pages before its error
@@ -85,15 +86,27 @@ def merge_unit_users(out: str, entries: list[dict], group_readable: bool = False
             totals = _unit_totals(out, entry, group_readable)
             if totals is not None:
                 groups[key].append(totals)
-    merged = {}
-    for (db, snapshot), staging in sorted(groups.items()):
-        folder = partition_dir(out, "users", db, snapshot)
-        files, rows = merge_users(staging, folder, USER_BUCKETS, group_readable) if staging else ([], 0)
-        if os.path.isdir(folder):
-            for name in os.listdir(folder):
-                path = os.path.join(folder, name)
-                if name.startswith("part-") and path not in files and os.path.isfile(path):
-                    os.unlink(path)
-        if files:
-            merged[f"{db}/{snapshot}"] = {"files": [os.path.relpath(f, out) for f in files], "rows": rows}
+    merged, parts = {}, []
+    try:
+        for (db, snapshot), staging in sorted(groups.items()):
+            folder = partition_dir(out, "users", db, snapshot)
+            written, rows = merge_users(staging, folder, USER_BUCKETS, group_readable) if staging else ([], 0)
+            parts.append((folder, written))
+            if written:
+                merged[f"{db}/{snapshot}"] = {"files": [os.path.relpath(w.final_path, out) for w in written],
+                                              "rows": rows}
+        if journal is not None:
+            journal(merged)  # the new parts are listed before they appear
+        for folder, written in parts:
+            finals = {w.publish() for w in written}
+            if os.path.isdir(folder):
+                for name in os.listdir(folder):
+                    path = os.path.join(folder, name)
+                    if name.startswith("part-") and path not in finals and os.path.isfile(path):
+                        os.unlink(path)
+    except BaseException:
+        for _, written in parts:
+            for writer in written:
+                writer.abort()
+        raise
     return merged
