@@ -16,6 +16,14 @@ Schemas 0.3 to 0.11 read: pages without ``<ns>`` (before 0.6) get the
 namespace their title's prefix names; in 0.11 the main slot feeds the text
 fields and other ``<content>`` slots are skipped. Elements this parser does not
 know are skipped and counted in ``Dump.unknown_elements``.
+
+A fault fails the dump where it is met, as ``MalformedXML`` naming the file,
+the XML byte and line, the page and the revision being read: values are
+checked as they are read (``values``, ``revision``, ``site_info``), a
+``<siteinfo>`` or ``<page>`` left open is refused, and libxml2's errors are
+named from their code without quoting the input (``faults``). When the fault
+ends the unit, the compressed stream is read on to its end first, so that a
+codec whose check comes last (a CRC) names the damage that garbled the XML.
 """
 
 from __future__ import annotations
