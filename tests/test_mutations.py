@@ -112,12 +112,12 @@ def rejected_by_the_reference(codec: str, path: Path) -> bool:
 
 
 def check_output(out: Path) -> None:
-    """Every file under a final name is readable Parquet (or the manifest, or _SUCCESS); no temporary is left."""
+    """Every file under a final name is readable Parquet (or the manifest, _SUCCESS, the lock); no temporary is left."""
     for path in out.rglob("*"):
         if path.is_dir():
             continue
         assert ".tmp-" not in path.name, path
-        if path.name in ("_manifest.json", "_SUCCESS"):
+        if path.name in ("_manifest.json", "_SUCCESS", ".dumpproc.lock"):  # and the run's lock
             continue
         assert path.suffix == ".parquet", path
         pq.read_table(path)
