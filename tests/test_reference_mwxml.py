@@ -152,7 +152,8 @@ def dumpproc_rows(path, tmp_path) -> list[tuple]:
     """The same fields, from the Parquet that ``process`` writes, in dump order."""
     out = tmp_path / "out"
     result = run([str(path)], Options(out=str(out), workers=1, tables=("revisions", "content")))
-    assert result.ok, result.failed
+    # every unit commits; some real exports repeat a revision id, which the run reports (duplicate_revisions)
+    assert not result.failed, result.failed
     revisions = pq.read_table(out / "revisions").to_pylist()
     texts = []
     for batch in pq.ParquetFile(next((out / "content").rglob("*.parquet"))).iter_batches(batch_size=256):
