@@ -237,10 +237,13 @@ def _kept(unit: dict) -> str:
     """What a failed unit left committed, worded for the case at hand."""
     if not unit.get("files"):
         return "nothing of it was written"
-    pages = unit["pages"]
-    if pages == 0:
-        return "no page of it was whole, so none was kept"
-    return "its first page was kept" if pages == 1 else f"its first {pages:,} pages were kept"
+    partial = unit.get("partial_pages", [])
+    whole = unit["pages"] - len(partial)
+    cut = [f"{_plural(p['revisions'], 'revision')} of page {p['page_id']} read before the fault" for p in partial]
+    if whole == 0:
+        return f"the {cut[0]} was kept" if cut else "no page of it was whole, so none was kept"
+    kept = "its first page was kept" if whole == 1 else f"its first {whole:,} pages were kept"
+    return ", and the ".join([kept, *cut])
 
 
 def _partition_lines(units: list[dict]) -> tuple[list[str], list[str]]:

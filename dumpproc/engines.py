@@ -1,6 +1,7 @@
 """Where units run: worker processes on this machine, or Spark tasks on a cluster.
 
-Both engines run the same ``pipeline.run_unit`` on the same units and so write
+Both engines run the same job (``pipeline.run_unit``, handed in by the run, so that this
+module never imports the pipeline) on the same units and so write
 the same files; the merge steps (the users reduce, the manifest) run after,
 on the driver. With Spark, ``OUT`` and the inputs must be paths that every
 executor and the driver see alike (a shared mount); see ``docs/spark.md``.
@@ -38,10 +39,8 @@ def _init_worker(queue) -> None:
     _PROGRESS = queue
 
 
-def _local_task(unit: "Unit", options: "Options", threads: int) -> dict:
-    from .pipeline import run_unit
-
-    return run_unit(unit, options, threads, _PROGRESS)
+def _local_task(job: Callable, unit: "Unit", options: "Options", threads: int) -> dict:
+    return job(unit, options, threads, _PROGRESS)
 
 
 class _Direct:
@@ -79,7 +78,8 @@ class _Stopper:
             self.pool.signal(signal.SIGKILL)
 
 
-def run_local(units: list["Unit"], options: "Options", on_progress: Callable | None = None) -> Iterator[dict]:
+def run_local(job: Callable, units: list["Unit"], options: "Options",
+              on_progress: Callable | None = None) -> Iterator[dict]:
     """Units in worker processes (``options.workers`` at most), or in this process for one;
     yields each unit's manifest entry as it finishes (its parts written, not yet published:
     the run publishes them, see ``pipeline``).
@@ -89,15 +89,13 @@ def run_local(units: list["Unit"], options: "Options", on_progress: Callable | N
     revision, their entries are yielded, and ``Interrupted`` is raised; an output fault
     (``OutputError``) stops the others the same way and is raised. No worker outlives the call.
     """
-    from .pipeline import run_unit
-
     workers = min(options.workers, len(units)) or 1
     threads = max(1, options.workers // workers)  # decompression threads per unit
     if workers == 1:
         direct = _Direct(on_progress) if on_progress else None
         for unit in units:
             interrupts.check()
-            yield run_unit(unit, options, threads, direct)
+            yield job(unit, options, threads, direct)
         interrupts.check()
         return
     context = multiprocessing.get_context("fork")
@@ -117,7 +115,7 @@ def run_local(units: list["Unit"], options: "Options", on_progress: Callable | N
     fault = None
     try:
         with Pool(workers, _init_worker, (queue,)) as pool:
-            tasks = ((unit.id, _local_task, (unit, options, threads)) for unit in units)
+            tasks = ((unit.id, _local_task, (job, unit, options, threads)) for unit in units)
             stopper = _Stopper(pool)
             try:
                 for unit_id, outcome in pool.run(tasks, tick=stopper):
@@ -150,12 +148,11 @@ def run_local(units: list["Unit"], options: "Options", on_progress: Callable | N
     interrupts.check()
 
 
-def _spark_task(unit: "Unit", options: "Options") -> dict:
+def _spark_task(job: Callable, unit: "Unit", options: "Options") -> dict:
     from .diff import warm_up
-    from .pipeline import run_unit
 
     warm_up()  # each Python worker compiles or loads the kernels once (numba's disk cache)
-    return run_unit(unit, options, 1)
+    return job(unit, options, 1)
 
 
 def spark_session():
@@ -172,18 +169,19 @@ def spark_session():
     return SparkSession.builder.appName("dumpproc").getOrCreate()
 
 
-def run_spark(units: list["Unit"], options: "Options") -> list[dict]:
+def run_spark(job: Callable, units: list["Unit"], options: "Options") -> list[dict]:
     """Each unit as one Spark task; the manifest entries come back to the driver."""
     if not units:
         return []
     context = spark_session().sparkContext
-    work = context.parallelize([(unit, options) for unit in units], numSlices=len(units))
+    work = context.parallelize([(job, unit, options) for unit in units], numSlices=len(units))
     return work.map(lambda item: _spark_task(*item)).collect()
 
 
-def run_units(units: list["Unit"], options: "Options", on_progress: Callable | None = None) -> Iterator[dict]:
+def run_units(job: Callable, units: list["Unit"], options: "Options",
+              on_progress: Callable | None = None) -> Iterator[dict]:
     """Each unit's manifest entry, as units finish (with Spark, once the job is done)."""
     if options.engine == "spark":
-        yield from run_spark(units, options)
+        yield from run_spark(job, units, options)
     else:
-        yield from run_local(units, options, on_progress)
+        yield from run_local(job, units, options, on_progress)

@@ -42,11 +42,20 @@ def test_the_pages_before_are_committed_and_the_unit_fails(tmp_path, good_dump, 
     out = tmp_path / "out"
     done = run_cli("process", bad, good_dump, "-o", out, "-j", "2")
     assert done.returncode == 1, done.stderr
-    assert f"unit {bad.name.split('.')[0]} failed (its first page was kept)" in done.stderr
+    assert f"unit {bad.name.split('.')[0]} failed (its first page was kept" in done.stderr
     assert str(bad) in done.stderr and "XML byte" in done.stderr
     units = {u["id"]: u for u in manifest(out)["units"]}
     failed = units["badwiki-20260101-pages-meta-history"]
-    assert failed["status"] == "failed" and failed["pages"] == 1 and failed["revisions"] == 3
+    header_fault = "without title" in name or "without ns" in name  # page 2 has no rows to keep
+    assert failed["status"] == "failed" and failed["pages"] == (1 if header_fault else 2)
+    assert failed["revisions"] == (3 if header_fault else 4)
+    # the page the fault cut short keeps the revision read whole before it (SPEC, Bad input)
+    cut = [] if header_fault else [{"unit": failed["id"], "page_id": 2, "revisions": 1, "last_revision_id": 200,
+                                    "revision_id_at_fault": None if name == "revision without id" else 201}]
+    assert manifest(out)["partial_pages"] == cut
+    assert failed["partial_pages"] == [{k: v for k, v in c.items() if k != "unit"} for c in cut]
+    if not header_fault:
+        assert "and the 1 revision of page 2 read before the fault" in done.stderr
     assert failed["error_type"] == "MalformedXML" and failed["error_at"]["xml_offset"] > 0
     if "without title" not in name and "without ns" not in name:
         assert failed["error_at"]["page_id"] == 2 and "page 2" in failed["error"]
@@ -55,11 +64,14 @@ def test_the_pages_before_are_committed_and_the_unit_fails(tmp_path, good_dump, 
     else:  # plain XML has no compressed offset: its XML byte is the file's
         assert "compressed byte" not in failed["error"]
     assert units["goodwiki-20260101-pages-meta-history"]["status"] == "committed"
-    # page 1 in every table, nothing of page 2 (whose first revision was read and diffed), no _SUCCESS
-    assert sorted(rows(out, "revisions", "testwiki")["revision_id"].to_pylist()) == [100, 101, 102]
-    assert sorted(rows(out, "diffs", "testwiki")["revision_id"].to_pylist()) == [100, 101, 102]
-    assert rows(out, "pages", "testwiki")["page_id"].to_pylist() == [1]
-    assert rows(out, "users", "testwiki")["revision_count"].to_pylist() == [3]
+    # page 1 in every table, page 2 with its revision read whole (none when its header is at fault), no _SUCCESS
+    kept = [100, 101, 102] + ([] if header_fault else [200])
+    assert sorted(rows(out, "revisions", "testwiki")["revision_id"].to_pylist()) == kept
+    assert sorted(rows(out, "diffs", "testwiki")["revision_id"].to_pylist()) == kept
+    pages = rows(out, "pages", "testwiki").sort_by("page_id").to_pydict()
+    assert pages["page_id"] == ([1] if header_fault else [1, 2])
+    assert pages["revision_count"] == ([3] if header_fault else [3, 1])
+    assert rows(out, "users", "testwiki")["revision_count"].to_pylist() == [len(kept)]
     assert rows(out, "revisions", "goodwiki").num_rows == units["goodwiki-20260101-pages-meta-history"]["revisions"]
     assert not (out / "_SUCCESS").exists()
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
@@ -123,7 +135,7 @@ def test_a_rerun_that_fails_earlier_leaves_no_parts_of_the_earlier_run(tmp_path)
     path = bad_dump(tmp_path, "bad character reference")
     out = tmp_path / "out"
     assert run_cli("process", path, "-o", out).returncode == 1
-    assert rows(out, "revisions", "testwiki").num_rows == 3
+    assert rows(out, "revisions", "testwiki").num_rows == 4  # page 1, and page 2's revision before the fault
     path.write_bytes(b"\x00not a dump")  # now it fails before anything is written
     done = run_cli("process", path, "-o", out, "--resume")
     assert done.returncode == 1, done.stderr
@@ -301,7 +313,12 @@ def test_a_bad_value_fails_its_unit_and_the_clean_one_after_it_commits(tmp_path,
     units = {u["id"]: u for u in manifest(out)["units"]}
     failed = units["badwiki-20260101-pages-meta-history"]
     assert failed["status"] == "failed" and failed["error_type"] == "MalformedXML" and says in failed["error"]
-    assert failed["pages"] == (1 if after_page_one else 0)
+    # a fault inside page 2 keeps the revisions of it read whole (a fault in its header, none)
+    kept = {"timestamp garbage": (1, 200, 201), "hour 24": (1, 200, 201), "page not closed": (3, 202, None)}
+    cut = [{"unit": failed["id"], "page_id": 2, "revisions": kept[name][0], "last_revision_id": kept[name][1],
+            "revision_id_at_fault": kept[name][2]}] if name in kept else []
+    assert manifest(out)["partial_pages"] == cut  # the page left open keeps its revisions read whole
+    assert failed["pages"] == (1 if after_page_one else 0) + len(cut)
     assert units["goodwiki-20260101-pages-meta-history"]["status"] == "committed"
     assert rows(out, "revisions", "goodwiki").num_rows == units["goodwiki-20260101-pages-meta-history"]["revisions"]
     assert not (out / "_SUCCESS").exists()

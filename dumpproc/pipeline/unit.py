@@ -1,0 +1,271 @@
+"""The job of one unit: open it, parse, diff and count each page, write its parts.
+
+``run_unit`` is a plain function of picklable arguments, so that a worker process or
+a Spark task can run it; it leaves the parts finished under temporary names, and the
+run (``pipeline.run``) publishes them once the manifest lists them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from .. import interrupts
+from ..errors import DumpError, MalformedXML, OutputError
+from ..parse import Dump
+from ..progress import Reporter
+from ..schema import TABLES
+from ..sink import PartWriter, partition_dir
+from ..sources import open_dump
+from ..sources.layout import verify_checksum
+from ..tables import USERS_STAGING, PageAssembler, UserTotals
+from ..units import Unit, snapshot_of, wiki_db
+from .options import STAGING, Options
+
+log = logging.getLogger(__name__)
+
+
+#: Contributors' totals held per unit before they are written to the staging file.
+USER_FLUSH = 500_000
+
+
+def _staging_users_path(out: str, db: str, snapshot: str, unit_id: str) -> str:
+    return os.path.join(out, STAGING, "users", f"wiki_db={db}", f"snapshot={snapshot}", f"part-{unit_id}.parquet")
+
+
+def _open_unit(unit: Unit, threads: int):
+    if unit.split is None:
+        return open_dump(unit.source(), threads)
+    from ..sources.codecs import CODECS
+    from ..sources.split import UnitStream
+
+    codec = next(c for c in CODECS if c.name == unit.split)
+    return UnitStream(unit.path, unit.split, unit.header, unit.first_block, unit.end_block, threads, codec)
+
+
+def _open_writers(unit: Unit, options: Options, db: str, snapshot: str) -> dict[str, PartWriter]:
+    writers: dict[str, PartWriter] = {}
+    try:
+        for table in options.tables:
+            if table == "users":
+                path = _staging_users_path(options.out, db, snapshot, unit.id)
+                writers[table] = PartWriter(path, USERS_STAGING, options.group_readable)
+            else:
+                folder = partition_dir(options.out, table, db, snapshot)
+                writers[table] = PartWriter(os.path.join(folder, f"part-{unit.id}.parquet"), TABLES[table],
+                                            options.group_readable)
+    except BaseException:
+        for writer in writers.values():
+            writer.abort()
+        raise
+    return writers
+
+
+class _UnitTables:
+    """A unit's writers and counts, fed page by page; a page's rows go in whole or not at all."""
+
+    def __init__(self, writers: dict[str, PartWriter], options: Options):
+        self.writers = writers
+        self.options = options
+        self.revisions, self.diffs, self.pages, self.content, self.users = (
+            writers.get(t) for t in ("revisions", "diffs", "pages", "content", "users"))
+        self.totals = UserTotals()
+        self.with_diffs = self.revisions is not None or self.diffs is not None
+        self.page_count = self.revision_count = self.coarse = 0
+        #: the page a fault cut short, its revisions read whole kept (at most one: the fault ends the unit)
+        self.partial_pages: list[dict] = []
+
+    def add_page(self, page, tick=None) -> int:
+        """Read one page to its end; returns its revisions.
+
+        Each writer is marked after every whole page (a new writer starts marked), so
+        ``withdraw_page`` drops exactly the rows of the page being read: a page that
+        ``--on-error skip-page`` skips. A fault of the input met inside the page under
+        ``fail-unit`` keeps the revisions read whole before it (SPEC, Bad input): their rows
+        are written, the page's ``pages`` row counts them, the page goes into
+        ``partial_pages``, and the fault is raised on. ``tick(revisions in this page)`` runs
+        after each revision: progress, and the safe point to stop at.
+        """
+        assembler = PageAssembler(page.header, self.options.revert_radius, self.options.ips, self.with_diffs,
+                                  "bytes" if self.diffs is not None else "none")
+        diffs, content = self.diffs, self.content
+        count = 0
+        revisions = iter(page)
+        while True:
+            try:
+                revision = next(revisions)
+            except StopIteration:
+                break
+            except OutputError:
+                raise
+            except DumpError as exc:
+                if assembler.ids:  # every revision yielded is in the assembler and its rows appended
+                    self.partial_pages.append({"page_id": page.id, "revisions": count,
+                                               "last_revision_id": assembler.ids[-1],
+                                               "revision_id_at_fault": exc.revision_id})
+                    self._page_done(assembler, count)
+                raise
+            count += 1
+            if tick is not None:
+                tick(count)
+            diffed = assembler.add(revision)
+            if diffs is not None and diffed is not None:
+                diffs.append((page.id, revision.id, diffed[0], diffed[1].ops))
+            if content is not None:
+                content.append((page.id, revision.id, assembler.content_text))  # as --ips says
+        if page.skipped:
+            if not self.withdraw_page():
+                raise MalformedXML(f"page {page.id} is malformed and too large to skip: part of its rows were "
+                                   "already written", page_id=page.id)
+            return count
+        self._page_done(assembler, count)
+        return count
+
+    def _page_done(self, assembler: PageAssembler, count: int) -> None:
+        if assembler.ids:  # a page without revisions has no rows
+            self._page_rows(assembler.finish())
+        self.page_count += 1
+        self.revision_count += count
+        for writer in self.writers.values():
+            writer.mark()  # row groups are cut here, between pages
+
+    def withdraw_page(self) -> bool:
+        """Drop the current page's rows; False when some of them could not be."""
+        withdrawn = True
+        for writer in (self.diffs, self.content):
+            if writer is not None:
+                withdrawn = writer.rollback() and withdrawn
+        return withdrawn
+
+    def _page_rows(self, summary) -> None:
+        self.coarse += summary.coarse_diffs
+        if self.revisions is not None:
+            if isinstance(summary.revisions, list):
+                self.revisions.extend(summary.revisions)
+            else:
+                self.revisions.append_batch(summary.revisions)
+        if self.pages is not None:
+            self.pages.append(summary.page_row)
+        if self.users is not None:
+            self.totals.add_page(summary.contributions)
+            if len(self.totals) >= USER_FLUSH:  # at a page boundary: a page is never split
+                self._flush_users()
+
+    def _flush_users(self) -> None:
+        for row in self.totals.rows():
+            self.users.append(row)
+        self.totals.clear()
+
+    def finish(self, out: str) -> tuple[list[str], list[str]]:
+        """Every table complete under its temporary name; returns (final names, temporary names),
+        relative to ``out``. The run publishes them (``publish``), after the manifest lists them."""
+        if self.users is not None:
+            self._flush_users()
+        for writer in self.writers.values():
+            writer.finish()
+        return ([os.path.relpath(w.final_path, out) for w in self.writers.values()],
+                [os.path.relpath(w.tmp_path, out) for w in self.writers.values()])
+
+    def abort(self) -> None:
+        for writer in self.writers.values():
+            writer.abort()
+
+
+def _error_fields(exc: DumpError) -> dict:
+    return {"error": str(exc), "error_type": type(exc).__name__,
+            "error_at": {k: v for k, v in (("offset", exc.offset), ("xml_offset", exc.uncompressed_offset),
+                                           ("line", exc.line), ("page_id", exc.page_id),
+                                           ("revision_id", exc.revision_id)) if v is not None}}
+
+
+def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> dict:
+    """Process one unit end to end and commit its parts; returns its manifest entry.
+
+    Bad input (a ``DumpError`` other than an output error) fails the unit, but the
+    pages read whole before it are committed, and the entry says so; with
+    ``on_error="skip-page"`` a malformed page is skipped and counted instead.
+    ``progress`` is a queue (``put_nowait``) for ``(unit id, bytes done, pages, revisions)`` updates.
+    A signal (``interrupts``) abandons the unit at the next revision: nothing of it is
+    written, and the entry's status is ``interrupted``. An ``OutputError`` is raised: the run stops.
+
+    The parts are left complete under temporary names (``entry["staged"]``, beside
+    ``entry["files"]``): the run publishes them once the manifest lists them (``publish``),
+    so that no part appears under OUT that the manifest does not name.
+    """
+    started = time.monotonic()
+    entry = {**unit.describe(), "status": "failed", "pages": 0, "revisions": 0, "seconds": 0.0, "error": None}
+    tables = None
+    try:
+        interrupts.check()
+        if options.checksums is not None:
+            verify_checksum(unit.path, options.checksums.get(unit.path))
+        with _open_unit(unit, threads) as stream:
+            # a pipe cannot say how far it is: count what it handed out
+            position = (lambda: stream.position() or stream.bytes_read) if unit.stream else stream.position
+            report = Reporter(progress, unit.id, unit.start, position)
+            dump = Dump(stream, unit.path, options.on_error)
+            db, db_from = wiki_db(dump.site_info, unit.path, options.wiki_db)
+            snapshot, snapshot_from = snapshot_of(unit.path, options.snapshot, options.run_month)
+            entry.update(wiki_db=db, snapshot=snapshot, wiki_db_from=db_from, snapshot_from=snapshot_from,
+                         codec=stream.codec.name, schema_version=dump.site_info.schema_version)
+            tables = _UnitTables(_open_writers(unit, options, db, snapshot), options)
+            wanted = options.namespaces
+            revisions_read = 0
+            failure = None
+
+            def tick(in_page: int) -> None:
+                interrupts.check()
+                report.tick(tables.page_count, revisions_read + in_page)
+
+            try:
+                for page in dump.pages():
+                    if wanted is not None and page.namespace not in wanted:
+                        continue
+                    revisions_read += tables.add_page(page, tick)
+                    report(position() or unit.start, tables.page_count, revisions_read)
+            except OutputError:
+                raise
+            except DumpError as exc:
+                interrupts.check()  # a decompressor stopped by the same signal is no fault of the input
+                if not tables.withdraw_page():
+                    raise
+                failure = exc  # the pages before it are committed below
+            entry.update(pages=tables.page_count, revisions=tables.revision_count, coarse_diffs=tables.coarse,
+                         unknown_elements=dict(dump.unknown_elements), bytes_xml=stream.bytes_read,
+                         skipped_pages=dump.skipped_pages,
+                         pages_without_revisions=dump.pages_without_revisions,  # no rows: counted here
+                         partial_pages=tables.partial_pages)
+            entry["files"], entry["staged"] = tables.finish(options.out)
+            entry["rows"] = {table: w.rows for table, w in tables.writers.items() if table != "users"}
+            if failure is None:
+                entry["status"] = "committed"
+                done_at = unit.end if unit.end is not None else position() or 0  # a stream: as read
+                report(done_at, tables.page_count, revisions_read, force=True)
+            else:
+                entry.update(_error_fields(failure))
+                log.info("unit %s failed after %s pages: %s", unit.id, tables.page_count, failure)
+    except interrupts.Interrupted:
+        if tables is not None:
+            tables.abort()
+        entry.update(status="interrupted", pages=0, revisions=0)
+        entry.pop("files", None)
+    except OutputError:
+        if tables is not None:
+            tables.abort()
+        raise  # the output cannot be written: the run stops (``engines``)
+    except DumpError as exc:
+        if tables is not None:
+            tables.abort()
+        if interrupts.requested():
+            entry.update(status="interrupted", pages=0, revisions=0)
+        else:
+            entry.update(_error_fields(exc))
+            log.info("unit %s failed: %s", unit.id, exc)
+        entry.pop("files", None)
+    except BaseException:
+        if tables is not None:
+            tables.abort()
+        raise
+    entry["seconds"] = round(time.monotonic() - started, 3)
+    return entry
