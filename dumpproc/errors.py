@@ -55,6 +55,7 @@ class DumpError(Exception):
         page_id: int | None = None,
         revision_id: int | None = None,
         line: int | None = None,
+        origin: dict | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -64,6 +65,10 @@ class DumpError(Exception):
         self.page_id = page_id
         self.revision_id = revision_id
         self.line = line
+        #: where the line (and, for a compressed file, the XML byte) is counted from, when not from
+        #: the file's start: a split unit's first ``<page>``, at ``{"offset": compressed byte}`` or
+        #: ``{"uncompressed_offset": XML byte}`` (plain XML, whose XML byte is then the file's own)
+        self.origin = origin
 
     def where(self) -> str:
         """Where the error happened, as ``file, offsets, ids``."""
@@ -72,10 +77,19 @@ class DumpError(Exception):
             parts.append(one_line(self.path, PATH_LIMIT, keep_end=True))
         if self.offset is not None:
             parts.append(f"compressed byte {self.offset}")
-        if self.uncompressed_offset is not None:
-            parts.append(f"XML byte {self.uncompressed_offset}")
-        if self.line is not None:
-            parts.append(f"line {self.line}")
+        origin = self.origin or {}
+        since = ""
+        if "offset" in origin:
+            since = f" from the unit's first <page> (compressed byte {origin['offset']})"
+        elif "uncompressed_offset" in origin:
+            since = f" from the unit's first <page> (XML byte {origin['uncompressed_offset']})"
+        if "offset" in origin and self.uncompressed_offset is not None and self.line is not None:
+            parts.append(f"XML byte {self.uncompressed_offset} and line {self.line}{since}")
+        else:
+            if self.uncompressed_offset is not None:
+                parts.append(f"XML byte {self.uncompressed_offset}" + (since if "offset" in origin else ""))
+            if self.line is not None:
+                parts.append(f"line {self.line}{since}")
         if self.page_id is not None:
             parts.append(f"page {self.page_id}")
         if self.revision_id is not None:

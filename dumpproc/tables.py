@@ -75,6 +75,7 @@ class PageAssembler:
         self.marks = RevertMarks()
         self.differ = PageDiffer(ops_text)  # "none" when no diffs table is written
         self.ids: list[int] = []
+        self.creator: str | None = None  # the first revision's user_text, as written
         self.times: list[int] = []
         self.users: list[tuple | None] = []
         self.reverts: list[bool] = []
@@ -103,7 +104,11 @@ class PageAssembler:
         anonymous = revision.user_is_anonymous or is_ip_name(revision.user_text)
         user_id = None if anonymous else revision.user_id
         user_text = ips.apply(revision.user_text) if anonymous else ips.replace(revision.user_text)
-        self.users.append(None if user_text is None else (anonymous, user_id, user_text))
+        if position == 0:
+            self.creator = user_text
+        # nobody to count: a deleted name, or a dropped address (every one of them is "<ip>")
+        dropped = anonymous and ips.mode == "drop"
+        self.users.append(None if user_text is None or dropped else (anonymous, user_id, user_text))
         self.last_text_bytes = revision.text_bytes or 0
 
         diffed = None
@@ -175,7 +180,7 @@ class PageAssembler:
 
         page = self.page
         editors = {user for user in self.users if user is not None}
-        creator = self.users[0][2] if self.users[0] is not None else None
+        creator = self.creator
         page_row = (
             page.id, page.namespace, page.title, page.redirect_title, len(ids), ids[0], times[0], ids[-1],
             times[-1], creator, len(editors), self.last_text_bytes, sum(self.reverts),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -38,19 +40,87 @@ def shared_manifest() -> list[dict]:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
-def run_cli(*args: str, check: bool = False, env: dict | None = None, stdin=None) -> subprocess.CompletedProcess:
-    """Run ``python -m dumpproc ARGS`` in a subprocess, as a user would (``stdin``: a file object for fd 0)."""
+def run_cli(*args: str, check: bool = False, env: dict | None = None, stdin=None,
+            outside_out_unchanged: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python -m dumpproc ARGS`` in a subprocess, as a user would (``stdin``: a file object for fd 0).
+
+    With ``-o OUT`` in a temporary folder, it also asserts that the run changed nothing beside OUT
+    (``outside_unchanged``): dumpproc writes nowhere but its output folder, whatever the input did.
+    """
+    environment = {**os.environ, **(env or {})}
+    guard = _outside(args, environment) if outside_out_unchanged else None
+    before = guard.snapshot() if guard is not None else None
     completed = subprocess.run(
         [sys.executable, "-m", "dumpproc", *map(str, args)],
         stdin=stdin,
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, **(env or {})},
+        env=environment,
     )
+    if guard is not None:
+        guard.assert_same(before, completed)
     if check and completed.returncode != 0:
         raise AssertionError(f"exit {completed.returncode}\nstdout:\n{completed.stdout}\nstderr:\n{completed.stderr}")
     return completed
+
+
+class Outside:
+    """The files and folders beside OUT in a test's temporary folder: what a run must not change.
+
+    Regular files by size, modification time and mode, symbolic links by target, folders by mode
+    (their times move when OUT is made in them); FIFOs are fed by the test itself and not compared.
+    Caches the run may fill (``DUMPPROC_CACHE_DIR``, ``XDG_CACHE_HOME``, a ``HOME`` given) are left out.
+    """
+
+    def __init__(self, root: Path, skip: list[Path]):
+        self.root, self.skip = root, {os.path.abspath(p) for p in skip}
+
+    def snapshot(self) -> dict[str, tuple]:
+        seen = {}
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if os.path.join(folder, d) not in self.skip]
+            for name in dirs + files:
+                path = os.path.join(folder, name)
+                if path in self.skip:
+                    continue
+                try:
+                    info = os.lstat(path)
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISREG(info.st_mode):
+                    seen[path] = ("file", info.st_size, info.st_mtime_ns, info.st_mode)
+                elif stat.S_ISLNK(info.st_mode):
+                    seen[path] = ("link", os.readlink(path))
+                elif stat.S_ISDIR(info.st_mode):
+                    seen[path] = ("dir", info.st_mode)
+        return seen
+
+    def assert_same(self, before: dict, completed: subprocess.CompletedProcess) -> None:
+        after = self.snapshot()
+        changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+        assert not changed, (f"the run changed files outside OUT: {changed[:5]}\n"
+                             f"stderr:\n{completed.stderr}")
+
+
+def _outside(args, environment: dict) -> Outside | None:
+    """The guard of a run's ``-o OUT``, when OUT is in a temporary folder (a test's tmp_path)."""
+    words = [str(a) for a in args]
+    out = None
+    for i, word in enumerate(words):
+        if word in ("-o", "--out") and i + 1 < len(words):
+            out = words[i + 1]
+        elif word.startswith("--out="):
+            out = word[len("--out="):]
+    if out is None or out == "-":
+        return None
+    out = os.path.abspath(out)
+    root = os.path.dirname(out)
+    if not os.path.realpath(root).startswith(os.path.realpath(tempfile.gettempdir()) + os.sep):
+        return None
+    skip = [out] + [environment[k] for k in ("DUMPPROC_CACHE_DIR", "XDG_CACHE_HOME", "HOME", "NUMBA_CACHE_DIR")
+                    if environment.get(k)]
+    return Outside(Path(root), skip)
 
 
 @pytest.fixture

@@ -277,6 +277,45 @@ def test_a_flipped_byte_in_a_split_bz2_fails_the_unit_that_holds_it(tmp_path, cl
     assert sum(u["status"] == "committed" for u in run["units"]) >= 3
 
 
+@pytest.mark.parametrize("codec", ["xml", "bz2"])
+def test_a_fault_in_a_split_unit_is_placed_in_the_file_not_in_the_units_text(tmp_path, codec):
+    """A split unit parses the file's header and then its own pages: the error says where that is in the file.
+
+    Plain XML: the file's XML byte; a bzip2 file, whose blocks cannot be placed among the XML
+    bytes without decoding all before them: the compressed byte of the block holding the fault,
+    with the XML byte and line counted from the unit's first page, whose block is named too.
+    """
+    import gen_dump
+
+    plain = tmp_path / "plain.xml"
+    gen_dump.generate(str(plain), gen_dump.Options(pages=60, revisions=(3, 12), text_size=4000, seed=11,
+                                                   dbname="splitbad"))
+    data = plain.read_bytes()
+    spot = data.index(b">", data.index(b"<text", len(data) * 2 // 3)) + 1
+    data = data[:spot] + b"&#0;" + data[spot:]
+    blob = bz2.compress(data, 1) if codec == "bz2" else data
+    name = "splitbad-20260101-pages-meta-history.xml" + (".bz2" if codec == "bz2" else "")
+    path, done, run = split_run(tmp_path, name, blob, "100K")
+    failed, = assert_fails_its_unit(path, done, run)
+    at = failed["error_at"]
+    first_page = at["counted_from"].get("xml_offset")
+    if codec == "xml":
+        assert abs(at["xml_offset"] - spot) <= 16 and "offset" not in at  # the file's own XML byte
+        assert failed["start"] <= first_page < spot and data[first_page:first_page + 6] == b"<page>"
+        assert f"XML byte {at['xml_offset']}, line {at['line']} from the unit's first <page> (XML byte " \
+               f"{first_page})" in failed["error"]
+    else:
+        assert at["counted_from"] == {"offset": failed["start"]}  # the unit's first block
+        assert failed["start"] < at["offset"] < failed["end"] <= len(blob)  # the block holding the fault
+        # the unit's first page is the one the relative XML byte leads back to from the spot
+        first_page = data.rindex(b"<page>", 0, spot - at["xml_offset"] + 16)
+        assert abs(first_page + at["xml_offset"] - spot) <= 16
+        assert f"compressed byte {at['offset']}, XML byte {at['xml_offset']} and line {at['line']} from the unit's " \
+               f"first <page> (compressed byte {failed['start']})" in failed["error"]
+    assert at["line"] == data[first_page:spot].count(b"\n") + 1
+    assert at["page_id"] and at["revision_id"] and f"page {at['page_id']}" in failed["error"]
+
+
 # name -> (the dump's bytes from (tmp_path), what the error says, whether it happens in page 2 after page 1 was read)
 def _bad_values():
     from test_values import page, revision

@@ -363,3 +363,29 @@ def test_a_7z_member_with_a_bad_crc_says_crc(backend, where, tmp_path, monkeypat
     assert "7z stream is damaged" in str(caught.value) and str(path) in str(caught.value)
     if where == "in a tag":
         assert "the XML it gave had gone wrong before" in str(caught.value)
+
+
+@pytest.mark.parametrize("backend", ["libarchive", "7zz"])
+def test_a_damaged_7z_error_never_quotes_the_members_name(backend, tmp_path, monkeypatch):
+    """7-Zip names the member it fails on; a name is the archive's own text (here an IP address)."""
+    import subprocess
+
+    _use_backend(monkeypatch, "7z", backend)
+    data, _ = _stored_7z(tmp_path)
+    program = shutil.which("7zz") or shutil.which("7z")
+    member = tmp_path / "198.51.100.77.xml"
+    member.write_bytes(XML)
+    archive = tmp_path / "named.7z"
+    subprocess.run([program, "a", "-m0=Copy", str(archive), str(member)], check=True, capture_output=True)
+    damaged = bytearray(archive.read_bytes())
+    damaged[archive.read_bytes().index(XML[:200]) + XML.index(b"<text", 5000) + 60] ^= 0x20
+    path = tmp_path / "crc.xml.7z"
+    path.write_bytes(bytes(damaged))
+    from dumpproc.parse import Dump
+
+    with pytest.raises(CorruptInput, match="CRC") as caught:
+        with open_dump(str(path)) as stream:
+            for page in Dump(stream, str(path)).pages():
+                for _ in page:
+                    pass
+    assert "198.51.100.77" not in str(caught.value) and str(path) in str(caught.value)

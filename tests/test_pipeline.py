@@ -72,7 +72,7 @@ def test_ips_hash_and_drop(tmp_path):
 
     kept, hashed, dropped = anonymous_names("keep"), anonymous_names("hash", b"key"), anonymous_names("drop")
     assert kept and len(kept) == len(hashed) == len(dropped)
-    assert all(text is None for _, text in dropped)
+    assert all(text == "<ip>" for _, text in dropped)  # the fixed marker: null means deleted
     assert all(len(text) == 64 and text != ip for (_, text), (_, ip) in zip(hashed, kept))
     manifest = json.loads((tmp_path / "hash" / "_manifest.json").read_text())
     assert manifest["options"]["ips"] == "hash" and "key" not in json.dumps(manifest["options"])

@@ -9,7 +9,7 @@ from dumpproc.privacy import IpPolicy
 
 def test_keep_and_drop():
     assert IpPolicy("keep").apply("192.0.2.1") == "192.0.2.1"
-    assert IpPolicy("drop").apply("192.0.2.1") is None
+    assert IpPolicy("drop").apply("192.0.2.1") == "<ip>"  # a fixed marker: null means deleted
 
 
 def test_hash_is_keyed_and_stable():
@@ -121,10 +121,18 @@ def test_hash_is_the_same_across_runs_with_the_same_key_and_never_stores_it(tmp_
     assert {u["user_text"] for u in users if u["user_is_anonymous"]} == set(hashed.values())
 
 
-def test_drop_writes_null_and_keeps_the_anonymous_flag(tmp_path, kept):
+def test_drop_writes_the_fixed_marker_and_keeps_the_anonymous_flag(tmp_path, kept):
     out = _process(tmp_path, "drop", "--ips", "drop")
     dropped = _anonymous(out)
-    assert dropped.keys() == kept.keys() and set(dropped.values()) == {None}
+    assert dropped.keys() == kept.keys() and set(dropped.values()) == {"<ip>"}  # null means deleted
+    pages = pq.read_table(out / "pages").to_pylist()
+    revisions = pq.read_table(out / "revisions").to_pylist()
+    first = {r["page_id"]: r for r in revisions if r["page_revision_count"] == 1}
+    for page in pages:  # the creator as the first revision has it; dropped editors are nobody to count
+        assert page["creator_user_text"] == first[page["page_id"]]["user_text"]
+        named = {r["user_text"] for r in revisions if r["page_id"] == page["page_id"]
+                 and r["user_text"] is not None and not r["user_is_anonymous"]}
+        assert page["distinct_editors"] == len(named)
     assert json.loads((out / "_manifest.json").read_text())["options"]["ips"] == "drop"
     assert not pq.read_table(out / "users").filter(pa.compute.field("user_is_anonymous")).num_rows
     for table, values in _strings(out).items():

@@ -163,6 +163,19 @@ def test_hashed_ips_are_shown_hashed_and_no_ip_appears(tmp_path, monkeypatch):
     assert "keyed hash" in html
 
 
+def test_dropped_ips_are_nobody_to_list_or_count(tmp_path):
+    """--ips drop writes one marker for every anonymous editor: the report neither lists nor counts it."""
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path)), "-o", str(out), "-j", "1", "--ips", "drop"]) == 0
+    page = tmp_path / "dropped.html"
+    assert report(out, page) == 0
+    figures = report_data(page)["figures"]
+    assert [(e["user_text"], e["revisions"]) for e in figures["top_editors"]] == [("Alice <b>", 3)]
+    html = page.read_text()
+    assert "192.0.2.7" not in html and "198.51.100.1" not in html and "&lt;ip&gt;" not in html
+    assert "not counted or listed as editors" in html
+
+
 def test_several_partitions_give_several_pages(tmp_path):
     out = tmp_path / "out"
     inputs = [str(write_tiny(tmp_path, db)) for db in ("onewiki", "twowiki")]

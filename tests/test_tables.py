@@ -169,12 +169,12 @@ def test_hash_and_drop_replace_every_address_and_keep_sizes_and_sha1s():
     hashed = IpPolicy("hash", b"k")
     v4, v6 = hashed.apply("192.0.2.7"), hashed.apply("2a00:23c4:c2fa:5400:132:f168:f648:4824")
     kept, _, _, _ = _assemble(IpPolicy("keep"))
-    for policy, v4_in_text, v4_name, v6_in_text in ((hashed, v4, v4, v6), (IpPolicy("drop"), "<ip>", None, "<ip>")):
+    for policy, v4_in_text, v4_name, v6_in_text in ((hashed, v4, v4, v6), (IpPolicy("drop"), "<ip>", "<ip>", "<ip>")):
         columns, summary, diffs, texts = _assemble(policy)
         assert columns["page_title"] == [f"User talk:{v4_in_text}"] * 4
         assert columns["page_redirect_title"] == [f"User talk:{v4_in_text}/a"] * 4
         assert summary.page_row[2:4] == (f"User talk:{v4_in_text}", f"User talk:{v4_in_text}/a")
-        assert columns["user_text"] == [v4_name, None if policy.mode == "drop" else v6, f"Bob {v4_in_text}", "Alice"]
+        assert columns["user_text"] == [v4_name, v6_in_text, f"Bob {v4_in_text}", "Alice"]
         assert summary.page_row[9] == v4_name  # creator_user_text
         assert columns["revision_comment"][2] == (f"Reverted edits by [[Special:Contributions/{v4_in_text}|"
                                                   f"{v4_in_text}]]")

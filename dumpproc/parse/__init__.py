@@ -211,15 +211,13 @@ class Dump:
         page_id = page_id if page_id is not None else self._page_id
         if being_read and revision_id is None:
             page_id, revision_id = self._being_read()
-        return MalformedXML(
-            message + (self._after() if revision_id is None else ""),
-            path=self.path,
-            offset=tracker.compressed_offset(),
-            uncompressed_offset=offset if offset is not None else tracker.bytes_read,
-            page_id=page_id,
-            revision_id=revision_id,
-            line=line,
-        )
+        place = {"offset": tracker.compressed_offset(),
+                 "uncompressed_offset": offset if offset is not None else tracker.bytes_read, "line": line}
+        locate = getattr(self._stream, "locate", None)
+        if locate is not None:  # a split unit's text: its offsets are not the file's (``sources.split``)
+            place = locate(place["uncompressed_offset"], line)
+        return MalformedXML(message + (self._after() if revision_id is None else ""), path=self.path,
+                            page_id=page_id, revision_id=revision_id, **place)
 
     def _read_site_info(self) -> SiteInfo:
         element = self._next(check_logged=False)  # a DTD first: its entities log errors of their own
@@ -304,7 +302,8 @@ class Dump:
         except CorruptInput as damage:
             raise CorruptInput(f"{damage.message}; the XML it gave had gone wrong before: {exc.message}",
                                path=exc.path, offset=exc.offset, uncompressed_offset=exc.uncompressed_offset,
-                               page_id=exc.page_id, revision_id=exc.revision_id, line=exc.line) from exc
+                               page_id=exc.page_id, revision_id=exc.revision_id, line=exc.line,
+                               origin=exc.origin) from exc
         raise exc
 
     def _skip_page(self, exc: MalformedXML) -> bool:

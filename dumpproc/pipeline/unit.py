@@ -176,7 +176,16 @@ def _error_fields(exc: DumpError) -> dict:
     return {"error": str(exc), "error_type": type(exc).__name__,
             "error_at": {k: v for k, v in (("offset", exc.offset), ("xml_offset", exc.uncompressed_offset),
                                            ("line", exc.line), ("page_id", exc.page_id),
-                                           ("revision_id", exc.revision_id)) if v is not None}}
+                                           ("revision_id", exc.revision_id),
+                                           ("counted_from", _origin(exc.origin))) if v is not None}}
+
+
+def _origin(origin: dict | None) -> dict | None:
+    """A split unit's error counts its line (and a compressed file's XML byte) from the unit's first
+    page: where that is, in the manifest's words."""
+    if not origin:
+        return None
+    return {"offset" if key == "offset" else "xml_offset": value for key, value in origin.items()}
 
 
 def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> dict:

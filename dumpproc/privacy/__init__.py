@@ -73,7 +73,7 @@ class IpPolicy:
         if ip is None or self.mode == "keep":
             return ip
         if self.mode == "drop":
-            return None
+            return DROPPED  # SPEC: a fixed marker; null stays "deleted"
         # a name that is no address we can read (999.1.1.1) is hashed as it is written
         return _keyed_hash(self.key, canonical(ip) or ip).decode("ascii")  # type: ignore[arg-type]
 

@@ -46,6 +46,7 @@ _REVISIONS = """
            revision_text_bytes_diff,
            strftime(make_timestamp(epoch_us(revision_dt)), '%Y-%m') as month,
            case when user_text is null then null
+                when user_is_anonymous and user_text = '<ip>' then null  -- --ips drop: nobody to count
                 when user_is_anonymous then 'ip:' || user_text
                 when user_id > 0 then 'id:' || user_id::varchar
                 else 'name:' || user_text end as editor

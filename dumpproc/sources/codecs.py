@@ -216,7 +216,8 @@ def open_7z(path: str, threads: int) -> BinaryIO:
             if program:
                 member = sevenzip_member(program, path)
                 argv = [program, "e", "-so", "-bd", f"-mmt{max(1, threads)}", path, "--", member]
-                return program_stream(argv, path, codec="7z")
+                # 7-Zip names the member it fails on: its name is the archive's text, not ours to copy
+                return program_stream(argv, path, codec="7z", hide={member: "<the .xml member>"} if member else None)
             reasons.append("no 7zz, 7z or 7za on PATH")
     raise MissingCodecLibrary(
         f"reading 7z needs libarchive ({install_hint('7z')}, or apt install libarchive13) "

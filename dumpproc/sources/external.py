@@ -47,11 +47,14 @@ class ProgramStream(io.RawIOBase):
     """
 
     def __init__(self, argv: list[str], path: str, feed_file: bool = False, feed: BinaryIO | None = None,
-                 codec: str | None = None):
+                 codec: str | None = None, hide: dict[str, str] | None = None):
         super().__init__()
         self.argv = argv
         self.path = path
         self.codec = codec
+        #: texts of the input the program may quote (a 7z member's name), and what to say instead:
+        #: an error never copies the input's own text (``errors``)
+        self.hide = hide or {}
         # With feed_file the program reads the file on its standard input: the open file is shared,
         # so its offset is how far the program has read (compressed_offset).
         self._input = open(path, "rb") if feed_file else None
@@ -131,6 +134,8 @@ class ProgramStream(io.RawIOBase):
         if status != 0:
             self._stderr.seek(0)
             said = self._stderr.read().decode("utf-8", "replace").strip().replace("\n", " | ")
+            for text, instead in self.hide.items():
+                said = said.replace(text, instead)
             prefix = f"{self.codec} stream is damaged: " if self.codec else ""
             raise CorruptInput(
                 f"{prefix}{os.path.basename(self.argv[0])} exited with status {status}: {said or 'no message'}",
@@ -154,6 +159,6 @@ class ProgramStream(io.RawIOBase):
 
 
 def program_stream(argv: list[str], path: str, feed_file: bool = False, feed: BinaryIO | None = None,
-                   codec: str | None = None) -> io.BufferedReader:
+                   codec: str | None = None, hide: dict[str, str] | None = None) -> io.BufferedReader:
     """A buffered stream of the program's output, reading ``path`` (``feed_file``) or ``feed`` on its stdin."""
-    return io.BufferedReader(ProgramStream(argv, path, feed_file, feed, codec), PIPE_BYTES)
+    return io.BufferedReader(ProgramStream(argv, path, feed_file, feed, codec, hide), PIPE_BYTES)

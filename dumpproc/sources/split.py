@@ -199,7 +199,50 @@ def file_header(path: str, fmt: str) -> bytes:
     raise CorruptInput("no <page> near the start: not a page dump", path=path)
 
 
-def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads: int) -> Iterator[bytes]:
+class _Places:
+    """Where a unit's text came from, to name a place in it as the file's: ``locate``.
+
+    The text is the file's header (the file's own first bytes), then T from the unit's first
+    ``<page>`` (``page_start``), whose pieces begin at the T positions in ``starts``, then a closing
+    tag of the unit's own. A compressed piece's text cannot be placed among the file's XML bytes
+    without decoding every piece before it, so a place past the header is named by the compressed
+    byte of the piece it is in, and by the XML byte and line counted from the unit's first page.
+    """
+
+    def __init__(self, path: str, fmt: str, first: int):
+        self.path, self.fmt, self.first = path, fmt, first
+        self.header = self.header_lines = 0
+        self.page_start: int | None = None
+        self.starts: list[tuple[int, int]] = []  # (T position, piece index), in order
+        self.decoded = 0  # T bytes seen
+
+    def piece(self, index: int, length: int) -> None:
+        if not self.starts or self.starts[-1][1] != index:
+            self.starts.append((self.decoded, index))
+        self.decoded += length
+
+    def locate(self, at: int | None, line: int | None) -> dict:
+        """The error fields (offset, uncompressed_offset, line, origin) of the unit text's byte ``at``
+        on its ``line``."""
+        if at is None or self.page_start is None or at < self.header:  # the header: the file's own place
+            return {"offset": 0 if self.fmt != "xml" and at is not None else None, "uncompressed_offset": at,
+                    "line": line}
+        relative = at - self.header
+        position = min(self.page_start + relative, max(self.decoded - 1, self.page_start))
+        index = next((i for start, i in reversed(self.starts) if start <= position), self.first)
+        line = None if line is None else line - self.header_lines
+        if self.fmt == "xml":  # a plain file's XML bytes are its bytes: only the line is the unit's
+            base = self.first * PLAIN_PIECE
+            return {"offset": None, "uncompressed_offset": base + position, "line": line,
+                    "origin": {"uncompressed_offset": base + self.page_start}}
+        spans = piece_spans(self.path, self.fmt)
+        first_piece = next((i for start, i in reversed(self.starts) if start <= self.page_start), self.first)
+        return {"offset": spans[index][0], "uncompressed_offset": relative, "line": line,
+                "origin": {"offset": spans[first_piece][0]}}
+
+
+def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads: int,
+               places: _Places | None = None) -> Iterator[bytes]:
     """The unit's XML: the file's header, the pages it owns, the closing tag.
 
     Positions are in T, the text its pieces decode to from piece ``first`` on; ``owned`` is the
@@ -207,7 +250,9 @@ def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads
     A unit whose last page is followed by a later unit's ``<page>`` closes its text itself; the one
     whose last page is the file's hands on the file's own end and reads on to its last byte.
     """
+    places = places if places is not None else _Places(path, fmt, first)
     if header.strip(_BLANK):  # a file of page runs without the root has none: its units are page runs too
+        places.header, places.header_lines = len(header), header.count(b"\n")
         yield header
     keep = len(_END) - 1  # enough to find a tag split across two chunks
     owned = None
@@ -220,6 +265,7 @@ def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads
             owned = decoded_own
         if index < end:
             decoded_own += len(data)
+        places.piece(index, len(data))
         buffer += data
         if not started:
             at = buffer.find(_PAGE)
@@ -233,6 +279,7 @@ def _unit_text(path: str, fmt: str, header: bytes, first: int, end: int, threads
                 break  # the first page to begin here is the next unit's: this one owns none
             started = True
             buffer, position = buffer[at:], position + at
+            places.page_start = position
         closing = buffer.find(_END)
         # the first page beginning past the range is the next unit's
         following = buffer.find(_PAGE, max(0, owned - position)) if owned is not None else -1
@@ -295,7 +342,8 @@ class UnitStream(io.RawIOBase):
         self.path = path
         self.codec = codec
         self.bytes_read = 0
-        self._chunks = _unit_text(path, fmt, header, first, end, threads)
+        self._places = _Places(path, fmt, first)
+        self._chunks = _unit_text(path, fmt, header, first, end, threads, self._places)
         self._left = memoryview(b"")
 
     def readable(self) -> bool:
@@ -315,6 +363,10 @@ class UnitStream(io.RawIOBase):
 
     def compressed_offset(self) -> int | None:
         return None
+
+    def locate(self, at: int | None, line: int | None) -> dict:
+        """A place in this unit's text as an error names it in the file (``_Places.locate``)."""
+        return self._places.locate(at, line)
 
     def position(self) -> int | None:
         return None  # a split unit's progress moves when it ends
