@@ -103,6 +103,22 @@ class Outside:
                              f"stderr:\n{completed.stderr}")
 
 
+def beside(out) -> "Held":
+    """A guard started now on what lies beside ``out``: ``.check()`` asserts none of it changed since.
+    For runs a test starts itself (``subprocess.Popen``), as ``run_cli`` does for its own."""
+    guard = _outside(["-o", str(out)], dict(os.environ))
+    assert guard is not None, "OUT must be in a temporary folder"
+    return Held(guard)
+
+
+class Held:
+    def __init__(self, guard: Outside):
+        self.guard, self.before = guard, guard.snapshot()
+
+    def check(self, stderr: str = "") -> None:
+        self.guard.assert_same(self.before, subprocess.CompletedProcess([], 0, "", stderr))
+
+
 def _outside(args, environment: dict) -> Outside | None:
     """The guard of a run's ``-o OUT``, when OUT is in a temporary folder (a test's tmp_path)."""
     words = [str(a) for a in args]

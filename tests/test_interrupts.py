@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import gen_dump
-from conftest import ROOT, Feeder
+from conftest import ROOT, Feeder, beside
 
 KEYS = {"revisions": "revision_id", "diffs": "revision_id", "pages": "page_id", "users": "user_text"}
 
@@ -95,6 +95,7 @@ def test_a_signal_ends_the_run_cleanly_and_resume_completes_it(inputs, reference
     os.mkfifo(fifo)
     out = tmp_path / "out"
     feeder = Feeder(fifo, live, hold=len(live) // 2)  # half the dump, then silence
+    held = beside(out)  # the signal and the resume change nothing but OUT
     feeder.start()
     run = start(paths, fifo, out, "-j", workers)
     deadline = time.monotonic() + 600  # a generous bound for a loaded machine, never a measure
@@ -134,3 +135,4 @@ def test_a_signal_ends_the_run_cleanly_and_resume_completes_it(inputs, reference
     got = tables(out)
     for name in KEYS:
         assert got[name].equals(reference[name]), name
+    held.check(stderr)

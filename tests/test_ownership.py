@@ -15,7 +15,7 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT, SAMPLE, Feeder, run_cli
+from conftest import ROOT, SAMPLE, Feeder, beside, run_cli
 from dumpproc import ownership
 
 
@@ -190,6 +190,7 @@ def test_a_worker_the_kernel_kills_fails_only_its_unit(tmp_path, generate):
     feeder = Feeder(fifo, live.read_bytes(), hold=300)
     feeder.start()
     out = tmp_path / "out"
+    held = beside(out)
     run = subprocess.Popen([sys.executable, "-m", "dumpproc", "process", str(fifo), *map(str, files), "-o",
                             str(out), "-j", "2"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True, start_new_session=True)
@@ -208,6 +209,7 @@ def test_a_worker_the_kernel_kills_fails_only_its_unit(tmp_path, generate):
     assert "killed by SIGKILL" in stderr and "Traceback" not in stderr
     assert not [p for p in out.rglob("*") if ".tmp-" in p.name]
     listed_everything(out)
+    held.check(stderr)
 
 
 def test_killing_dumpproc_alone_leaves_no_worker_writing(tmp_path, generate):
@@ -219,6 +221,7 @@ def test_killing_dumpproc_alone_leaves_no_worker_writing(tmp_path, generate):
     out = tmp_path / "out"
     other = generate("orphanwiki-20260101-pages-meta-history2.xml.bz2", pages=5, compression="bz2",
                      start_page_id=5000, start_revision_id=500_000)
+    held = beside(out)
     run = subprocess.Popen([sys.executable, "-m", "dumpproc", "process", str(fifo), str(other), "-o", str(out),
                             "-j", "2"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
@@ -236,6 +239,7 @@ def test_killing_dumpproc_alone_leaves_no_worker_writing(tmp_path, generate):
     assert state in ([], ["Z"]), "a worker outlived the process that ran it"
     feeder.stop()
     listed_everything(out)
+    held.check()
 
 
 def test_inputs_whose_names_overlap_are_refused_before_any_work(tmp_path):
