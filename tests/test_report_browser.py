@@ -93,7 +93,10 @@ class DevTools:
 
     def _message(self, deadline: float) -> dict:
         while b"\0" not in self._buffer:
-            if not select.select([self._reader], [], [], max(deadline - time.monotonic(), 0))[0]:
+            # poll, not select: select() refuses descriptors past 1023, which a long test session reaches
+            waiting = select.poll()
+            waiting.register(self._reader, select.POLLIN)
+            if not waiting.poll(max(deadline - time.monotonic(), 0) * 1000):
                 raise TimeoutError("the browser did not answer in time")
             chunk = os.read(self._reader, 1 << 20)
             if not chunk:
