@@ -72,8 +72,8 @@ REVISIONS = pa.schema(
         ),
         _field("diff_lines_added", pa.int64(), True, "lines added against the base text"),
         _field("diff_lines_removed", pa.int64(), True, "lines removed from the base text"),
-        _field("diff_words_added", pa.int64(), True, r"\w+ tokens added"),
-        _field("diff_words_removed", pa.int64(), True, r"\w+ tokens removed"),
+        _field("diff_words_added", pa.int64(), True, "words added (runs of Unicode word characters)"),
+        _field("diff_words_removed", pa.int64(), True, "words removed (runs of Unicode word characters)"),
         _field("diff_chars_added", pa.int64(), True, "characters (code points) added"),
         _field("diff_chars_removed", pa.int64(), True, "characters (code points) removed"),
     ]
