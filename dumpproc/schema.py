@@ -68,12 +68,15 @@ REVISIONS = pa.schema(
             "page_seconds_since_previous_revision",
             pa.int64(),
             True,
-            "seconds since the page's previous revision; null on the page's first",
+            "seconds since the page's revision saved just before this one, by timestamp and then revision id "
+            "as mediawiki_history orders a page: never negative, also where the dump is not in time order "
+            "(an imported or merged history), whose previous revision in the dump may be a later one; "
+            "null on the page's earliest",
         ),
         _field("diff_lines_added", pa.int64(), True, "lines added against the base text"),
         _field("diff_lines_removed", pa.int64(), True, "lines removed from the base text"),
-        _field("diff_words_added", pa.int64(), True, r"\w+ tokens added"),
-        _field("diff_words_removed", pa.int64(), True, r"\w+ tokens removed"),
+        _field("diff_words_added", pa.int64(), True, "words added (runs of Unicode word characters)"),
+        _field("diff_words_removed", pa.int64(), True, "words removed (runs of Unicode word characters)"),
         _field("diff_chars_added", pa.int64(), True, "characters (code points) added"),
         _field("diff_chars_removed", pa.int64(), True, "characters (code points) removed"),
     ]

@@ -1,7 +1,10 @@
 """Per-page statistics computed while a page's revisions stream past: counters and identity reverts.
 
 ``PageCounters`` gives each revision its position in the page, the bytes
-changed and the seconds since the page's previous revision.
+changed and the seconds since the page's previous revision, in dump order;
+where a page's dump is not in time order, ``seconds_since_previous_in_time``
+gives the seconds as mediawiki_history has them (since the revision saved just
+before) once the page has ended.
 
 ``RevertDetector`` finds identity reverts as ``SPEC.md`` (and mwreverts'
 ``Detector``) define them: within one page, in dump order, a revision R is a
@@ -155,3 +158,21 @@ class RevertMarks:
             self.reverter[position] = by
             self._next[position] = position + 1
             position = self._find(position + 1)
+
+
+def seconds_since_previous_in_time(ids: list[int], times: list[int]) -> list[int | None] | None:
+    """``page_seconds_since_previous_revision`` of a page whose dump is not in time order, else None.
+
+    As mediawiki_history has it (refinery sorts a page's revisions by timestamp, then revision id,
+    before it counts): the seconds since the revision saved just before this one, whatever their
+    order in the dump, so never negative; null for the page's earliest. Where the dump's order is
+    that order already (nearly always), ``PageCounters`` gave those values as the revisions came,
+    and None says so. ``times`` are microseconds (``timestamp_us``), ``ids`` the revision ids.
+    """
+    if all(a < b for a, b in zip(zip(times, ids), zip(times[1:], ids[1:]))):
+        return None
+    order = sorted(range(len(ids)), key=lambda i: (times[i], ids[i]))
+    since: list[int | None] = [None] * len(ids)
+    for before, after in zip(order, order[1:]):
+        since[after] = (times[after] - times[before]) // 1_000_000
+    return since

@@ -28,7 +28,7 @@ from .diff import DiffResult, PageDiffer
 from .privacy import IpPolicy, is_ip_name
 from .records import PageHeader, Revision, sha1_base36
 from .schema import REVISIONS, USERS
-from .stats import PageCounters, RevertDetector, RevertMarks
+from .stats import PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time
 
 REVERT_COLUMNS = (
     "revision_is_identity_revert",
@@ -168,6 +168,9 @@ class PageAssembler:
             "revision_first_identity_reverting_revision_id": first_reverting,
             "revision_seconds_to_identity_revert": seconds,
         }
+        since = seconds_since_previous_in_time(ids, times)  # None: in time order, the values stand
+        if since is not None:
+            extra["page_seconds_since_previous_revision"] = since
         if not self._batches:
             by_name = dict(zip(_BASE.names, self._columns))
             revisions = [extra[name] if name in extra else by_name[name] for name in REVISIONS.names]

@@ -46,7 +46,7 @@ def test_the_pages_before_are_committed_and_the_unit_fails(tmp_path, good_dump, 
     assert str(bad) in done.stderr and "XML byte" in done.stderr
     units = {u["id"]: u for u in manifest(out)["units"]}
     failed = units["badwiki-20260101-pages-meta-history"]
-    header_fault = "without title" in name or "without ns" in name  # page 2 has no rows to keep
+    header_fault = "without title" in name  # page 2 has no rows to keep
     assert failed["status"] == "failed" and failed["pages"] == (1 if header_fault else 2)
     assert failed["revisions"] == (3 if header_fault else 4)
     # the page the fault cut short keeps the revision read whole before it (SPEC, Bad input)
@@ -57,7 +57,7 @@ def test_the_pages_before_are_committed_and_the_unit_fails(tmp_path, good_dump, 
     if not header_fault:
         assert "and the 1 revision of page 2 read before the fault" in done.stderr
     assert failed["error_type"] == "MalformedXML" and failed["error_at"]["xml_offset"] > 0
-    if "without title" not in name and "without ns" not in name:
+    if "without title" not in name:
         assert failed["error_at"]["page_id"] == 2 and "page 2" in failed["error"]
     if name == "invalid UTF-8":
         assert "compressed byte" in failed["error"]
@@ -117,6 +117,56 @@ def test_a_skipped_page_in_a_split_file_gives_the_rows_of_the_whole_file(tmp_pat
     for table, key in (("revisions", "revision_id"), ("diffs", "revision_id"), ("pages", "page_id"),
                        ("users", "user_text")):
         assert pq.read_table(split / table).sort_by(key).equals(pq.read_table(whole / table).sort_by(key)), table
+
+
+def test_a_page_without_ns_takes_its_titles_namespace_and_the_manifest_counts_it(tmp_path, good_dump):
+    """SPEC, Bad input: in a 0.10 dump, as before 0.6, the namespace comes from the title and the siteinfo."""
+    from test_parse_errors import page, revision
+
+    header = HEADER.replace(b'      <namespace key="0" case="first-letter" />\n',
+                            b'      <namespace key="0" case="first-letter" />\n'
+                            b'      <namespace key="1" case="first-letter">Talk</namespace>\n')
+    path = tmp_path / "nswiki-20260101-pages-meta-history.xml"
+    path.write_bytes(header + good_page(1) + page(2, [revision(200)], title=b"Talk:Page 2", ns=None)
+                     + page(3, [revision(300)], ns=None) + FOOTER)
+    out = tmp_path / "out"
+    done = run_cli("process", path, good_dump, "-o", out, "-j", "2")
+    assert done.returncode == 0, done.stderr
+    run = manifest(out)
+    units = {u["id"]: u for u in run["units"]}
+    assert units["nswiki-20260101-pages-meta-history"]["pages_without_ns"] == 2
+    assert units["goodwiki-20260101-pages-meta-history"]["pages_without_ns"] == 0
+    assert run["pages_without_ns"] == 2
+    pages = rows(out, "pages", "testwiki").sort_by("page_id").to_pydict()
+    assert list(zip(pages["page_id"], pages["page_namespace"], pages["page_title"])) == [
+        (1, 0, "Page 1"), (2, 1, "Talk:Page 2"), (3, 0, "Page 3")]
+    revisions = rows(out, "revisions", "testwiki").sort_by("revision_id").to_pydict()
+    assert revisions["page_namespace"] == [0, 0, 0, 1, 0]
+
+
+def test_the_real_page_without_ns_is_read_and_counted(tmp_path):
+    """zhwiki-broken-2.xml (schema 0.10): its third page, 数学, has no <ns>."""
+    real = shared_dump("CyberZHG__wiki-dump-reader/zhwiki-broken-2.xml")
+    out = tmp_path / "out"
+    done = run_cli("process", real, "-o", out, "-j", "1")
+    assert done.returncode == 0, done.stderr
+    run = manifest(out)
+    unit, = run["units"]
+    assert (unit["status"], unit["pages"], unit["pages_without_ns"], run["pages_without_ns"]) == ("committed", 3, 1, 1)
+    pages = rows(out, "pages", "zhwiki").to_pydict()
+    assert dict(zip(pages["page_title"], pages["page_namespace"]))["数学"] == 0
+
+
+def test_a_namespace_name_that_is_not_a_uri_commits_the_unit(tmp_path):
+    """portstrom's test.xml, xmlns:xsi hard-wrapped: libxml2 warns, the document is well-formed."""
+    real = shared_dump("portstrom__parse_mediawiki_dump/test.xml")
+    out = tmp_path / "out"
+    done = run_cli("process", real, "-o", out, "-j", "1")
+    assert done.returncode == 0, done.stderr
+    unit, = manifest(out)["units"]
+    assert (unit["status"], unit["pages"], unit["revisions"], unit["error"]) == ("committed", 1, 1, None)
+    assert rows(out, "revisions", "enwiki")["revision_id"].to_pylist() == [854851586]
+    assert (out / "_SUCCESS").exists()
 
 
 def test_a_dtd_fails_the_unit_before_anything_is_written(tmp_path, good_dump):

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
+import regex
 from hypothesis import given, settings, strategies as st
 
 from dumpproc import diff as diff_module
 from dumpproc.diff import PageDiffer, apply_ops, count_words, diff, split_lines
 
-ALPHABET = st.sampled_from(["a", "b", "é", "中", "😀", " ", "\n", "\n", "_", "-", "1", "\t", "\r", "\u2028"])
+ALPHABET = st.sampled_from(["a", "b", "é", "中", "😀", " ", "\n", "\n", "_", "-", "1", "\t", "\r", "\u2028",
+                            # marks, join controls and what Python's re and Unicode class apart
+                            "\u0301", "क", "ि", "्", "ท", "\u0e35", "\u0e48", "ب", "َ", "\u200d", "\u200c", "²", "\x1c", "\xa0"])
 TEXT = st.text(ALPHABET, max_size=80)
 LINES = st.lists(st.sampled_from(["x\n", "y\n", "z z\n", "\n", "é w\n", "last", "a_b c\n"]), max_size=30)
 
@@ -71,7 +72,70 @@ def test_lines_and_words_as_the_spec_defines_them():
     assert split_lines("a\n\n") == ["a\n", "\n"]
     assert split_lines("a\rb\u2028c\n") == ["a\rb\u2028c\n"]  # only \n ends a line
     assert split_lines("") == []
-    assert count_words("l'été, 2 x_y!") == len(re.findall(r"\w+", "l'été, 2 x_y!")) == 4
+    assert count_words("l'été, 2 x_y!") == len(regex.findall(r"\w+", "l'été, 2 x_y!")) == 4
+
+
+
+# Real text, the words counted by hand: a word with combining marks (vowel signs, viramas,
+# harakat, niqqud) is one word, as SPEC defines words (UTS #18's \w, marks included).
+SCRIPTS = [
+    ("hindi", "हिन्दी भारत की राजभाषा है।", ["हिन्दी", "भारत", "की", "राजभाषा", "है"]),
+    ("bengali", "বাংলা ভাষা আমার মাতৃভাষা।", ["বাংলা", "ভাষা", "আমার", "মাতৃভাষা"]),
+    ("tamil", "தமிழ் ஒரு செம்மொழி ஆகும்.", ["தமிழ்", "ஒரு", "செம்மொழி", "ஆகும்"]),
+    # Thai writes no spaces between words: a run of Thai letters and marks is one word
+    ("thai", "ภาษาไทย ที่นี่ น้ำ", ["ภาษาไทย", "ที่นี่", "น้ำ"]),
+    ("arabic, vowelled", "اللُّغَةُ العَرَبِيَّةُ جَمِيلَةٌ.", ["اللُّغَةُ", "العَرَبِيَّةُ", "جَمِيلَةٌ"]),
+    ("hebrew, niqqud", "בְּרֵאשִׁית בָּרָא אֱלֹהִים", ["בְּרֵאשִׁית", "בָּרָא", "אֱלֹהִים"]),
+    ("persian, zero-width non-joiner", "می‌خواهم بروم", ["می‌خواهم", "بروم"]),
+    ("cjk", "中文維基百科、日本語のウィキペディア。한국어 위키백과", ["中文維基百科", "日本語のウィキペディア", "한국어", "위키백과"]),
+    ("latin, decomposed", "cafe\u0301 nai\u0308ve x_y 42", ["cafe\u0301", "nai\u0308ve", "x_y", "42"]),
+    # emoji are not word characters, but the zero-width joiner inside a family emoji is a join
+    # control, so each joiner is a word of its own; a skin tone modifier is not a word character
+    ("emoji with ZWJ", "family 👨\u200d👩\u200d👧 ok 👍🏽!", ["family", "\u200d", "\u200d", "ok"]),
+]
+
+
+@pytest.mark.parametrize("text, words", [case[1:] for case in SCRIPTS], ids=[case[0] for case in SCRIPTS])
+def test_words_in_every_script(text, words):
+    assert regex.findall(r"\w+", text) == words  # the hand count is Unicode's
+    assert count_words(text) == len(words)
+    added = check("", text + "\n")
+    assert (added.words_added, added.words_removed) == (len(words), 0)
+    removed = check(text + "\n", "")
+    assert (removed.words_added, removed.words_removed) == (0, len(words))
+    # one word changed inside a line: one word out, one in, whatever its script
+    first = words[0]
+    edited = check(f"start {text} end\n", f"start {text.replace(first, first + first[-1], 1)} end\n")
+    assert (edited.words_added, edited.words_removed) == (1, 1)
+    assert (edited.chars_added, edited.chars_removed) == (len(first) + 1, len(first))
+
+
+def test_a_mark_added_to_a_word_changes_one_word():
+    # हिन्दि to हिन्दी: the last vowel sign changes; Python's re saw 3 words, and a vowel sign
+    # as punctuation, so the edit counted no word at all
+    result = check("हिन्दि भाषा\n", "हिन्दी भाषा\n")
+    assert (result.words_added, result.words_removed) == (1, 1)
+    assert (result.chars_added, result.chars_removed) == (len("हिन्दी"), len("हिन्दि"))
+
+
+def test_the_kernels_classes_are_unicodes_word_and_space_properties():
+    """Every code point's class in the kernels' table, against UTS #18's definition spelt out."""
+    from dumpproc.diff.tokens import _classes
+
+    table = _classes()
+    every = "".join(map(chr, range(0x110000)))
+    word = regex.compile(r"[\p{Alphabetic}\p{Mark}\p{Decimal_Number}\p{Connector_Punctuation}\p{Join_Control}]")
+    space = regex.compile(r"\p{White_Space}")
+    expected = bytearray(0x110000)
+    for match in word.finditer(every):
+        expected[match.start()] = 1
+    for match in space.finditer(every):
+        expected[match.start()] = 2
+    assert table.tobytes() == bytes(expected)
+    for ch in "\u093f\u094d\u0e35\u064e\u05bc\u0301\u200d\u200c_5\u0966":  # marks, joiners, digits
+        assert table[ord(ch)] == 1, hex(ord(ch))
+    for ch in "²½-.👍\x1c":  # other numbers, punctuation, symbols; \x1c is space to re but not Unicode
+        assert table[ord(ch)] == 0, hex(ord(ch))
 
 
 def test_small_edit_counts():

@@ -142,6 +142,26 @@ def test_old_schema_namespace_from_title_prefix():
     (talk, _), (main, _) = revisions_of(dump)
     assert (talk.namespace, talk.title, talk.redirect_title) == (1, "Talk:Pear", "")
     assert main.namespace == 0
+    assert dump.pages_without_ns == 2
+
+
+@pytest.mark.parametrize("root", [NS10, NS11])
+def test_a_page_without_ns_in_a_later_schema_takes_its_namespace_from_its_title(root):
+    """As mwxml reads one (its test_dump: Talk:Bar without <ns> is namespace 1); the dump counts them."""
+    dump = dump_of("""
+  <page><title>Foo</title><ns>0</ns><id>1</id>
+    <revision><id>1</id><timestamp>2004-08-09T09:04:08Z</timestamp></revision></page>
+  <page><title>Talk:Bar</title><id>2</id><redirect title="Computer accessibility" />
+    <revision><id>3</id><timestamp>2004-08-11T09:04:08Z</timestamp></revision></page>
+  <page><title>Template:Baz</title><id>4</id>
+    <revision><id>5</id><timestamp>2004-08-11T09:04:08Z</timestamp></revision></page>
+  <page><title>Nowhere:Qux</title><id>6</id>
+    <revision><id>6</id><timestamp>2004-08-11T09:04:08Z</timestamp></revision></page>""", root=root)
+    headers = [header for header, _ in revisions_of(dump)]
+    assert [(h.id, h.namespace, h.title) for h in headers] == [
+        (1, 0, "Foo"), (2, 1, "Talk:Bar"), (4, 10, "Template:Baz"), (6, 0, "Nowhere:Qux")]
+    assert headers[1].redirect_title == "Computer accessibility"
+    assert dump.pages_without_ns == 3 and dump.page_count == 4
 
 
 def test_version_from_namespace_when_attribute_missing():
@@ -241,8 +261,6 @@ def test_finished_elements_are_dropped_from_the_tree():
 @pytest.mark.parametrize("body, message", [
     ("<page><ns>0</ns><id>3</id><revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp></revision></page>",
      "no <title>"),
-    ("<page><title>A</title><id>3</id><revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp></revision></page>",
-     "no <ns>"),
     ("<page><title>A</title><ns>0</ns><id>3</id><revision><timestamp>2020-01-01T00:00:00Z</timestamp></revision></page>",
      "no <id>"),
     ("<page><title>A</title><ns>0</ns><id>3</id><revision><id>1</id></revision></page>", "no <timestamp>"),

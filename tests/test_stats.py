@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from dumpproc.records import Revision
-from dumpproc.stats import PageCounters, RevertDetector, RevertMarks, sha1_digest, timestamp_us
+from dumpproc.stats import (PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time,
+                            sha1_digest, timestamp_us)
 
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -41,6 +42,44 @@ def test_page_counters():
     assert first.page_revision_count == 1 and first.text_bytes_diff is None and first.seconds_since_previous is None
     assert (second.page_revision_count, second.text_bytes_diff, second.seconds_since_previous) == (2, -6, 90)
     assert (third.page_revision_count, third.text_bytes_diff, third.seconds_since_previous) == (3, 0, 86400)
+
+
+
+def _since_naive(ids, times):
+    """mediawiki_history's rule read plainly: seconds since the latest (timestamp, id) before this one."""
+    out = []
+    for i in range(len(ids)):
+        before = [(times[j], ids[j]) for j in range(len(ids)) if (times[j], ids[j]) < (times[i], ids[i])]
+        out.append((times[i] - max(before)[0]) // 1_000_000 if before else None)
+    return out
+
+
+def test_seconds_since_previous_when_the_dump_goes_back_in_time():
+    """An imported or merged history: revision 3 was saved before 1 and 2. As mediawiki_history
+    sorts a page by time (then id) first, the seconds are to the revision saved just before."""
+    s = 1_000_000
+    ids, times = [1, 2, 3, 4], [100 * s, 250 * s, 40 * s, 260 * s]
+    assert seconds_since_previous_in_time(ids, times) == [60, 150, None, 10]
+    # the same second: the lower id first, as refinery's sorting id
+    assert seconds_since_previous_in_time([7, 5], [10 * s, 10 * s]) == [0, None]
+    assert seconds_since_previous_in_time([5, 7], [10 * s, 10 * s]) is None  # in order: the streamed values stand
+    assert seconds_since_previous_in_time([1, 2, 3], [0, 1_500_000, 3 * s]) is None
+    assert seconds_since_previous_in_time([9], [0]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 50), st.integers(0, 3_000_000)), min_size=1, max_size=12,
+                unique_by=lambda x: x[0]))
+def test_seconds_since_previous_is_mediawiki_historys_whatever_the_order(revisions):
+    ids, times = [r[0] for r in revisions], [r[1] for r in revisions]
+    since = seconds_since_previous_in_time(ids, times)
+    if since is None:  # in time order: what PageCounters streamed is the rule's value
+        counters = PageCounters()
+        stamp = "1970-01-01T00:00:{:02d}.{:06d}Z"
+        since = [counters.add(_rev(i, stamp.format(t // 1_000_000, t % 1_000_000), 1)).seconds_since_previous
+                 for i, t in zip(ids, times)]
+    assert since == _since_naive(ids, times)
+    assert all(value is None or value >= 0 for value in since)
 
 
 def test_sha1_digest():

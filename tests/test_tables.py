@@ -191,3 +191,29 @@ def test_hash_and_drop_replace_every_address_and_keep_sizes_and_sha1s():
             assert columns[name] == kept[name], name
         assert columns["revision_text_sha1"] == [sha1_base36(e[3]) for e in _EDITS]
         assert columns["revision_is_identity_revert"] == [False, False, True, False]
+
+
+# -- a page whose dump is not in time order ------------------------------------------------------
+@pytest.mark.parametrize("pack_rows", [4096, 2])
+def test_seconds_since_previous_revision_follow_time_when_the_dump_does_not(monkeypatch, pack_rows):
+    """docs/schema.md: as mediawiki_history, the seconds since the revision saved just before, never
+    negative; the other columns stay in dump order (page_revision_count, bytes diff, the diff base)."""
+    from dumpproc import tables
+    from dumpproc.records import PageHeader, Revision
+    from dumpproc.schema import REVISIONS
+
+    monkeypatch.setattr(tables, "_PACK_ROWS", pack_rows)  # 2: the page's rows are packed as Arrow batches
+    assembler = tables.PageAssembler(PageHeader(1, 0, "Merged", None, None))
+    stamps = ["2020-01-01T00:01:40Z", "2020-01-01T00:04:10Z", "2020-01-01T00:00:40Z", "2020-01-01T00:04:20Z"]
+    for n, stamp in enumerate(stamps, 1):  # revision 3 was saved first: an imported history
+        assembler.add(Revision.from_string(f"<revision><id>{n}</id><timestamp>{stamp}</timestamp>"
+                                           f"<contributor><username>A</username><id>1</id></contributor>"
+                                           f"<text>{'x' * n}</text></revision>"))
+    summary = assembler.finish()
+    revisions = summary.revisions
+    if pack_rows == 2:
+        revisions = [revisions.column(name).to_pylist() for name in REVISIONS.names]
+    columns = dict(zip(REVISIONS.names, revisions))
+    assert columns["page_seconds_since_previous_revision"] == [60, 150, None, 10]
+    assert columns["page_revision_count"] == [1, 2, 3, 4]
+    assert columns["revision_text_bytes_diff"] == [None, 1, 1, 1]

@@ -12,7 +12,8 @@
    checked byte for byte, so a hash collision can never make ops that do not
    rebuild the text.
 3. Inside each changed hunk, the removed and added lines are split into tokens
-   (``\\w+`` words, whitespace runs, punctuation runs) and diffed the same way:
+   (``\\w+`` words, whitespace runs, punctuation runs, with Unicode's classes: see
+   ``tokens``) and diffed the same way:
    unmatched word tokens are the words added or removed, unmatched tokens'
    lengths the characters (code points).
 
@@ -25,21 +26,22 @@ rebuilding and for the counter identities, and is counted in
 sequences use a full LCS table instead of Myers' quadratic trace.
 
 Lines are the text split after each ``\\n`` (the newline stays with its line;
-a last line without one is a line too); words are the tokens of ``\\w+``.
+a last line without one is a line too); words are the runs of Unicode word
+characters (UTS #18's ``\\w``: letters, marks, digits, connector punctuation, join
+controls), as ``count_words`` counts them.
 
 The compiled kernels live in ``lines`` (line level) and ``tokens`` (inside hunks).
 """
 
 from __future__ import annotations
 
-import re
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from .lines import _common_prefix, _common_suffix, _line_hunks
-from .tokens import _classes, _hunk_counts
+from .tokens import WORD, _classes, _hunk_counts
 
 #: Beyond this many edits (insertions plus deletions) a hunk is kept whole ...
 MAX_EDITS = 2_000
@@ -51,7 +53,6 @@ TOKEN_BUDGET = 400_000
 #: A hunk larger than this (both sides, UTF-8 bytes) is counted without matching tokens: its token
 #: arrays would take ~20 bytes per byte of text.
 TOKEN_MAX_BYTES = 1 << 20
-_WORD = re.compile(r"\w+")
 
 
 class DiffResult(NamedTuple):
@@ -81,7 +82,8 @@ def split_lines(text):
 
 
 def count_words(text: str) -> int:
-    return sum(1 for _ in _WORD.finditer(text))
+    """The words of a text: its runs of Unicode word characters (SPEC, Identity for the diff counters)."""
+    return sum(1 for _ in WORD.finditer(text))
 
 
 # -- Myers' O(ND) diff on integer sequences ------------------------------------------------

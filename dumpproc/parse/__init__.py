@@ -12,8 +12,9 @@ larger than libxml2's 10 MB default parse (``huge_tree``). Entities are never
 resolved, no DTD is loaded and nothing is fetched from the network; a file that
 declares a DTD at all is refused (dumps have none).
 
-Schemas 0.3 to 0.11 read: pages without ``<ns>`` (before 0.6) get the
-namespace their title's prefix names; in 0.11 the main slot feeds the text
+Schemas 0.3 to 0.11 read: a page without ``<ns>`` (every page before 0.6, and
+now and then one in a later schema) gets the namespace its title's prefix names
+in the siteinfo, and is counted in ``Dump.pages_without_ns``; in 0.11 the main slot feeds the text
 fields and other ``<content>`` slots are skipped. Elements this parser does not
 know are skipped and counted in ``Dump.unknown_elements``.
 
@@ -115,6 +116,8 @@ class Dump:
         self.revision_count = 0
         #: pages with no <revision> at all: they have no rows (the manifest counts them)
         self.pages_without_revisions = 0
+        #: pages whose namespace came from their title, for want of <ns> (the manifest counts them)
+        self.pages_without_ns = 0
         self._page_id: int | None = None
         self._revision_id: int | None = None
         self._page_line: int | None = None  # the current page's first line in the current parse
@@ -152,6 +155,11 @@ class Dump:
             return None
         except etree.XMLSyntaxError as exc:
             code, (line, column) = exc.code, exc.position or (exc.lineno, None)
+            if code in faults.HARMLESS:  # a warning raised at the end, or before the fault that ended the parse
+                entry = faults.fault(self._events.error_log)
+                if entry is None:
+                    return None  # the document is well-formed: it has ended
+                code, line, column = entry.type, entry.line, entry.column
             last = exc.error_log.last_error if exc.error_log else None
             if (not line or line < 1) and last is not None:  # lxml sometimes raises a vaguer error than it logged
                 code, line, column = last.type, last.line, last.column
@@ -373,10 +381,9 @@ class Dump:
             raise self._error(exc.message, *self._place(page_id)) from None
         if title is None:
             raise self._error("<page> has no <title>", offset=self._page_offset(page))
-        if ns is None:
-            if self._has_ns_element():
-                raise self._error("<page> has no <ns>", offset=self._page_offset(page))
+        if ns is None:  # before 0.6 no page has one; mwxml reads a later page without one the same way
             namespace = self.site_info.namespace_of(title)
+            self.pages_without_ns += 1
         else:
             try:
                 namespace = values.namespace(ns.text)
@@ -408,13 +415,6 @@ class Dump:
             tag = _local(child.tag)
             if tag and tag not in ("siteinfo", "page"):
                 self.unknown_elements[f"mediawiki:{tag}"] += 1
-
-    def _has_ns_element(self) -> bool:
-        version = self.site_info.schema_version
-        try:
-            return version is not None and tuple(map(int, version.split("."))) >= (0, 6)
-        except ValueError:
-            return True
 
     def _end_page(self, page) -> None:
         for child in page:
@@ -458,7 +458,12 @@ class Dump:
         try:
             revision = revision_from_element(element, page_id, self.unknown_elements)
         except MalformedXML as exc:
-            raise self._error(exc.message, *self._place_line(exc.line), revision_id=exc.revision_id) from None
+            line, offset = self._place_line(exc.line)
+            if exc.line is not None and exc.line == element.sourceline:
+                # the revision's own fault (a field it lacks): at its <revision> tag, not its line's start
+                found = self._tracker.tag_on_line(exc.line, b"<revision>")
+                offset = found if found is not None else offset
+            raise self._error(exc.message, line, offset, revision_id=exc.revision_id) from None
         self._revision_id = revision.id
         self.revision_count += 1
         parent = element.getparent()

@@ -17,6 +17,12 @@ libxml2 goes on after some errors (a name that is not a qualified name, an
 undeclared namespace prefix) and lxml raises them only when the document ends,
 after every page was read: ``logged_error`` finds such an error as soon as the
 element that holds it ends, so that it fails where it is, like any other.
+
+Some of what libxml2 logs at its error level is a warning (its name says so,
+``WAR_``) about a document that is well-formed all the same: a namespace name
+that is not a valid URI, as a hard-wrapped ``xmlns:xsi`` declaration makes one
+(``HARMLESS``). Such an entry fails nothing: ``logged_error`` passes over it, and
+``fault`` finds the real fault behind the one lxml raised, if there is one.
 """
 
 from __future__ import annotations
@@ -70,6 +76,23 @@ _PHRASES = {
 }
 _NAMES = {code: name for name, code in vars(etree.ErrorTypes).items() if isinstance(code, int)}
 
+#: Warnings libxml2 logs at its error level, and lxml raises when the document ends, though the
+#: document is well-formed: namespace names that are not valid (or not absolute) URIs. Dumps never
+#: resolve a namespace name; they only compare it (``export_version``), so a broken one is harmless.
+HARMLESS = frozenset({etree.ErrorTypes.WAR_NS_URI, etree.ErrorTypes.WAR_NS_URI_RELATIVE})
+
+
+def fault(error_log):
+    """The first entry of a parser's ``error_log`` that is a fault, not a ``HARMLESS`` warning; None when
+    there is none: the document is well-formed, and lxml raised for the warnings alone.
+
+    The parser's own log, not the raised error's: that one holds entries of earlier parses in the
+    same thread too."""
+    for entry in error_log or ():
+        if entry.type not in HARMLESS:
+            return entry
+    return None
+
 
 def logged_error(error_log, element):
     """The first error libxml2 went on after (not a warning, not a fatal error, which lxml raises itself
@@ -79,7 +102,7 @@ def logged_error(error_log, element):
     element of the line, which is the whole file.
     """
     for entry in error_log:
-        if entry.level == etree.ErrorLevels.ERROR:
+        if entry.level == etree.ErrorLevels.ERROR and entry.type not in HARMLESS:
             return entry if not entry.line or entry.line <= last_line(element) else None
     return None
 

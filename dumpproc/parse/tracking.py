@@ -144,13 +144,18 @@ class PageTracker(io.RawIOBase):
 
     def page_on_line(self, line: int) -> int | None:
         """The offset of the one ``<page>`` tag on ``line`` of the current parse, if there is exactly one."""
+        return self.tag_on_line(line, _PAGE)
+
+    def tag_on_line(self, line: int, tag: bytes) -> int | None:
+        """The offset of the one ``tag`` (``b"<revision>"``, say) on ``line`` of the current parse, if there
+        is exactly one: where an element that lacks a field begins, which lxml gives only by line."""
         start, _ = self.position(line)
         if start is None:
             return None
-        found = self._find_page(start, read_on=False)
+        found = self._find_page(start, read_on=False, tag=tag)
         if found is None:
             return None
-        following = self._find_page(found + 1, read_on=False)
+        following = self._find_page(found + 1, read_on=False, tag=tag)
         end_of_line = self._find_newline(start)
         if end_of_line is None or found > end_of_line or (following is not None and following < end_of_line):
             return None  # not on that line, or several pages share it (a file without line breaks)
@@ -179,8 +184,8 @@ class PageTracker(io.RawIOBase):
         self._suffix = _CLOSE if self._headerless and found is not None else b""
         return True
 
-    def _find_page(self, offset: int, read_on: bool = True) -> int | None:
-        """The first ``<page>`` at or after ``offset``, reading on (and letting go of bytes) if asked."""
+    def _find_page(self, offset: int, read_on: bool = True, tag: bytes = _PAGE) -> int | None:
+        """The first ``<page>`` (or ``tag``) at or after ``offset``, reading on (and letting go of bytes) if asked."""
         tail, tail_offset = b"", offset
         index = next(i for i in range(len(self._chunks) - 1, -1, -1) if self._chunks[i][0] <= offset)
         while True:
@@ -188,10 +193,10 @@ class PageTracker(io.RawIOBase):
                 chunk_offset, _, data = self._chunks[index]
                 start = max(0, offset - chunk_offset)
                 joined = tail + data[start:]
-                at = joined.find(_PAGE)
+                at = joined.find(tag)
                 if at != -1:
                     return tail_offset + at
-                tail = joined[-(len(_PAGE) - 1):]
+                tail = joined[-(len(tag) - 1):]
                 tail_offset = chunk_offset + len(data) - len(tail)
                 index += 1
             if not read_on:

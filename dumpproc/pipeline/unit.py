@@ -244,6 +244,7 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
                          unknown_elements=dict(dump.unknown_elements), bytes_xml=stream.bytes_read,
                          skipped_pages=dump.skipped_pages,
                          pages_without_revisions=dump.pages_without_revisions,  # no rows: counted here
+                         pages_without_ns=dump.pages_without_ns,  # their namespace is the title's
                          partial_pages=tables.partial_pages)
             entry["files"], entry["staged"] = tables.finish(options.out)
             entry["rows"] = {table: w.rows for table, w in tables.writers.items() if table != "users"}
