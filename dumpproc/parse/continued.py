@@ -31,7 +31,7 @@ class ContinuedPage:
     ``parts`` counts the elements it was made of.
     """
 
-    __slots__ = ("header", "skipped", "parts", "following", "fault", "_first", "_source", "_done")
+    __slots__ = ("header", "skipped", "parts", "following", "fault", "_first", "_source", "_revisions")
 
     def __init__(self, first, source: Iterator):
         self.header: PageHeader = first.header
@@ -43,7 +43,7 @@ class ContinuedPage:
         self.fault: DumpError | None = None
         self._first = first
         self._source = source
-        self._done = False
+        self._revisions = self._read()  # one generator: a page left half-read is finished where it stopped
 
     @property
     def id(self) -> int:
@@ -58,6 +58,9 @@ class ContinuedPage:
         return self.header.title
 
     def __iter__(self) -> Iterator[Revision]:
+        return self._revisions
+
+    def _read(self) -> Iterator[Revision]:
         part, self._first = self._first, None
         while part is not None:
             for revision in part:
@@ -73,12 +76,10 @@ class ContinuedPage:
                 part = after
             else:
                 self.following, part = after, None
-        self._done = True
 
     def _drain(self) -> None:
-        if not self._done:
-            for _ in self:
-                pass
+        for _ in self._revisions:
+            pass
 
 
 def merge_continued(pages: Iterable) -> Iterator[ContinuedPage]:
