@@ -207,3 +207,29 @@ def test_skip_page_skips_every_part_of_the_page(tmp_path):
     pages = [(p.id, [r.id for r in p], p.skipped)
              for p in merge_continued(Dump(io.BytesIO(xml), on_error="skip-page").pages())]
     assert pages == [(1, [10, 11], True), (2, [20], False)]  # the part after the bad one is skipped too
+
+
+def test_pieces_of_a_page_are_read_in_time_order_where_ids_do_not_rise_with_time(tmp_path):
+    """The dumper cuts by time and names each piece by its first revision's id: here the later piece has
+    the smaller ids (revisions imported later), so the names' order alone would be wrong."""
+    def revisions(ids_days_texts):
+        return "\n".join(REVISION.format(id=i, day=d, text=t) for i, d, t in ids_days_texts)
+
+    early = [(50, 1, "a"), (51, 2, "ab"), (52, 3, "a")]
+    late = [(10, 4, "abc"), (11, 5, "ab"), (12, 6, "abcd")]
+    whole = tmp_path / "timewiki-20260101-pages-meta-history.xml"
+    whole.write_bytes(_document(PAGE.format(title="A", id=7, revisions=revisions(early + late))))
+    folder = tmp_path / "pieces"
+    folder.mkdir()
+    for part in (early, late):
+        name = f"timewiki-2026-01-01-p7r{part[0][0]}r{part[-1][0]}.xml"
+        (folder / name).write_bytes(_document(PAGE.format(title="A", id=7, revisions=revisions(part))))
+    pieces = sorted(str(p) for p in folder.iterdir())
+    [unit] = plan_units(pieces)
+    assert unit.path.endswith("p7r10r12.xml")  # by name: the later piece first
+    assert run([str(whole)], Options(out=str(tmp_path / "one"), workers=1, wiki_db="timewiki")).ok
+    assert run(pieces, Options(out=str(tmp_path / "out"), workers=1, wiki_db="timewiki")).ok
+    one, other = tables(tmp_path / "one"), tables(tmp_path / "out")
+    assert_same_tables(one, other)
+    reverted = {r["revision_id"]: r["revision_is_identity_reverted"] for r in other["revisions"].to_pylist()}
+    assert reverted[51] and not reverted[50]  # 52 restores 50's text: found only in time order
