@@ -147,8 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _inputs(args) -> list[str]:
-    """The dump files a ``process`` call names: files, folders, or a wiki and date."""
+def _inputs(args) -> tuple[list[str], list[str]]:
+    """The dump files a ``process`` call names (files, folders, or a wiki and date), and for folders
+    and a wiki and date the line saying which files were chosen (the plan)."""
     from .sources.layout import check_status, expand_inputs, find_history
 
     if args.wiki or args.date:
@@ -159,17 +160,18 @@ def _inputs(args) -> list[str]:
         dump = find_history(args.wiki, args.date, args.dumps_root)
         for problem in check_status(dump, args.allow_incomplete):
             logging.getLogger("dumpproc").warning("%s: %s (processing anyway)", dump.folder, problem)
-        return dump.files
+        return dump.files, [dump.plan]
     if not args.inputs:
         raise ValueError("give INPUT files or folders, or --wiki and --date")
-    return expand_inputs(args.inputs)
+    plans: list[str] = []
+    return expand_inputs(args.inputs, plans), plans
 
 
 def _process(args) -> int:
     from .pipeline import Options, run
     from .sources.layout import checksums_for
 
-    inputs = _inputs(args)
+    inputs, plans = _inputs(args)
     try:
         options = Options(
             out=args.out,
@@ -196,7 +198,7 @@ def _process(args) -> int:
     total = None if any(map(is_piped, inputs)) else sum(os.path.getsize(p) for p in inputs)
     progress = Progress(total, what=_stored_as(inputs))
     try:
-        result = run(inputs, options, progress)
+        result = run(inputs, options, progress, plan=plans)
     finally:
         progress.close()
     out_lines, err_lines = summary(result, options.tables, os.path.abspath(args.out))
@@ -255,7 +257,7 @@ def _partition_lines(units: list[dict]) -> tuple[list[str], list[str]]:
     for unit in units:
         if "wiki_db" not in unit:
             continue
-        groups.setdefault((unit["wiki_db"], unit["snapshot"]), set()).add(unit["path"])
+        groups.setdefault((unit["wiki_db"], unit["snapshot"]), set()).update([unit["path"], *unit.get("continued", [])])
         for kind, value, source in (("wiki_db", unit["wiki_db"], unit.get("wiki_db_from")),
                                     ("snapshot", unit["snapshot"], unit.get("snapshot_from"))):
             if source in FALLBACKS:
@@ -301,7 +303,7 @@ def summary(result, tables: tuple[str, ...], out: str) -> tuple[list[str], list[
     else:
         head = f"dumpproc: wrote no table; {state}"
     partitions, warnings = _partition_lines(units)
-    out_lines = [head, *partitions]
+    out_lines = [head, *(f"  read {line}" for line in result.manifest.get("plan") or []), *partitions]
     if result.earlier:
         kept = [u for u in result.earlier if u.get("files")]
         out_lines.append(f"  and {_plural(len(result.earlier), 'unit')} of earlier runs for other inputs, kept: "

@@ -1,8 +1,9 @@
 """One revision id at most once per partition (SPEC): refused by names before any work, else found after.
 
 - Before any work: inputs whose names show they overlap (two kinds of one dump, such as
-  ``pages-meta-history`` and ``pages-meta-current`` of one wiki and date; or page ranges
-  ``p<first>p<last>`` that overlap) are refused (a usage error, exit 2).
+  ``pages-meta-history`` and ``pages-meta-current`` of one wiki and date; one part in two formats;
+  the XML dumps' and the Data Lake's dump of one wiki and date; or page ranges ``p<first>p<last>``
+  that overlap) are refused (a usage error, exit 2).
 - After the units: the revision ids of each partition's ``revisions`` parts are checked.
   Parts whose id ranges (from the Parquet statistics) do not overlap cannot share an id,
   so a dump's files, which hold disjoint ranges, cost one footer read each; only parts
@@ -13,7 +14,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections import defaultdict
 from typing import Iterable
 
@@ -21,55 +21,51 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from . import ownership
-
-_NAME = re.compile(r"^(?P<wiki>[a-z0-9_]+)-(?P<date>\d{8}|latest)-")
-_RANGE = re.compile(r"-p(?P<first>\d+)p(?P<last>\d+)(?:r\d+r\d+)?(?:\.|$)")
-#: Dump kinds that each hold every page's revisions (or a subset of the same revisions).
-KINDS = ("pages-meta-history", "pages-meta-current", "pages-articles-multistream", "pages-articles", "stub-meta-history")
-
-
-def _kind(name: str) -> str | None:
-    for kind in KINDS:
-        if f"-{kind}" in name:
-            return kind
-    return None
+from .sources.names import parse_name, stem
 
 
 def refuse_overlapping_names(paths: Iterable[str]) -> None:
-    """Raise ``ValueError`` when the inputs' names show that they hold the same revisions."""
-    paths = list(paths)
+    """Raise ``ValueError`` when the inputs' names show that they hold the same revisions: one file
+    twice, two kinds of one dump, two dumps of one wiki and date (the XML dumps' and the Data
+    Lake's), one part in two formats, or page ranges that overlap. Ranges that meet at one page
+    (``p1p100``, ``p100p200``) do not: that page goes on in the second file (``units``)."""
+    paths = [p for p in paths if p != "-"]
     seen_paths: dict[str, str] = {}
     for path in paths:
-        if path in ("-",):
-            continue
         real = os.path.realpath(path)
         if real in seen_paths:
             raise ValueError(f"{seen_paths[real]} and {path} are the same file: a revision is written once per "
                              "partition")
         seen_paths[real] = path
-    kinds: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-    ranges: dict[tuple[str, str, str], list[tuple[int, int, str]]] = defaultdict(list)
+    kinds: dict[tuple[str, str], dict[tuple, str]] = defaultdict(dict)
+    parts: dict[tuple, str] = {}
+    ranges: dict[tuple, list[tuple[int, int, str]]] = defaultdict(list)
     for path in paths:
-        name = os.path.basename(path)
-        found = _NAME.match(name)
-        if not found:
+        name, found = os.path.basename(path), parse_name(path)
+        if found.wiki is None:
             continue
-        key = (found.group("wiki"), found.group("date"))
-        kind = _kind(name)
-        if kind is not None:
-            kinds[key].setdefault(kind, name)
-        span = _RANGE.search(name)  # p<first>p<last>; a p<page>r<first>r<last> file holds one page's part
-        if span:
-            ranges[(*key, kind or "")].append((int(span.group("first")), int(span.group("last")), name))
+        key = (found.wiki, found.date)
+        if found.kind is not None:
+            kinds[key].setdefault((found.kind, found.lake), name)
+        part = (*key, found.kind, found.lake, stem(name))
+        if part in parts:
+            raise ValueError(f"{parts[part]} and {name} are the same part of the {found.wiki} dump of {found.date} "
+                             "in two formats: a revision is written once per partition; give one of them")
+        parts[part] = name
+        if found.first_page is not None and not found.one_page:  # a one-page file may lie inside a run's range
+            ranges[(*key, found.kind, found.lake)].append((found.first_page, found.last_page, name))
     for (wiki, date), seen in kinds.items():
         if len(seen) > 1:
-            names = sorted(seen.values())
-            raise ValueError(f"{names[0]} and {names[1]} are two kinds of the {wiki} dump of {date}: they hold "
-                             "the same revisions, and a revision is written once per partition; give one kind")
+            (a_kind, a_lake), (b_kind, b_lake) = sorted(seen)[:2]
+            a_name, b_name = seen[(a_kind, a_lake)], seen[(b_kind, b_lake)]
+            what = (f"two kinds of the {wiki} dump of {date}" if a_kind != b_kind else
+                    f"two dumps of {wiki} of {date} (Wikimedia's XML dumps and the Data Lake's)")
+            raise ValueError(f"{a_name} and {b_name} are {what}: they hold the same revisions, and a revision "
+                             "is written once per partition; give one of them")
     for spans in ranges.values():
         spans.sort()
         for (a_first, a_last, a_name), (b_first, b_last, b_name) in zip(spans, spans[1:]):
-            if b_first <= a_last:
+            if b_first < a_last:
                 raise ValueError(f"{a_name} and {b_name} hold overlapping pages (p{a_first}-p{a_last} and "
                                  f"p{b_first}-p{b_last}): a revision is written once per partition")
 

@@ -109,7 +109,8 @@ def carry_over(out: str, earlier: dict, reading: set[str]) -> tuple[list[dict], 
     for entry in earlier.get("units", []) if isinstance(earlier.get("units"), list) else []:
         if not isinstance(entry, dict):
             continue
-        if (entry.get("path") not in reading and entry.get("status") in ("committed", "failed")
+        read_now = entry.get("path") in reading or any(p in reading for p in entry.get("continued") or [])
+        if (not read_now and entry.get("status") in ("committed", "failed")
                 and valid_partition(entry) and _files_there(out, entry)):
             kept.append({k: v for k, v in entry.items() if k != "resumed"} | {"earlier_run": True})
         elif entry.get("files"):

@@ -5,6 +5,12 @@ allows it, a run of the file's pieces (``sources.split``: bzip2 blocks,
 zstandard frames, plain byte ranges). Unit ids are stable across runs of the
 same inputs and split size, which is what ``--resume`` matches on.
 
+Files whose names show that a page goes on from one to the next (``sources.names.continues``:
+the Data Lake's ``p<page>r<first>r<last>`` pieces of one long history, or any run of one dump's
+files where the last page of one is the first of the next) are one unit reading them in page
+order (``continued``), never split: its pages are read as one stream, and a page that goes on
+is one page (``parse.continued``).
+
 A piped input (``-``, a FIFO; ``sources.piped``) is one unit of unknown size
 (``end`` is None), never split. Standard input is opened here, in the planning
 process, and travels with its unit (see ``sources.piped`` for why); its id is
@@ -21,9 +27,9 @@ from typing import Iterable
 
 from . import interrupts
 from .records import SiteInfo
+from .sources.names import continues, order_key, parse_name
 from .sources.piped import STDIN, PipedInput, input_name, is_piped, open_piped
 
-_FILE_NAME = re.compile(r"^(?P<wiki>[a-z0-9_]+)-(?P<date>\d{8}|latest)-")
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,8 @@ class Unit:
     byte ranges), its pieces ``[first_block, end_block)``, and carries the file's header
     (root element and siteinfo), read once when the units are planned. A ``stream`` unit
     reads a piped input whole, of unknown size; for standard input it carries the input
-    opened by the planning process (``piped``).
+    opened by the planning process (``piped``). A unit of files that continue one another reads
+    ``path`` and then each of ``continued`` whole; its ``end`` is their sizes together.
     """
 
     id: str
@@ -47,6 +54,12 @@ class Unit:
     header: bytes = field(default=b"", repr=False, compare=False)
     stream: bool = False
     piped: PipedInput | None = field(default=None, repr=False, compare=False)
+    continued: tuple[str, ...] = ()
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every file the unit reads, in order."""
+        return (self.path, *self.continued)
 
     def describe(self) -> dict:
         """The unit as the manifest records it."""
@@ -54,6 +67,10 @@ class Unit:
         del described["header"], described["piped"]
         if not self.stream:
             del described["stream"]  # file units' entries stay as they were
+        if self.continued:
+            described["continued"] = list(self.continued)
+        else:
+            del described["continued"]
         return described
 
     def source(self) -> str | PipedInput:
@@ -99,6 +116,23 @@ def _once_each(paths: list[str]) -> None:
             seen.add(name)
 
 
+def continuing_runs(paths: list[str]) -> dict[str, list[str]]:
+    """The inputs that continue one another (module docstring), as first file -> the files after it;
+    an input that is in no such run is not a key."""
+    files = [p for p in paths if not is_piped(p)]
+    ordered = sorted(files, key=lambda p: (os.path.dirname(os.path.abspath(p)),
+                                           tuple(map(str, parse_name(p).dump)), order_key(p)))
+    runs: dict[str, list[str]] = {}
+    head = None
+    for before, after in zip(ordered, ordered[1:]):
+        if continues(before, after):
+            head = head if head is not None else before
+            runs.setdefault(head, []).append(after)
+        else:
+            head = None
+    return runs
+
+
 def input_path(path: str) -> str:
     """The path a unit of this input records in the manifest: ``-`` for standard input, else absolute."""
     return STDIN if input_name(path) == STDIN else os.path.abspath(path)
@@ -125,8 +159,12 @@ def plan_units(paths: Iterable[str], split_size: int | None = None, taken: Itera
     _once_each(paths)
     units: list[Unit] = []
     seen: dict[str, int] = {}
+    runs = continuing_runs(paths)
+    in_runs = {p for rest in runs.values() for p in rest}
     try:
         for path in paths:
+            if path in in_runs:
+                continue  # read by the unit of its run's first file
             interrupts.check()  # planning a large file scans it: a signal stops between files
             name = "stdin" if input_name(path) == STDIN else os.path.basename(path)
             stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
@@ -141,6 +179,10 @@ def plan_units(paths: Iterable[str], split_size: int | None = None, taken: Itera
                 units.append(Unit(unit_id, STDIN, 0, None, stream=True, piped=open_piped(path)))
             elif is_piped(path):  # a FIFO: its unit opens it, so its writer is waited for only then
                 units.append(Unit(unit_id, os.path.abspath(path), 0, None, stream=True))
+            elif path in runs:
+                rest = tuple(os.path.abspath(p) for p in runs[path])
+                size = sum(os.path.getsize(p) for p in (path, *rest))
+                units.append(Unit(unit_id, os.path.abspath(path), 0, size, continued=rest))
             else:
                 whole = Unit(unit_id, os.path.abspath(path), 0, os.path.getsize(path))
                 units.extend(_split(whole, split_size) if split_size else [whole])
@@ -181,9 +223,9 @@ def wiki_db(site_info: SiteInfo, path: str, given: str | None = None) -> tuple[s
     """
     if site_info.dbname:
         return site_info.dbname, WIKI_FROM_SITEINFO
-    found = _FILE_NAME.match(os.path.basename(path))
-    if found:
-        return found.group("wiki"), WIKI_FROM_NAME
+    named = parse_name(path).wiki
+    if named:
+        return named, WIKI_FROM_NAME
     if given:
         return given, WIKI_FROM_OPTION
     guessed = _wiki_from_base(site_info.base or "")
@@ -202,8 +244,7 @@ def snapshot_of(path: str, given: str | None = None, run_month: str | None = Non
     name, else the run's month."""
     if given:
         return given, SNAPSHOT_FROM_OPTION
-    found = _FILE_NAME.match(os.path.basename(path))
-    if found and found.group("date") != "latest":
-        date = found.group("date")
+    date = parse_name(path).date
+    if date and date != "latest":
         return f"{date[:4]}-{date[4:6]}", SNAPSHOT_FROM_NAME
     return run_month or this_month(), SNAPSHOT_FROM_RUN

@@ -275,3 +275,33 @@ def test_revisions_written_twice_are_found_and_fail_the_run(tmp_path, generate):
     found = manifest(out)["duplicate_revisions"]["synthwiki/2026-01"]
     assert found["examples"][0] == 1 and len(found["files"]) == 2 and not (out / "_SUCCESS").exists()
     assert not any("history3" in f for f in found["files"])  # its ids were never read: its range is apart
+
+
+def test_inputs_that_are_one_dump_twice_are_refused_and_files_that_meet_at_a_page_are_not(tmp_path):
+    """One part in two formats, and the XML dumps' and the Data Lake's dump of one wiki and date, hold the
+    same revisions; p1p100 and p100p200 meet at page 100, which goes on in the second file."""
+    import shutil
+
+    from dumpproc.overlaps import refuse_overlapping_names
+
+    def made(name):
+        shutil.copy(SAMPLE, tmp_path / name)
+        return tmp_path / name
+
+    formats = (made("samplewiki-20260101-pages-meta-history.xml.bz2"),
+               made("samplewiki-20260101-pages-meta-history.xml.7z"))
+    lake = (made("samplewiki-20260101-pages-meta-history1.xml-p1p10.bz2"), made("samplewiki-2026-01-01-p11p20.xml.bz2"))
+    for inputs, says in ((formats, "are the same part of the samplewiki dump of 20260101 in two formats"),
+                         (lake, "are two dumps of samplewiki of 20260101 (Wikimedia's XML dumps and the Data Lake's)")):
+        out = tmp_path / "out"
+        done = run_cli("process", *inputs, "-o", out)
+        assert done.returncode == 2 and says in done.stderr and done.stderr.count("\n") == 1, done.stderr
+        assert not out.exists()
+    meeting = ["/d/samplewiki-2026-01-01-p1p100.xml.bz2", "/d/samplewiki-2026-01-01-p100r7r9.xml.bz2",
+               "/d/samplewiki-2026-01-01-p100p200.xml.bz2"]
+    refuse_overlapping_names(meeting)  # no error
+    with pytest.raises(ValueError, match="overlapping pages"):
+        refuse_overlapping_names(["/d/samplewiki-2026-01-01-p1p100.xml.bz2", "/d/samplewiki-2026-01-01-p99p200.xml.bz2"])
+    with pytest.raises(ValueError, match="same part"):  # one piece from two codec folders
+        refuse_overlapping_names(["/d/xml/bzip2/samplewiki-2026-01-01-p100r7r9.xml.bz2",
+                                  "/d/xml/zstd/samplewiki-2026-01-01-p100r7r9.xml.zst"])

@@ -136,7 +136,8 @@ def publish(out: str, entry: dict) -> dict:
     return entry
 
 
-def run(paths: Iterable[str], options: Options, progress: Progress | None = None) -> RunResult:
+def run(paths: Iterable[str], options: Options, progress: Progress | None = None,
+        plan: list[str] | None = None) -> RunResult:
     """Process every input into ``options.out``; one unit's failure does not stop the others.
 
     The manifest is rewritten (atomically) each time a unit finishes, and lists a unit's parts
@@ -146,7 +147,8 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
     Units that earlier runs wrote for other inputs are kept (``ownership``). One run at a time
     writes to an OUT. SIGINT or SIGTERM stop the run at a safe point (``interrupts``): the units
     committed by then are in the manifest, temporaries are removed, and ``Interrupted`` is raised;
-    an output fault stops it the same way and raises ``OutputError``.
+    an output fault stops it the same way and raises ``OutputError``. ``plan``: lines saying how
+    folders or a wiki and date were read (``sources.layout``), kept in the manifest.
     """
     paths = list(paths)
     overlaps.refuse_overlapping_names(paths)
@@ -156,14 +158,15 @@ def run(paths: Iterable[str], options: Options, progress: Progress | None = None
         new_out = not os.path.lexists(options.out)
         make_dirs(options.out, options.group_readable, tighten=True)
         try:
-            return _locked_run(paths, options, progress, started)
+            return _locked_run(paths, options, progress, started, plan or [])
         except (ValueError, InputNotFound):
             if new_out:  # refused before any work: leave no OUT behind (it holds only the lock)
                 ownership.remove_empty_out(options.out)
             raise
 
 
-def _locked_run(paths: list[str], options: Options, progress: Progress | None, started: float) -> RunResult:
+def _locked_run(paths: list[str], options: Options, progress: Progress | None, started: float,
+                plan: list[str]) -> RunResult:
     with ownership.lock(options.out, modes(options.group_readable)[0]):
         earlier = ownership.read_earlier(options.out)
         if options.run_month is None:
@@ -182,7 +185,7 @@ def _locked_run(paths: list[str], options: Options, progress: Progress | None, s
             if options.engine == "spark" and any(unit.piped is not None for unit in units):
                 raise ValueError("standard input is read by this process, not by Spark tasks: "
                                  "use --engine local")
-            return _run(units, options, progress, started, earlier, carried, superseded)
+            return _run(units, options, progress, started, earlier, carried, superseded, plan)
         finally:
             release_inputs(units)  # standard input's descriptor, held for the unit that reads it
 
@@ -201,7 +204,7 @@ def _check_out(out: str) -> None:
 
 
 def _run(units: list[Unit], options: Options, progress: Progress | None, started: float, earlier: dict,
-         carried: list[dict], superseded: list[dict]) -> RunResult:
+         carried: list[dict], superseded: list[dict], plan: list[str]) -> RunResult:
     out = options.out
     clear_success(out)
     remove_temporaries(out)  # a crashed run's: the lock says no other run is writing
@@ -228,6 +231,7 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "options": options.describe(),
         "versions": _versions(),
+        **({"plan": plan} if plan else {}),
     }
     # the users parts on disk stay listed until the reduce rewrites them
     earlier_users = earlier.get("users") if isinstance(earlier.get("users"), dict) else {}

@@ -13,7 +13,6 @@ import time
 
 from .. import interrupts
 from ..errors import DumpError, MalformedXML, OutputError
-from ..parse import Dump
 from ..progress import Reporter
 from ..schema import TABLES
 from ..sink import PartWriter, partition_dir
@@ -22,6 +21,7 @@ from ..sources.layout import verify_checksum
 from ..tables import USERS_STAGING, PageAssembler, UserTotals
 from ..units import Unit, snapshot_of, wiki_db
 from .options import STAGING, Options
+from .reading import UnitInput
 
 log = logging.getLogger(__name__)
 
@@ -208,16 +208,16 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
     try:
         interrupts.check()
         if options.checksums is not None:
-            verify_checksum(unit.path, options.checksums.get(unit.path))
-        with _open_unit(unit, threads) as stream:
+            for path in unit.paths:
+                verify_checksum(path, options.checksums.get(path))
+        with UnitInput(unit, threads, options.on_error, _open_unit) as dump:
             # a pipe cannot say how far it is: count what it handed out
-            position = (lambda: stream.position() or stream.bytes_read) if unit.stream else stream.position
+            position = dump.handed_out if unit.stream else dump.position
             report = Reporter(progress, unit.id, unit.start, position)
-            dump = Dump(stream, unit.path, options.on_error)
             db, db_from = wiki_db(dump.site_info, unit.path, options.wiki_db)
             snapshot, snapshot_from = snapshot_of(unit.path, options.snapshot, options.run_month)
             entry.update(wiki_db=db, snapshot=snapshot, wiki_db_from=db_from, snapshot_from=snapshot_from,
-                         codec=stream.codec.name, schema_version=dump.site_info.schema_version)
+                         codec=dump.codec.name, schema_version=dump.site_info.schema_version)
             tables = _UnitTables(_open_writers(unit, options, db, snapshot), options)
             wanted = options.namespaces
             revisions_read = 0
@@ -241,7 +241,7 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
                     raise
                 failure = exc  # the pages before it are committed below
             entry.update(pages=tables.page_count, revisions=tables.revision_count, coarse_diffs=tables.coarse,
-                         unknown_elements=dict(dump.unknown_elements), bytes_xml=stream.bytes_read,
+                         unknown_elements=dump.unknown_elements, bytes_xml=dump.bytes_read,
                          skipped_pages=dump.skipped_pages,
                          pages_without_revisions=dump.pages_without_revisions,  # no rows: counted here
                          pages_without_ns=dump.pages_without_ns,  # their namespace is the title's

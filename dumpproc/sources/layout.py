@@ -1,14 +1,24 @@
-"""Where dump files are: given files, folders, and Wikimedia's ``ROOT/<wiki>/<date>/`` trees.
+"""Where dump files are: given files, folders, and the trees Wikimedia publishes dumps in.
 
-A folder means every dump file inside it. A wiki and date mean the
-``pages-meta-history`` files of ``ROOT/<wiki>/<YYYYMMDD>/``, where
-``dumpstatus.json`` must say the job is ``done`` (unless incomplete dumps are
-allowed). Wikimedia publishes the same history as bz2 and as 7z; one format is
-taken, bz2 first (it decodes in parallel), so no revision is read twice.
+Two trees are read under a dumps root (``--dumps-root``):
 
-Checksums come from the ``*-md5sums.txt`` / ``*-sha1sums.txt`` lists and
-``dumpstatus.json`` beside the files; ``verify_checksum`` streams a file
-through the hash.
+- Wikimedia's XML dumps, ``ROOT/<wiki>/<YYYYMMDD>/``, with ``dumpstatus.json`` (its job must be
+  ``done`` unless incomplete dumps are allowed) and the ``*-md5sums.txt`` / ``*-sha1sums.txt``
+  lists beside the files;
+- the content-history dumps written from the Data Lake (``MediawikiDumper``),
+  ``ROOT/other/mediawiki_content_history/<wiki>/<YYYY-MM-DD>/xml/<codec>/`` (codec ``bzip2``,
+  ``zstd``, ``gzip``, ``none``), one folder per compression of the same files (``sources.names``).
+
+A wiki and date mean that dump's ``pages-meta-history`` files: from the XML dumps' folder when it
+has them, else from the content-history tree (both hold every revision: reading both would write
+each twice). A folder given as input is read the same way: its history files; if it has none, one
+other kind (current pages before articles, before stubs); a content-history date folder, by one of
+its codec folders. Wikimedia publishes the same files in several formats; one is taken for each
+file (bz2 first, it decodes in parallel; zstandard first in the content-history tree, whose files
+are many and small, so it is speed of decoding that counts), so no revision is read twice. What was
+chosen, and what was left, is said in one line, ``Chosen.plan``.
+
+``verify_checksum`` streams a file through the hash its folder's lists give.
 """
 
 from __future__ import annotations
@@ -20,55 +30,119 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import ChecksumMismatch, IncompleteDump, InputNotFound
+from .names import HISTORY, KINDS, compression_suffix, page_order, parse_name, stem
 from .piped import STDIN, input_name, is_piped
 
 DEFAULT_ROOT = "/mnt/data/xmldatadumps/public"
 #: Suffixes by preference when the same dump is there in several formats.
 FORMAT_PREFERENCE = (".bz2", ".7z", ".zst", ".gz", ".xz", ".lzma", ".xml")
+#: The content-history tree's codec folders by preference (its files are many and bounded in size).
+CODEC_FOLDERS = ("zstd", "bzip2", "gzip", "none")
+CONTENT_HISTORY = os.path.join("other", "mediawiki_content_history")
 #: dumpstatus.json's job for each format of the history files.
 HISTORY_JOBS = {".bz2": "metahistorybz2dump", ".7z": "metahistory7zdump"}
 _NOT_DUMPS = re.compile(r"(md5sums|sha1sums|-index\.txt|\.json$|\.html$|\.txt$|\.tmp$|\.partial$)")
-_COMPRESSION_SUFFIX = re.compile(r"\.(bz2|7z|gz|zst|xz|lzma)$")
 
 
 def _format_of(name: str) -> str:
-    found = _COMPRESSION_SUFFIX.search(name)
-    return found.group(0) if found else ".xml"
+    return compression_suffix(name)
 
 
-def _stem(name: str) -> str:
-    return _COMPRESSION_SUFFIX.sub("", name)
-
-
-def one_format_each(paths: list[str]) -> list[str]:
-    """Keep one file of each dump that is there in several formats (bz2 first), in name order."""
+def one_format_each(paths: list[str], preference: tuple[str, ...] = FORMAT_PREFERENCE) -> list[str]:
+    """Keep one file of each dump part that is there in several formats (bz2 first), in name order."""
     best: dict[tuple[str, str], str] = {}
     for path in sorted(paths):
-        key = (os.path.dirname(path), _stem(os.path.basename(path)))
+        key = (os.path.dirname(path), stem(os.path.basename(path)))
         kept = best.get(key)
-        if kept is None or FORMAT_PREFERENCE.index(_format_of(path)) < FORMAT_PREFERENCE.index(_format_of(kept)):
+        if kept is None or preference.index(_format_of(path)) < preference.index(_format_of(kept)):
             best[key] = path
     return sorted(best.values())
 
 
 def dump_files_in(folder: str) -> list[str]:
-    """Every dump file in a folder (not its checksum lists, indexes or status)."""
+    """Every dump file in a folder (not its checksum lists, indexes or status), one format each."""
     names = [n for n in os.listdir(folder) if ".xml" in n and not n.startswith(".") and not _NOT_DUMPS.search(n)]
     return one_format_each([os.path.join(folder, n) for n in names if os.path.isfile(os.path.join(folder, n))])
 
 
-def expand_inputs(inputs: list[str]) -> list[str]:
-    """Files as they are, folders as the dump files inside, piped inputs (``-``, ``/dev/stdin``, a FIFO)
-    by their names (``-`` for standard input); a missing input is a usage error."""
+@dataclass
+class Chosen:
+    """The files a folder or a wiki and date are read as, and one line saying what was chosen."""
+
+    files: list[str]
+    plan: str
+
+
+def _kinds_line(files: list[str]) -> str:
+    kinds = sorted({parse_name(p).kind or "other" for p in files})
+    formats = sorted({_format_of(p).lstrip(".") for p in files})
+    return f"{'/'.join(kinds)} in {'/'.join(formats)}"
+
+
+def choose_in_folder(folder: str) -> Chosen:
+    """A folder's files as a dump is read (module docstring): its history in one format each, else one
+    other kind; a content-history date folder (``…/<date>/`` or its ``xml/``) by one codec folder."""
+    codecs = _codec_folders(folder)
+    if codecs:
+        picked = codecs[0]
+        chosen = choose_in_folder(picked)
+        others = [os.path.basename(c) for c in codecs[1:]]
+        also = f"; the same files in {', '.join(others)} are not read" if others else ""
+        return Chosen(chosen.files, chosen.plan + also)
+    every = [os.path.join(folder, n) for n in os.listdir(folder)
+             if ".xml" in n and not n.startswith(".") and not _NOT_DUMPS.search(n)
+             and os.path.isfile(os.path.join(folder, n))]
+    if not every:
+        return Chosen([], f"{folder}: no dump file (*.xml*)")
+    by_kind: dict[str | None, list[str]] = {}
+    for path in every:
+        by_kind.setdefault(parse_name(path).kind, []).append(path)
+    kinds = [k for k in KINDS if k in by_kind]
+    kind = kinds[0] if kinds else None  # KINDS lists the history first
+    preference = _preference(folder)
+    files = page_order(one_format_each(by_kind[kind], preference))
+    left = [p for p in every if p not in files]
+    plan = f"{folder}: {len(files)} file(s), {_kinds_line(files)}"
+    if kind not in (None, HISTORY):
+        plan += " (there is no pages-meta-history)"
+    if left:
+        plan += f"; not read: {len(left)} file(s), {_kinds_line(left)}"
+    return Chosen(files, plan)
+
+
+def _preference(folder: str) -> tuple[str, ...]:
+    if CONTENT_HISTORY in os.path.abspath(folder) or "mediawiki_content_" in os.path.abspath(folder):
+        return (".zst",) + tuple(f for f in FORMAT_PREFERENCE if f != ".zst")
+    return FORMAT_PREFERENCE
+
+
+def _codec_folders(folder: str) -> list[str]:
+    """A content-history date folder's codec folders (``xml/<codec>/``) holding files, by preference."""
+    base = os.path.join(folder, "xml") if os.path.isdir(os.path.join(folder, "xml")) else folder
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return []
+    found = [n for n in names if os.path.isdir(os.path.join(base, n)) and n in CODEC_FOLDERS
+             and any(".xml" in f for f in os.listdir(os.path.join(base, n)))]
+    return [os.path.join(base, n) for n in sorted(found, key=CODEC_FOLDERS.index)]
+
+
+def expand_inputs(inputs: list[str], plans: list[str] | None = None) -> list[str]:
+    """Files as they are, folders as a dump is read (``choose_in_folder``; its plan line is added to
+    ``plans``), piped inputs (``-``, ``/dev/stdin``, a FIFO) by their names (``-`` for standard
+    input); a missing input is a usage error."""
     files: list[str] = []
     for given in inputs:
         if is_piped(given):  # before isfile: /dev/stdin may be a redirected file, still read as a stream
             files.append(input_name(given))
         elif os.path.isdir(given):
-            found = dump_files_in(given)
-            if not found:
+            chosen = choose_in_folder(given)
+            if not chosen.files:
                 raise InputNotFound("the folder holds no dump file (*.xml*)", path=given)
-            files.extend(found)
+            files.extend(chosen.files)
+            if plans is not None:
+                plans.append(chosen.plan)
         elif os.path.isfile(given):
             files.append(given)
         else:
@@ -78,16 +152,19 @@ def expand_inputs(inputs: list[str]) -> list[str]:
 
 @dataclass
 class DumpRun:
-    """One wiki's dump of one date, as laid out on Wikimedia's hosts."""
+    """One wiki's dump of one date: its folder, the files read, and what the choice was."""
 
     folder: str
     wiki: str
     date: str
     files: list[str]
     status: dict = field(default_factory=dict)
+    #: "dumps" (``ROOT/<wiki>/<date>/``) or "content-history" (the Data Lake's tree)
+    layout: str = "dumps"
+    plan: str = ""
 
     def job_of(self, path: str) -> str | None:
-        return HISTORY_JOBS.get(_format_of(path))
+        return HISTORY_JOBS.get(_format_of(path)) if self.layout == "dumps" else None
 
 
 def read_status(folder: str) -> dict:
@@ -103,21 +180,37 @@ def read_status(folder: str) -> dict:
 
 
 def find_history(wiki: str, date: str, root: str = DEFAULT_ROOT) -> DumpRun:
-    """The ``pages-meta-history`` files of ``ROOT/<wiki>/<date>/``, one format."""
+    """The ``pages-meta-history`` files of a wiki's dump of ``date`` (YYYYMMDD) under ``root``, one
+    format each: from ``ROOT/<wiki>/<date>/`` when it has them, else from the content-history tree."""
     if not re.fullmatch(r"\d{8}", date):
         raise ValueError(f"--date must be YYYYMMDD, not {date!r}")
     folder = os.path.join(root, wiki, date)
+    content = os.path.join(root, CONTENT_HISTORY, wiki, f"{date[:4]}-{date[4:6]}-{date[6:]}")
+    prefix = f"{wiki}-{date}-{HISTORY}"
+    files = []
+    if os.path.isdir(folder):
+        files = [p for p in dump_files_in(folder) if os.path.basename(p).startswith(prefix)]
+    if files:
+        files = page_order(files)
+        plan = f"{folder}: {len(files)} file(s), {_kinds_line(files)}"
+        if _codec_folders(content):
+            plan += f"; {content} holds this dump too (from the Data Lake) and is not read"
+        return DumpRun(folder, wiki, date, files, read_status(folder), plan=plan)
+    if _codec_folders(content):
+        chosen = choose_in_folder(content)
+        if chosen.files:
+            plan = chosen.plan + (f"; {folder} has no {prefix}*.xml*" if os.path.isdir(folder) else "")
+            return DumpRun(os.path.dirname(chosen.files[0]), wiki, date, chosen.files, {},
+                           layout="content-history", plan=plan)
     if not os.path.isdir(folder):
-        raise InputNotFound("no dump folder for this wiki and date", path=folder)
-    prefix = f"{wiki}-{date}-pages-meta-history"
-    files = [p for p in dump_files_in(folder) if os.path.basename(p).startswith(prefix)]
-    if not files:
-        raise InputNotFound(f"no {prefix}*.xml* files", path=folder)
-    return DumpRun(folder, wiki, date, files, read_status(folder))
+        raise InputNotFound(f"no dump folder for this wiki and date (nor {content})", path=folder)
+    raise InputNotFound(f"no {prefix}*.xml* files (nor a content-history dump in {content})", path=folder)
 
 
 def check_status(run: DumpRun, allow_incomplete: bool = False) -> list[str]:
     """Refuse a dump whose history job is not done; returns warnings when allowed anyway."""
+    if run.layout != "dumps":
+        return []  # the Data Lake's tree has no dumpstatus.json to check
     problems = []
     jobs = run.status.get("jobs", {})
     for job in sorted({run.job_of(p) for p in run.files if run.job_of(p)}):
