@@ -9,6 +9,7 @@ import pytest
 from conftest import shared_dump
 from dumpproc.errors import MalformedXML
 from dumpproc.parse import Dump
+from dumpproc.records import Slot
 
 NS10 = 'xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10"'
 NS11 = 'xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11"'
@@ -104,7 +105,7 @@ def test_stub_text_keeps_size_and_sha1_without_text():
     assert rev.text is None and rev.text_bytes == 1234 and rev.sha1 == "xyz" and not rev.text_deleted
 
 
-def test_schema_011_main_slot_feeds_text_and_other_slots_are_skipped():
+def test_schema_011_main_slot_feeds_text_and_other_slots_are_read_apart():
     (_, rev), = revisions_of(dump_of("""
   <page><title>File:X.jpg</title><ns>6</ns><id>3</id>
     <revision><id>8</id><timestamp>2020-01-01T00:00:00Z</timestamp>
@@ -116,6 +117,9 @@ def test_schema_011_main_slot_feeds_text_and_other_slots_are_skipped():
       <sha1>combined</sha1></revision>
   </page>""", root=NS11))
     assert rev.text == "main" and rev.model == "wikitext" and rev.sha1 == "combined"
+    assert rev.text_sha1 == "mainsha" and rev.text_bytes == 4
+    assert rev.slots == (Slot("mediainfo", "wikibase-mediainfo", "application/json", b"{}", 2, "s2", False),)
+    assert rev.roles == ["main", "mediainfo"]
 
 
 def test_schema_011_content_element_with_main_role():
@@ -127,7 +131,8 @@ def test_schema_011_content_element_with_main_role():
         <format>application/json</format><text bytes="2" sha1="s2" xml:space="preserve">{}</text></content>
     </revision>
   </page>""", root=NS11))
-    assert (rev.text, rev.model, rev.format, rev.sha1) == ("{}", "json", "application/json", "s2")
+    assert (rev.text, rev.model, rev.format, rev.text_sha1) == ("{}", "json", "application/json", "s2")
+    assert rev.sha1 is None and rev.slots == () and rev.revision_sha1() == "s2"
 
 
 def test_old_schema_namespace_from_title_prefix():
