@@ -52,7 +52,8 @@ class Slot(NamedTuple):
     """One content slot of a revision other than ``main`` (schema 0.11's ``<content>``, by ``role``).
 
     ``text_utf8`` is None when the slot's text is deleted or not in the dump; ``size`` is
-    the text's UTF-8 bytes, else its ``bytes`` attribute, else None (a negative attribute is
+    its ``bytes`` attribute (MediaWiki's size of the slot, which for Wikibase content is not
+    the bytes of its JSON), else the text's UTF-8 bytes, else None (a negative attribute is
     unknown); ``sha1`` is its ``<text sha1=…>`` as the dump gives it, else None.
     """
 

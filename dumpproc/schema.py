@@ -53,7 +53,8 @@ REVISIONS = pa.schema(
             "revision_size",
             pa.int64(),
             True,
-            "bytes of all content slots together (the main slot's for a one-slot revision); null when one is unknown",
+            "bytes of all content slots together (the main slot's for a one-slot revision; the others' as the "
+            "content table's content_size); null when one is unknown",
         ),
         _field(
             "revision_slots",
@@ -184,7 +185,8 @@ CONTENT = pa.schema(
             pa.map_(pa.string(), SLOT),
             True,
             "every slot but main, by role, as mediawiki_content_history_v1 has them (content_body as --ips says; "
-            "content_sha1 the dump's, else computed; content_size its bytes); null when only main",
+            "content_sha1 the dump's, else computed; content_size the bytes attribute, MediaWiki's size of the slot, "
+            "which for Wikibase content is not its JSON's bytes, else the body's bytes); null when only main",
         ),
     ]
 )

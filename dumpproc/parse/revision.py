@@ -133,7 +133,9 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
             deleted = False
             if slot_text is not None:
                 at = slot_text
-                body, size, deleted = _read_text(slot_text)
+                # MediaWiki's size of the slot, as the Data Lake has it: for Wikibase content
+                # (Commons' mediainfo) it is not the bytes of the JSON the dump holds
+                body, size, deleted = _read_text(slot_text, declared_first=True)
                 slot_sha1 = slot_text.get("sha1") or None
             slots.append(Slot(role, slot_model, slot_format, body, size, slot_sha1, deleted))
         slots.sort(key=lambda slot: slot.role)
@@ -169,21 +171,21 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
     )
 
 
-def _read_text(element) -> tuple[bytes | None, int | None, bool]:
+def _read_text(element, declared_first: bool = False) -> tuple[bytes | None, int | None, bool]:
     """A slot's ``<text>``: (its UTF-8 bytes or None, its size or None, deleted).
 
-    The bytes are those libxml2 delivers (line ends read as LF, as XML has them); the size
-    is theirs, else the ``bytes`` attribute, where a negative one (Wikimedia's dumper writes
-    ``-1`` for deleted texts) is unknown. An empty ``<text>`` that names a size other than 0,
-    or, without a size, a stored text (``id``, ``location``: stubs), is a text not in the
-    dump, not an empty one.
+    The bytes are those libxml2 delivers (line ends read as LF, as XML has them). The size
+    is theirs, else the ``bytes`` attribute (``declared_first``: the attribute, else theirs),
+    where a negative one (Wikimedia's dumper writes ``-1`` for deleted texts) is unknown. An
+    empty ``<text>`` that names a size other than 0, or, without a size, a stored text
+    (``id``, ``location``: stubs), is a text not in the dump, not an empty one.
     """
     deleted = element.get("deleted") is not None
     text_utf8 = None
     if not deleted:
         # the UTF-8 bytes straight from libxml2: no Python string, no encoding
         text_utf8 = _text_bytes(element, method="text", encoding="utf-8", with_tail=False)
-        if text_utf8:
+        if text_utf8 and not declared_first:
             return text_utf8, len(text_utf8), False
     declared = element.get("bytes")
     size = None
@@ -191,6 +193,8 @@ def _read_text(element) -> tuple[bytes | None, int | None, bool]:
         size = values.integer(declared, "text/@bytes")
         if size < 0:
             size = None  # unknown, not a size
+    if text_utf8:
+        return text_utf8, len(text_utf8) if size is None else size, False
     if text_utf8 is not None:  # empty
         if declared is None and (element.get("id") is not None or element.get("location") is not None):
             return None, None, False  # a stub: the text is stored elsewhere
