@@ -7,7 +7,8 @@ worker processes, and holding ids rather than references to one another.
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple
+import re
+from typing import Iterable, NamedTuple
 
 
 class SiteInfo(NamedTuple):
@@ -47,16 +48,46 @@ class PageHeader(NamedTuple):
     restrictions: str | None
 
 
+class Slot(NamedTuple):
+    """One content slot of a revision other than ``main`` (schema 0.11's ``<content>``, by ``role``).
+
+    ``text_utf8`` is None when the slot's text is deleted or not in the dump; ``size`` is
+    its ``bytes`` attribute (MediaWiki's size of the slot, which for Wikibase content is not
+    the bytes of its JSON), else the text's UTF-8 bytes, else None (a negative attribute is
+    unknown); ``sha1`` is its ``<text sha1=…>`` as the dump gives it, else None.
+    """
+
+    role: str
+    model: str | None
+    format: str | None
+    text_utf8: bytes | None
+    size: int | None
+    sha1: str | None
+    deleted: bool
+
+    @property
+    def text(self) -> str | None:
+        return None if self.text_utf8 is None else self.text_utf8.decode("utf-8")
+
+    def computed_sha1(self) -> str | None:
+        """The slot's sha1: the dump's, else computed from its text, else None."""
+        if self.sha1 is not None:
+            return self.sha1
+        return None if self.text_utf8 is None else sha1_base36(self.text_utf8)
+
+
 class Revision(NamedTuple):
     """One revision, with the page's id so that it stands alone.
 
-    ``text_utf8`` is the text as UTF-8 bytes, as libxml2 holds it: the pipeline
-    diffs, sizes and hashes those, and ``text`` decodes them only when asked (a
-    Python string of a text with one emoji takes four bytes a character). Both
-    are None when the text is deleted or the dump carries none (stubs);
-    ``text_bytes`` is then the ``bytes`` attribute where the dump gives one.
-    ``sha1`` is the revision's base-36 sha1 as the dump states it, else the
-    main slot's, else None.
+    ``text_utf8`` is the main slot's text as UTF-8 bytes, as libxml2 holds it: the
+    pipeline diffs, sizes and hashes those, and ``text`` decodes them only when asked (a
+    Python string of a text with one emoji takes four bytes a character). Both are None
+    when the text is deleted or the dump carries none (stubs); ``text_bytes`` is then the
+    ``bytes`` attribute where the dump gives one (None when it gives none, or a negative one:
+    unknown). ``sha1`` is the revision's ``<sha1>`` (over all its slots) as the dump gives
+    it, ``text_sha1`` the main slot's ``<text sha1=…>`` (0.11), each None when absent;
+    ``main_sha1`` and ``revision_sha1`` derive the values the tables hold. ``slots`` are
+    the slots other than ``main``, sorted by role (empty for a one-slot revision).
     """
 
     page_id: int
@@ -76,6 +107,42 @@ class Revision(NamedTuple):
     text_bytes: int | None
     text_deleted: bool
     sha1: str | None
+    text_sha1: str | None = None
+    slots: tuple[Slot, ...] = ()
+
+    @property
+    def roles(self) -> list[str]:
+        """The revision's slot roles, ``main`` first."""
+        return ["main", *(slot.role for slot in self.slots)]
+
+    def main_sha1(self) -> str | None:
+        """The main slot's sha1: ``<text sha1=…>``, else the revision's ``<sha1>`` when it is the only
+        slot, else computed from the text (as XML delivers it), else None."""
+        if self.text_sha1 is not None:
+            return self.text_sha1
+        if self.sha1 is not None and not self.slots:
+            return self.sha1
+        return None if self.text_utf8 is None else sha1_base36(self.text_utf8)
+
+    def revision_sha1(self, main_sha1: str | None = None) -> str | None:
+        """The sha1 over all slots: the dump's ``<sha1>``, else computed as MediaWiki's
+        ``RevisionSlots::computeSha1`` from each slot's sha1 (``slots_sha1``); None when one is
+        not known. ``main_sha1``: ``main_sha1()``, when the caller has it already."""
+        if self.sha1 is not None:
+            return self.sha1
+        main = main_sha1 if main_sha1 is not None else self.main_sha1()
+        if not self.slots:
+            return main
+        return slots_sha1([("main", main), *((slot.role, slot.computed_sha1()) for slot in self.slots)])
+
+    def size(self) -> int | None:
+        """Bytes of all slots together; None when one slot's size is not known."""
+        total = self.text_bytes
+        for slot in self.slots:
+            if total is None or slot.size is None:
+                return None
+            total += slot.size
+        return total
 
     @property
     def text(self) -> str | None:
@@ -101,3 +168,25 @@ def sha1_base36(text: str | bytes) -> str:
         number, rest = divmod(number, 36)
         out.append(digits[rest])
     return "".join(reversed(out)).rjust(31, "0")
+
+
+def slots_sha1(roles_and_sha1s: Iterable[tuple[str, str | None]]) -> str | None:
+    """MediaWiki's ``RevisionSlots::computeSha1``: the slots' sha1s in the order of their roles,
+    folded as ``sha1_base36(accumulated + next)``; one slot's is its own. None when a slot's sha1
+    is not known (MediaWiki always knows it; a dump may not say) or there are no slots."""
+    accumulated = None
+    for _, sha1 in sorted(roles_and_sha1s, key=lambda pair: pair[0]):  # code points: PHP's ksort of UTF-8 bytes
+        if sha1 is None:
+            return None
+        accumulated = sha1 if accumulated is None else sha1_base36(accumulated + sha1)
+    return accumulated
+
+
+_BASE36_SHA1 = re.compile(r"[0-9a-z]{1,31}", re.ASCII)
+_SHA1_LIMIT = 1 << 160
+
+
+def is_base36_sha1(sha1: str) -> bool:
+    """Whether a sha1 is written as MediaWiki writes them: a SHA-1 in base 36, lower case, at most 31
+    digits (old exports have hexadecimal ones, which are kept as given)."""
+    return _BASE36_SHA1.fullmatch(sha1) is not None and int(sha1, 36) < _SHA1_LIMIT

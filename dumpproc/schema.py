@@ -30,15 +30,37 @@ REVISIONS = pa.schema(
         _field(
             "revision_text_bytes",
             pa.int64(),
-            False,
-            "UTF-8 bytes of the text (the bytes attribute when the text is deleted)",
+            True,
+            "UTF-8 bytes of the main slot's text (the bytes attribute when the text is deleted or not in the dump); "
+            "null when neither is known (a negative attribute is unknown)",
         ),
         _field(
             "revision_text_sha1",
             pa.string(),
             True,
-            "base-36 sha1 as in the dump, computed from the text where the dump has none; "
-            "null when the text is deleted and the dump gives none",
+            "base-36 sha1 of the main slot's text: <text sha1=...> (0.11), else the revision's <sha1> when it has "
+            "one slot, else computed from the text as XML delivers it (line ends read as LF); null when none is known",
+        ),
+        _field(
+            "revision_sha1",
+            pa.string(),
+            True,
+            "sha1 over all content slots: the revision's <sha1>, else computed as MediaWiki's "
+            "RevisionSlots::computeSha1 (one slot: the main slot's sha1); null when not known; identity reverts "
+            "compare it",
+        ),
+        _field(
+            "revision_size",
+            pa.int64(),
+            True,
+            "bytes of all content slots together (the main slot's for a one-slot revision; the others' as the "
+            "content table's content_size); null when one is unknown",
+        ),
+        _field(
+            "revision_slots",
+            pa.list_(pa.string()),
+            False,
+            "the revision's slot roles, main first, then the others by name",
         ),
         _field("revision_content_model", pa.string(), True, "content model of the main slot"),
         _field("revision_content_format", pa.string(), True, "serialisation format of the main slot"),
@@ -125,7 +147,7 @@ PAGES = pa.schema(
         _field("last_revision_dt", TIMESTAMP, False, "when it was saved"),
         _field("creator_user_text", pa.string(), True, "who made the first revision (as --ips says); null when deleted"),
         _field("distinct_editors", pa.int64(), False, "distinct visible contributors"),
-        _field("last_text_bytes", pa.int64(), False, "size of the last revision's text"),
+        _field("last_text_bytes", pa.int64(), False, "size of the last revision's text; 0 when not known"),
         _field("identity_revert_count", pa.int64(), False, "identity reverts in the page"),
     ]
 )
@@ -144,11 +166,31 @@ USERS = pa.schema(
     ]
 )
 
+#: One content slot of the ``content`` table's ``revision_content_slots``, as the Data Lake's
+#: ``mediawiki_content_history_v1`` has its ``revision_content_slots`` values.
+SLOT = pa.struct(
+    [
+        pa.field("content_body", pa.string()),
+        pa.field("content_model", pa.string()),
+        pa.field("content_format", pa.string()),
+        pa.field("content_sha1", pa.string()),
+        pa.field("content_size", pa.int64()),
+    ]
+)
+
 CONTENT = pa.schema(
     [
         _field("page_id", pa.int64(), False, "the page's id"),
         _field("revision_id", pa.int64(), False, "the revision's id"),
         _field("revision_text", pa.string(), True, "the main slot's text; null when deleted"),
+        _field(
+            "revision_content_slots",
+            pa.map_(pa.string(), SLOT),
+            True,
+            "every slot but main, by role, as mediawiki_content_history_v1 has them (content_body as --ips says; "
+            "content_sha1 the dump's, else computed; content_size the bytes attribute, MediaWiki's size of the slot, "
+            "which for Wikibase content is not its JSON's bytes, else the body's bytes); null when only main",
+        ),
     ]
 )
 

@@ -89,7 +89,14 @@ def _open_private(path: str, group_readable: bool):
 
 #: Columns of texts. Their values are unique, so a dictionary would only cost time and a copy of
 #: every text; and min/max statistics of a 50 MB text would copy it a few more times.
-TEXT_COLUMNS = ("revision_text", "ops")
+TEXT_COLUMNS = ("revision_text", "ops", "revision_content_slots")
+
+#: The characters of a text column's value, by column: a text, a diff's ops, (role, slot) pairs.
+_TEXT_CHARS = {
+    "revision_text": len,
+    "ops": lambda ops: sum(len(op[4]) for op in ops),
+    "revision_content_slots": lambda slots: sum(len(slot[0] or "") for _, slot in slots),
+}
 
 
 def _non_text_columns(schema: pa.Schema) -> list[str]:
@@ -99,6 +106,10 @@ def _non_text_columns(schema: pa.Schema) -> list[str]:
         if field.name in TEXT_COLUMNS:
             if field.name == "ops":
                 names += [f"ops.list.element.{sub.name}" for sub in field.type.value_type if sub.name != "text"]
+            elif field.name == "revision_content_slots":
+                names += [f"{field.name}.key_value.key"] + [
+                    f"{field.name}.key_value.value.{sub.name}" for sub in field.type.item_type
+                    if sub.name != "content_body"]
             continue
         names.append(field.name)
     return names
@@ -150,7 +161,7 @@ class PartWriter:
         self._columns: list[list] = [[] for _ in schema]
         self._batches: list[pa.RecordBatch] = []
         self._batched_rows = 0
-        self._text_columns = [i for i, f in enumerate(schema) if f.name in TEXT_COLUMNS]
+        self._text_columns = [(i, _TEXT_CHARS[f.name]) for i, f in enumerate(schema) if f.name in TEXT_COLUMNS]
         self._buffered_text = 0
         self._due = False  # a row group is full: write it at the next page boundary
         self._mark = 0  # rows buffered when the current page began; None once some were written
@@ -165,10 +176,10 @@ class PartWriter:
     def append(self, row: Sequence[Any]) -> None:
         for column, value in zip(self._columns, row):
             column.append(value)
-        for i in self._text_columns:
+        for i, chars in self._text_columns:
             value = row[i]
             if value:
-                self._buffered_text += len(value) if isinstance(value, str) else sum(len(op[4]) for op in value)
+                self._buffered_text += chars(value)
         if self._buffered_text >= ROW_GROUP_TEXT_BYTES:
             self._full()
         elif len(self._columns[0]) >= BATCH_ROWS:

@@ -13,7 +13,8 @@ when the radius is 0, unlimited), the latest one with R's sha1 is not R's
 immediate predecessor; the revisions between that one and R are reverted by R.
 A revision without a sha1 matches nothing but still counts toward the radius.
 Its memory is bounded by the radius, or with an unlimited radius by the
-page's distinct sha1 values, kept as 20-byte digests, never texts.
+page's distinct sha1 values, kept as 20-byte digests (a sha1 not in base 36 as
+given), never texts. The sha1 compared is the revision's over all its slots.
 
 ``RevertMarks`` records, for each revision of a page, the first revert that
 reverted it; marking skips revisions already marked, so a page costs time
@@ -26,7 +27,7 @@ from collections import deque
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-from .records import Revision
+from .records import Revision, is_base36_sha1
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -65,22 +66,22 @@ class PageCounters:
         """The counters of the page's next revision."""
         self.count += 1
         moment = timestamp_us(revision.timestamp)
-        size = revision.text_bytes or 0
-        bytes_diff = None if self.previous_bytes is None else size - self.previous_bytes
+        size = revision.text_bytes  # None: not known, and then neither is a difference with it
+        bytes_diff = None if self.previous_bytes is None or size is None else size - self.previous_bytes
         since = None if self.previous_us is None else (moment - self.previous_us) // 1_000_000
         self.previous_bytes = size
         self.previous_us = moment
         return RevisionCounters(moment, self.count, bytes_diff, since)
 
 
-def sha1_digest(sha1: str | None) -> bytes | None:
-    """A base-36 sha1 as its 20-byte digest (None stays None; anything unparsable too)."""
+def sha1_key(sha1: str | None) -> bytes | str | None:
+    """What identity reverts compare: a base-36 sha1's digest, else (hexadecimal in some old exports)
+    the sha1 as given, so that it still matches itself, and never a digest, whose type differs."""
     if not sha1:
         return None
-    try:
+    if is_base36_sha1(sha1):
         return int(sha1, 36).to_bytes(20, "big")
-    except (ValueError, OverflowError):
-        return None
+    return sha1
 
 
 class RevertDetector:
@@ -93,15 +94,15 @@ class RevertDetector:
             raise ValueError("--revert-radius must be 0 (unlimited) or positive")
         self.radius = radius
         self.count = 0
-        self._window: deque = deque()  # (digest or None) of the last radius + 1 revisions
-        self._positions: dict[bytes, deque] = {}  # digest -> its positions inside the window
-        self._latest: dict[bytes, int] = {}  # unlimited radius: digest -> latest position
+        self._window: deque = deque()  # (sha1_key or None) of the last radius + 1 revisions
+        self._positions: dict[bytes | str, deque] = {}  # key -> its positions inside the window
+        self._latest: dict[bytes | str, int] = {}  # unlimited radius: key -> latest position
 
     def add(self, sha1: str | None) -> tuple[int, int] | None:
         """The next revision's sha1; returns (first, last) positions it reverts, or None."""
         position = self.count
         self.count += 1
-        digest = sha1_digest(sha1)
+        digest = sha1_key(sha1)
         reverted = None
         if self.radius == 0:
             if digest is not None:

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from .diff import DiffResult, PageDiffer
 from .privacy import IpPolicy, is_ip_name
-from .records import PageHeader, Revision, sha1_base36
+from .records import PageHeader, Revision, is_base36_sha1
 from .schema import REVISIONS, USERS
 from .stats import PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time
 
@@ -56,6 +56,7 @@ class PageSummary:
     page_row: tuple
     coarse_diffs: int = 0
     contributions: list = field(default_factory=list)  # (user key, timestamp_us, is_revert, reverted)
+    sha1s_not_base36: int = 0  # revisions whose sha1 is kept as given (hexadecimal in old exports)
 
 
 class PageAssembler:
@@ -69,6 +70,7 @@ class PageAssembler:
         self.page = page
         self._original: bytes | None = None
         self._text: bytes | None | object = _UNSET
+        self._slots: tuple = ()  # the non-main slots of the revision last added
         self.with_diffs = with_diffs
         self.counters = PageCounters()
         self.detector = RevertDetector(radius)
@@ -80,6 +82,7 @@ class PageAssembler:
         self.users: list[tuple | None] = []
         self.reverts: list[bool] = []
         self.coarse_diffs = 0
+        self.sha1s_not_base36 = 0
         self.last_text_bytes = 0
         self._columns: list[list] = [[] for _ in _BASE]
         self._batches: list[pa.RecordBatch] = []
@@ -87,15 +90,17 @@ class PageAssembler:
     def add(self, revision: Revision) -> tuple[int | None, DiffResult] | None:
         """Take the page's next revision; returns (base revision id, diff) when its text is visible."""
         counted = self.counters.add(revision)
-        sha1 = revision.sha1
         original = revision.text_utf8
-        if sha1 is None and original is not None:
-            sha1 = sha1_base36(original)  # of the dump's text, whatever --ips replaces in it
+        text_sha1 = revision.main_sha1()  # of the dump's texts, whatever --ips replaces in them
+        sha1 = revision.revision_sha1(text_sha1)
+        if (sha1 is not None and not is_base36_sha1(sha1)) or (
+                text_sha1 is not None and text_sha1 != sha1 and not is_base36_sha1(text_sha1)):
+            self.sha1s_not_base36 += 1
         ips = self.ips
-        self._original, self._text = original, _UNSET
+        self._original, self._text, self._slots = original, _UNSET, revision.slots
         position = len(self.ids)
         self.marks.add()
-        reverted = self.detector.add(sha1)
+        reverted = self.detector.add(sha1)  # SPEC: reverts compare the sha1 over all slots
         if reverted is not None:
             self.marks.mark(reverted[0], reverted[1], position)
         self.ids.append(revision.id)
@@ -122,8 +127,8 @@ class PageAssembler:
         page = self.page
         row = (
             page.id, page.namespace, page.title, page.redirect_title, revision.id, revision.parent_id,
-            counted.timestamp_us, revision.minor, ips.replace(revision.comment), revision.text_bytes or 0, sha1,
-            revision.model, revision.format, user_id, user_text, anonymous,
+            counted.timestamp_us, revision.minor, ips.replace(revision.comment), revision.text_bytes, text_sha1,
+            sha1, revision.size(), revision.roles, revision.model, revision.format, user_id, user_text, anonymous,
             not revision.user_deleted, not revision.comment_deleted, not revision.text_deleted,
             counted.text_bytes_diff, counted.page_revision_count, counted.seconds_since_previous, *counts,
         )
@@ -145,6 +150,16 @@ class PageAssembler:
         """``text`` decoded: the ``content`` table's ``revision_text``."""
         text = self.text
         return None if text is None else text.decode("utf-8")
+
+    @property
+    def content_slots(self) -> list | None:
+        """The ``content`` table's ``revision_content_slots`` of the revision last added: its slots but
+        ``main`` as (role, slot) pairs, their bodies as ``--ips`` says; None when it has main only."""
+        if not self._slots:
+            return None
+        replace = self.ips.replace_utf8
+        return [(slot.role, (None if slot.text_utf8 is None else replace(slot.text_utf8).decode("utf-8"),
+                             slot.model, slot.format, slot.computed_sha1(), slot.size)) for slot in self._slots]
 
     def _pack(self) -> None:
         if self._columns[0]:
@@ -189,7 +204,7 @@ class PageAssembler:
             times[-1], creator, len(editors), self.last_text_bytes, sum(self.reverts),
         )
         contributions = list(zip(self.users, times, self.reverts, is_reverted))
-        return PageSummary(revisions, page_row, self.coarse_diffs, contributions)
+        return PageSummary(revisions, page_row, self.coarse_diffs, contributions, self.sha1s_not_base36)
 
 
 class UserTotals:

@@ -24,6 +24,28 @@ are in the path only, never columns inside the files; Spark and DuckDB (with
 `hive_partitioning`) add them as string columns when they read the folder.
 Integers are signed, timestamps are `timestamp[us, tz=UTC]`, strings UTF-8;
 files are zstd-compressed.
+
+Texts are as XML delivers them: an XML parser reads every CR LF, and every CR
+alone, as one LF (XML 1.0, section 2.11), so a text stored with CR in the wiki
+has other bytes here. Sizes, diffs, and the sha1s computed where a dump gives
+none, are of the text as delivered: such a sha1 then differs from MediaWiki's
+(a `&#13;` in the XML is a CR kept, and sha1s the dump gives are kept as given).
+A sha1 a dump writes other than in base 36 (hexadecimal, in some old exports) is
+kept as given and matched, as given, for identity reverts; the manifest counts
+such revisions (`sha1s_not_base36`, per unit and for the run).
+
+Multi-slot revisions (schema 0.11's `<content>` elements, such as Commons'
+`mediainfo` slot): `revision_text_bytes`, `revision_text_sha1`, the content model
+and format, the diff counters and the `diffs` table are the main slot's; the
+`revision_sha1`, `revision_size` and `revision_slots` columns cover every slot,
+and `content`'s `revision_content_slots` holds the slots but main. Schemas before
+0.11 write the main slot only: there every revision reads as one slot, its
+`<sha1>` (MediaWiki's over all slots) standing for the main slot's too.
+A size the dump does not know (`bytes="-1"`, which Wikimedia's dumper writes for
+deleted texts; a stub `<text id=…/>` without `bytes`) is null, and so is the
+next revision's `revision_text_bytes_diff`; such a stub is a text not in the
+dump (null sha1 unless given, null diff counters, no `diffs` row), never an
+empty text.
 """
 
 WHAT = {

@@ -9,6 +9,7 @@ import pytest
 from conftest import shared_dump
 from dumpproc.errors import MalformedXML
 from dumpproc.parse import Dump
+from dumpproc.records import Slot, sha1_base36
 
 NS10 = 'xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10"'
 NS11 = 'xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11"'
@@ -104,7 +105,7 @@ def test_stub_text_keeps_size_and_sha1_without_text():
     assert rev.text is None and rev.text_bytes == 1234 and rev.sha1 == "xyz" and not rev.text_deleted
 
 
-def test_schema_011_main_slot_feeds_text_and_other_slots_are_skipped():
+def test_schema_011_main_slot_feeds_text_and_other_slots_are_read_apart():
     (_, rev), = revisions_of(dump_of("""
   <page><title>File:X.jpg</title><ns>6</ns><id>3</id>
     <revision><id>8</id><timestamp>2020-01-01T00:00:00Z</timestamp>
@@ -116,6 +117,9 @@ def test_schema_011_main_slot_feeds_text_and_other_slots_are_skipped():
       <sha1>combined</sha1></revision>
   </page>""", root=NS11))
     assert rev.text == "main" and rev.model == "wikitext" and rev.sha1 == "combined"
+    assert rev.text_sha1 == "mainsha" and rev.text_bytes == 4
+    assert rev.slots == (Slot("mediainfo", "wikibase-mediainfo", "application/json", b"{}", 2, "s2", False),)
+    assert rev.roles == ["main", "mediainfo"]
 
 
 def test_schema_011_content_element_with_main_role():
@@ -127,7 +131,80 @@ def test_schema_011_content_element_with_main_role():
         <format>application/json</format><text bytes="2" sha1="s2" xml:space="preserve">{}</text></content>
     </revision>
   </page>""", root=NS11))
-    assert (rev.text, rev.model, rev.format, rev.sha1) == ("{}", "json", "application/json", "s2")
+    assert (rev.text, rev.model, rev.format, rev.text_sha1) == ("{}", "json", "application/json", "s2")
+    assert rev.sha1 is None and rev.slots == () and rev.revision_sha1() == "s2"
+
+
+def test_schema_011_slots_without_sha1s_deleted_and_of_unknown_size():
+    """Slots as written: sizes from the bytes attribute (MediaWiki's, which for Wikibase content is
+    not the JSON's bytes), a deleted slot's size and sha1 kept, bytes="-1" unknown, sorted by role."""
+    dump = dump_of("""
+  <page><title>File:X.jpg</title><ns>6</ns><id>3</id>
+    <revision><id>8</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor><username>B</username><id>2</id></contributor>
+      <model>wikitext</model><format>text/x-wiki</format>
+      <text bytes="99" xml:space="preserve">main</text>
+      <content><role>zeta</role><model>json</model><format>application/json</format>
+        <text bytes="-1" deleted="deleted" /></content>
+      <content><role>mediainfo</role><model>wikibase-mediainfo</model><format>application/json</format>
+        <text bytes="10" xml:space="preserve">{}</text></content>
+      <content><role>extra</role><model>json</model><format>application/json</format>
+        <text bytes="3" sha1="s3" deleted="deleted" /></content>
+      <content><role>mediainfo</role><model>json</model><text>second of a role: not read</text></content>
+      <content><model>json</model><text>no role</text></content>
+      <sha1 /></revision>
+  </page>""", root=NS11)
+    (_, rev), = revisions_of(dump)
+    assert dump.unknown_elements["content:(no role)"] == 1
+    assert rev.text == "main" and rev.text_bytes == 4 and rev.sha1 is None and rev.text_sha1 is None
+    assert rev.slots == (
+        Slot("extra", "json", "application/json", None, 3, "s3", True),
+        Slot("mediainfo", "wikibase-mediainfo", "application/json", b"{}", 10, None, False),
+        Slot("zeta", "json", "application/json", None, None, None, True),
+    )
+    assert rev.size() is None and rev.revision_sha1() is None  # zeta's size and sha1 are not known
+    assert rev._replace(slots=rev.slots[:2]).size() == 4 + 3 + 10
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('<text bytes="-1" deleted="deleted" />', (None, None, True)),  # Wikimedia's dumper, deleted text
+    ('<text bytes="-1" />', (None, None, False)),  # a size not known, and no text: not in the dump
+    ('<text id="5" />', (None, None, False)),  # a stub without bytes: not in the dump, not an empty text
+    ('<text location="tt:5" />', (None, None, False)),
+    ('<text bytes="12" />', (None, 12, False)),  # a size, but no text
+    ('<text bytes="0" id="5" />', ("", 0, False)),  # the empty text, which a stub need not carry
+    ('<text bytes="0" />', ("", 0, False)),  # the Data Lake's dumper: a visible empty text
+    ("<text />", ("", 0, False)),
+    ('<text bytes="-1">abc</text>', ("abc", 3, False)),  # a text: its own size
+])
+def test_text_sizes_known_unknown_and_stubs(text, expected):
+    (_, rev), = revisions_of(dump_of(f"""
+  <page><title>A</title><ns>0</ns><id>1</id>
+    <revision><id>5</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor><username>B</username><id>2</id></contributor>{text}<sha1 /></revision>
+  </page>"""))
+    assert (rev.text, rev.text_bytes, rev.text_deleted) == expected
+    assert rev.main_sha1() == (None if expected[0] is None else sha1_base36(expected[0]))
+
+
+def test_line_ends_are_read_as_xml_delivers_them():
+    """CR LF and a lone CR are LF in XML (its section 2.11); a character reference keeps a CR."""
+    (_, rev), = revisions_of(Dump(io.BytesIO(
+        f"<mediawiki {NS10}>{SITEINFO}<page><title>A</title><ns>0</ns><id>1</id><revision><id>5</id>"
+        "<timestamp>2020-01-01T00:00:00Z</timestamp><contributor><username>B</username><id>2</id></contributor>"
+        "<text>a\r\nb\rc&#13;</text></revision></page></mediawiki>".encode("utf-8")), path="crlf.xml"))
+    assert rev.text_utf8 == b"a\nb\nc\r" and rev.text_bytes == 6
+    assert rev.main_sha1() == sha1_base36(b"a\nb\nc\r") != sha1_base36(b"a\r\nb\rc\r")
+
+
+def test_hexadecimal_sha1_is_kept_as_given():
+    (_, rev), = revisions_of(dump_of("""
+  <page><title>A</title><ns>0</ns><id>1</id>
+    <revision><id>5</id><timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor><username>B</username><id>2</id></contributor><text>x</text>
+      <sha1>11f6ad8ec52a2984abaafd7c3b516503785c2072</sha1></revision>
+  </page>"""))
+    assert rev.main_sha1() == rev.revision_sha1() == "11f6ad8ec52a2984abaafd7c3b516503785c2072"
 
 
 def test_old_schema_namespace_from_title_prefix():

@@ -70,13 +70,26 @@ def _strings(out, tables=TABLES) -> dict[str, set[str]]:
         if not (out / table).exists():
             continue
         values: set[str] = set()
-        for column in pq.read_table(out / table).flatten().columns:
-            if pa.types.is_list(column.type):
-                column = pa.compute.list_flatten(column).combine_chunks().flatten()[-1]  # ops' text
-            if pa.types.is_string(column.type):
-                values.update(v for v in column.to_pylist() if v is not None)
+        for column in pq.read_table(out / table).columns:
+            for chunk in column.chunks:
+                values.update(_string_values(chunk))
         found[table] = values
     return found
+
+
+def _string_values(array: pa.Array):
+    """The strings in an array, however deep: lists (ops, slot roles), structs, maps (content slots)."""
+    kind = array.type
+    if pa.types.is_string(kind):
+        yield from (v for v in array.to_pylist() if v is not None)
+    elif pa.types.is_map(kind):
+        yield from _string_values(array.keys)
+        yield from _string_values(array.items)
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        yield from _string_values(array.flatten())
+    elif pa.types.is_struct(kind):
+        for i in range(kind.num_fields):
+            yield from _string_values(array.field(i))
 
 
 def _process(tmp_path, name, *options, env=None):

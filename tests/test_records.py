@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from dumpproc.records import Revision, SiteInfo, sha1_base36
+from dumpproc.records import Revision, SiteInfo, is_base36_sha1, sha1_base36, slots_sha1
 
 
 def test_sha1_of_empty_text_is_mediawikis():
@@ -35,3 +35,34 @@ def test_revision_from_string():
         "<contributor><ip>10.0.0.1</ip></contributor><text>hi</text></revision>", page_id=9)
     assert (rev.page_id, rev.id, rev.user_text, rev.user_is_anonymous, rev.text, rev.text_bytes) == (
         9, 5, "10.0.0.1", True, "hi", 2)
+
+
+def test_slots_sha1_is_mediawikis_compute_sha1():
+    """RevisionSlots::computeSha1 on the values of analytics-refinery-source's own test of its
+    reimplementation (MediawikiMultiContentRevisionSha1Test), in both orders."""
+    main, mediainfo = ("main", "1jkqj7lxs8l999wu3jzlmzafwh6e2h4"), ("mediainfo", "t15553qh44ewu6rrgv4xbrkpoutrvj3")
+    assert slots_sha1([main, mediainfo]) == slots_sha1([mediainfo, main]) == "ie6h3mnqzrk3gi7yzvoqaqi5xeur9d3"
+    assert slots_sha1([main]) == main[1]  # one slot: its own sha1
+    assert slots_sha1([]) is None and slots_sha1([main, ("mediainfo", None)]) is None  # one not known
+
+
+def test_revision_sha1_main_sha1_and_size():
+    rev = Revision.from_string(
+        "<revision><id>5</id><timestamp>2001-01-15T13:15:00Z</timestamp>"
+        "<contributor><ip>10.0.0.1</ip></contributor><text>hi</text>"
+        "<content><role>mediainfo</role><text bytes=\"7\">{}</text></content></revision>")
+    assert rev.main_sha1() == sha1_base36("hi") and rev.size() == 2 + 7 and rev.roles == ["main", "mediainfo"]
+    assert rev.revision_sha1() == slots_sha1([("main", sha1_base36("hi")), ("mediainfo", sha1_base36("{}"))])
+    # the dump's <sha1> is the whole revision's: the main slot's only when it is the only slot
+    assert rev._replace(sha1="given").revision_sha1() == "given" and rev._replace(sha1="given").main_sha1() != "given"
+    one = rev._replace(slots=(), sha1="given")
+    assert one.main_sha1() == one.revision_sha1() == "given"
+    assert rev._replace(text_bytes=None).size() is None
+    assert rev._replace(slots=(rev.slots[0]._replace(size=None),)).size() is None
+
+
+def test_is_base36_sha1():
+    assert is_base36_sha1("phoiac9h4m842xq45sp7s6u21eteeq1") and is_base36_sha1("1")
+    assert not is_base36_sha1("da39a3ee5e6b4b0d3255bfef95601890afd80709")  # hexadecimal: 40 digits
+    assert not is_base36_sha1("PHOIAC9H4M842XQ45SP7S6U21ETEEQ1") and not is_base36_sha1("")
+    assert not is_base36_sha1("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")  # 31 digits, but past 2**160

@@ -21,19 +21,20 @@ def _mode(path) -> int:
 def test_part_appears_only_when_committed(tmp_path):
     final = tmp_path / "content" / "wiki_db=x" / "snapshot=2026-01" / "part-u.parquet"
     writer = sink.PartWriter(str(final), CONTENT)
-    writer.append((1, 10, "text"))
+    writer.append((1, 10, "text", None))
     writer.flush()
     assert not final.exists()
     assert [p.name.startswith(".") for p in final.parent.iterdir()] == [True]  # hidden from readers
     writer.commit()
     assert final.exists() and os.listdir(final.parent) == ["part-u.parquet"]
-    assert pq.read_table(final).to_pylist() == [{"page_id": 1, "revision_id": 10, "revision_text": "text"}]
+    assert pq.read_table(final).to_pylist() == [{"page_id": 1, "revision_id": 10, "revision_text": "text",
+                                                 "revision_content_slots": None}]
 
 
 def test_abort_leaves_nothing(tmp_path):
     final = tmp_path / "t" / "part-u.parquet"
     writer = sink.PartWriter(str(final), CONTENT)
-    writer.append((1, 10, "text"))
+    writer.append((1, 10, "text", None))
     writer.abort()
     assert os.listdir(final.parent) == []
 
@@ -44,7 +45,7 @@ def test_modes(tmp_path, group_readable, file_mode, dir_mode):
     try:
         final = tmp_path / "out" / "content" / "wiki_db=x" / "part-u.parquet"
         writer = sink.PartWriter(str(final), CONTENT, group_readable)
-        writer.append((1, 10, None))
+        writer.append((1, 10, None, None))
         writer.commit()
         sink.write_manifest(str(tmp_path / "out"), {"units": []}, group_readable)
     finally:
@@ -64,12 +65,35 @@ def test_row_groups_are_bounded_by_rows_and_text(tmp_path, monkeypatch):
     for i in range(250):
         if i % 5 == 0:
             writer.mark()  # pages of 5 revisions: groups are cut between pages
-        writer.append((1, i, "x" * (1000 if i >= 200 else 1)))
+        writer.append((1, i, "x" * (1000 if i >= 200 else 1), None))
     writer.commit()
     meta = pq.ParquetFile(final).metadata
     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
     assert sizes == [100, 100, 10, 10, 10, 10, 10]  # the 1000-char texts cut groups at 10 rows
     assert pq.ParquetFile(final).schema_arrow == CONTENT
+
+
+def test_content_slots_bodies_count_as_text(tmp_path, monkeypatch):
+    """A slot's body (Commons' mediainfo JSON) weighs on the row groups as the main text does, and, like
+    it, has neither a dictionary nor statistics; the slots' other fields have both."""
+    monkeypatch.setattr(sink, "ROW_GROUP_TEXT_BYTES", 10_000)
+    monkeypatch.setattr(sink, "BATCH_ROWS", 10)
+    final = tmp_path / "part.parquet"
+    writer = sink.PartWriter(str(final), CONTENT)
+    for i in range(40):
+        writer.mark()
+        slots = [("mediainfo", ("{" + "x" * 998 + "}", "wikibase-mediainfo", "application/json", "s", 1000))]
+        writer.append((1, i, "", slots))
+    writer.commit()
+    parquet = pq.ParquetFile(final)
+    assert [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)] == [10] * 4
+    columns = {parquet.metadata.schema.column(i).path: parquet.metadata.row_group(0).column(i)
+               for i in range(parquet.metadata.num_columns)}
+    body = columns["revision_content_slots.key_value.value.content_body"]
+    model = columns["revision_content_slots.key_value.value.content_model"]
+    assert not body.is_stats_set and "RLE_DICTIONARY" not in body.encodings
+    assert model.is_stats_set and "RLE_DICTIONARY" in model.encodings
+    assert pq.read_table(final).column("revision_content_slots")[0].as_py()[0][1]["content_size"] == 1000
 
 
 def test_rollback_withdraws_the_rows_of_the_page(tmp_path, monkeypatch):
@@ -80,12 +104,12 @@ def test_rollback_withdraws_the_rows_of_the_page(tmp_path, monkeypatch):
     for page in range(30):
         writer.mark()
         for n in range(7):
-            writer.append((page, page * 10 + n, "text"))
+            writer.append((page, page * 10 + n, "text", None))
         if page % 3 == 1:
             assert writer.rollback()  # this page was cut short
     writer.mark()
     for n in range(450):  # a page too long to hold (4 row groups): written before it ends
-        writer.append((99, 1000 + n, "text"))
+        writer.append((99, 1000 + n, "text", None))
     assert not writer.rollback()
     writer.commit()
     table = pq.read_table(final)
@@ -98,7 +122,7 @@ def test_rollback_withdraws_the_rows_of_the_page(tmp_path, monkeypatch):
 def test_zstd_compression(tmp_path):
     final = tmp_path / "part.parquet"
     writer = sink.PartWriter(str(final), CONTENT)
-    writer.append((1, 1, "abc" * 100))
+    writer.append((1, 1, "abc" * 100, None))
     writer.commit()
     assert pq.ParquetFile(final).metadata.row_group(0).column(2).compression == "ZSTD"
 
@@ -116,7 +140,7 @@ def test_full_disk_at_commit_leaves_no_file_under_its_final_name(tmp_path, monke
 
     final = tmp_path / "t" / "part.parquet"
     writer = sink.PartWriter(str(final), CONTENT)
-    writer.append((1, 1, "abc"))
+    writer.append((1, 1, "abc", None))
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

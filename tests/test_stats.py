@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from dumpproc.records import Revision
-from dumpproc.stats import (PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time,
-                            sha1_digest, timestamp_us)
+from dumpproc.stats import (PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time, sha1_key,
+                            timestamp_us)
 
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -82,9 +82,34 @@ def test_seconds_since_previous_is_mediawiki_historys_whatever_the_order(revisio
     assert all(value is None or value >= 0 for value in since)
 
 
-def test_sha1_digest():
-    assert sha1_digest("phoiac9h4m842xq45sp7s6u21eteeq1") == bytes.fromhex("da39a3ee5e6b4b0d3255bfef95601890afd80709")
-    assert sha1_digest(None) is None and sha1_digest("") is None and sha1_digest("not base 36!") is None
+def test_sha1_key():
+    assert sha1_key("phoiac9h4m842xq45sp7s6u21eteeq1") == bytes.fromhex("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+    assert sha1_key(None) is None and sha1_key("") is None
+    # not base 36 (hexadecimal in old exports, or anything else): kept as given, never taken for a digest
+    hexadecimal = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+    assert sha1_key(hexadecimal) == hexadecimal and sha1_key("not base 36!") == "not base 36!"
+    assert sha1_key("0" * 30 + "1") == sha1_key("1") == bytes(19) + b"\x01"  # base 36: its value, padded or not
+
+
+def test_page_counters_unknown_sizes_give_no_difference():
+    """A revision of unknown size (bytes="-1", a stub without bytes) has no difference, and neither
+    has the next one: it is not counted from 0 (SPEC: null when either is unknown)."""
+    counters = PageCounters()
+    sizes = [10, None, 7, 7, None]
+    diffs = [counters.add(_rev(i + 1, f"2020-01-0{i + 1}T00:00:00Z", 0)._replace(text_bytes=size)).text_bytes_diff
+             for i, size in enumerate(sizes)]
+    assert diffs == [None, None, None, 0, None]
+
+
+@pytest.mark.parametrize("radius", [0, 2])
+def test_hexadecimal_sha1s_match_for_reverts(radius):
+    """A sha1 that is not base 36 still matches itself (as given, case and all), and only itself."""
+    a, b = "da39a3ee5e6b4b0d3255bfef95601890afd80709", "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"
+    assert ours([a, b, a], radius) == ([False, False, True], [-1, 2, -1])
+    assert ours([a, b, a.upper()], radius)[0] == [False, False, False]
+    # the same SHA-1 as ``a`` written in base 36 is another value, as mwreverts fed the dump's values has it
+    base36 = "phoiac9h4m842xq45sp7s6u21eteeq1"
+    assert ours([a, b, base36], radius)[0] == [False, False, False]
 
 
 def ours(sha1s, radius):

@@ -15,7 +15,7 @@ declares a DTD at all is refused (dumps have none).
 Schemas 0.3 to 0.11 read: a page without ``<ns>`` (every page before 0.6, and
 now and then one in a later schema) gets the namespace its title's prefix names
 in the siteinfo, and is counted in ``Dump.pages_without_ns``; in 0.11 the main slot feeds the text
-fields and other ``<content>`` slots are skipped. Elements this parser does not
+fields and the other ``<content>`` slots are read as ``Slot``s. Elements this parser does not
 know are skipped and counted in ``Dump.unknown_elements``.
 
 A fault fails the dump where it is met, as ``MalformedXML`` naming the file,

@@ -12,7 +12,7 @@ from collections import Counter
 from lxml.etree import tostring as _text_bytes
 
 from ..errors import MalformedXML
-from ..records import Revision
+from ..records import Revision, Slot
 from . import values
 
 _REVISION_IGNORED = {"origin"}
@@ -38,6 +38,7 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
     comment: str | None = ""
     main = None  # the element holding the main slot's text
     main_model = main_format = None
+    contents = []  # (role, model, format, text element) of the other slots, in dump order
     for child in element:
         tag = child.tag.rpartition("}")[2] if isinstance(child.tag, str) else ""
         if tag == "text":
@@ -90,8 +91,13 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
                     slot_model = field.text
                 elif ftag == "format":
                     slot_format = field.text
-            if role == "main" and slot_text is not None:
-                main, main_model, main_format = slot_text, slot_model, slot_format
+            if role == "main":
+                if slot_text is not None:
+                    main, main_model, main_format = slot_text, slot_model, slot_format
+            elif role:
+                contents.append((role, slot_model, slot_format, slot_text))
+            elif unknown is not None:
+                unknown["content:(no role)"] += 1  # a slot without a name cannot be a column's key
         elif tag and tag not in _REVISION_IGNORED and unknown is not None:
             unknown[f"revision:{_local(tag)}"] += 1
 
@@ -111,24 +117,28 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
         if parent_id is not None:
             at = parent_id
             parent_id = values.parent_id(parent_id.text)
-        text_bytes = None
-        text_utf8 = None
+        text_bytes = text_utf8 = text_sha1 = None
         text_deleted = False
         if main is not None:
-            text_deleted = main.get("deleted") is not None
-            declared = main.get("bytes")
-            if not text_deleted:
-                # the UTF-8 bytes straight from libxml2: no Python string, no encoding
-                text_utf8 = _text_bytes(main, method="text", encoding="utf-8", with_tail=False)
-                if not text_utf8 and declared not in (None, "0") and (main.get("location") or main.get("id")):
-                    text_utf8 = None  # a stub: the dump carries the size and sha1 but not the text
-            if text_utf8 is not None:
-                text_bytes = len(text_utf8)
-            elif declared is not None:
-                at = main
-                text_bytes = values.integer(declared, "text/@bytes")  # -1 (unknown) is kept as it is
-            if sha1 is None:
-                sha1 = main.get("sha1") or None
+            at = main
+            text_utf8, text_bytes, text_deleted = _read_text(main)
+            text_sha1 = main.get("sha1") or None
+        slots = []
+        seen = set()
+        for role, slot_model, slot_format, slot_text in contents:
+            if role in seen:  # a role twice: the first is the slot, as the first <text> is the main one
+                continue
+            seen.add(role)
+            body = size = slot_sha1 = None
+            deleted = False
+            if slot_text is not None:
+                at = slot_text
+                # MediaWiki's size of the slot, as the Data Lake has it: for Wikibase content
+                # (Commons' mediainfo) it is not the bytes of the JSON the dump holds
+                body, size, deleted = _read_text(slot_text, declared_first=True)
+                slot_sha1 = slot_text.get("sha1") or None
+            slots.append(Slot(role, slot_model, slot_format, body, size, slot_sha1, deleted))
+        slots.sort(key=lambda slot: slot.role)
         if anonymous or user_id is None:
             user_id = None
         else:
@@ -156,4 +166,39 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
         text_bytes=text_bytes,
         text_deleted=text_deleted,
         sha1=sha1,
+        text_sha1=text_sha1,
+        slots=tuple(slots),
     )
+
+
+def _read_text(element, declared_first: bool = False) -> tuple[bytes | None, int | None, bool]:
+    """A slot's ``<text>``: (its UTF-8 bytes or None, its size or None, deleted).
+
+    The bytes are those libxml2 delivers (line ends read as LF, as XML has them). The size
+    is theirs, else the ``bytes`` attribute (``declared_first``: the attribute, else theirs),
+    where a negative one (Wikimedia's dumper writes ``-1`` for deleted texts) is unknown. An
+    empty ``<text>`` that names a size other than 0, or, without a size, a stored text
+    (``id``, ``location``: stubs), is a text not in the dump, not an empty one.
+    """
+    deleted = element.get("deleted") is not None
+    text_utf8 = None
+    if not deleted:
+        # the UTF-8 bytes straight from libxml2: no Python string, no encoding
+        text_utf8 = _text_bytes(element, method="text", encoding="utf-8", with_tail=False)
+        if text_utf8 and not declared_first:
+            return text_utf8, len(text_utf8), False
+    declared = element.get("bytes")
+    size = None
+    if declared is not None:
+        size = values.integer(declared, "text/@bytes")
+        if size < 0:
+            size = None  # unknown, not a size
+    if text_utf8:
+        return text_utf8, len(text_utf8) if size is None else size, False
+    if text_utf8 is not None:  # empty
+        if declared is None and (element.get("id") is not None or element.get("location") is not None):
+            return None, None, False  # a stub: the text is stored elsewhere
+        if declared is not None and size != 0:
+            return None, size, False  # a size, but not the text
+        return text_utf8, 0, False
+    return None, size, deleted

@@ -83,6 +83,10 @@ class UnitInput:
     def pages_without_revisions(self) -> int:
         return sum(d.pages_without_revisions for d in self._dumps)
 
+    @property
+    def pages_without_ns(self) -> int:
+        return sum(d.pages_without_ns for d in self._dumps)
+
     def position(self) -> int | None:
         """How far the unit has read, as a byte of its files laid end to end (None: not known)."""
         at = self._streams[-1].position()

@@ -310,6 +310,7 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
     if duplicates:
         base["duplicate_revisions"] = duplicates
     totals = dict(users=users, coarse_diffs=sum(e.get("coarse_diffs", 0) for e in finished),
+                  sha1s_not_base36=sum(e.get("sha1s_not_base36", 0) for e in finished),
                   skipped_pages=sum(len(e.get("skipped_pages", [])) for e in finished),
                   pages_without_ns=sum(e.get("pages_without_ns", 0) for e in finished),
                   partial_pages=[{"unit": e["id"], **p} for e in finished for p in e.get("partial_pages", [])])

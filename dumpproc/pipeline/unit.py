@@ -73,6 +73,7 @@ class _UnitTables:
         self.totals = UserTotals()
         self.with_diffs = self.revisions is not None or self.diffs is not None
         self.page_count = self.revision_count = self.coarse = 0
+        self.sha1s_not_base36 = 0
         #: the page a fault cut short, its revisions read whole kept (at most one: the fault ends the unit)
         self.partial_pages: list[dict] = []
 
@@ -113,7 +114,7 @@ class _UnitTables:
             if diffs is not None and diffed is not None:
                 diffs.append((page.id, revision.id, diffed[0], diffed[1].ops))
             if content is not None:
-                content.append((page.id, revision.id, assembler.content_text))  # as --ips says
+                content.append((page.id, revision.id, assembler.content_text, assembler.content_slots))  # as --ips says
         if page.skipped:
             if not self.withdraw_page():
                 raise MalformedXML(f"page {page.id} is malformed and too large to skip: part of its rows were "
@@ -140,6 +141,7 @@ class _UnitTables:
 
     def _page_rows(self, summary) -> None:
         self.coarse += summary.coarse_diffs
+        self.sha1s_not_base36 += summary.sha1s_not_base36
         if self.revisions is not None:
             if isinstance(summary.revisions, list):
                 self.revisions.extend(summary.revisions)
@@ -241,6 +243,7 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
                     raise
                 failure = exc  # the pages before it are committed below
             entry.update(pages=tables.page_count, revisions=tables.revision_count, coarse_diffs=tables.coarse,
+                         sha1s_not_base36=tables.sha1s_not_base36,  # kept as given (hexadecimal in old exports)
                          unknown_elements=dump.unknown_elements, bytes_xml=dump.bytes_read,
                          skipped_pages=dump.skipped_pages,
                          pages_without_revisions=dump.pages_without_revisions,  # no rows: counted here
