@@ -14,6 +14,7 @@ import os
 import sys
 
 from . import __version__
+from .accounts import DEFAULT_TEMP_USER_PATTERN
 from .errors import DumpError, IncompleteDump, InputNotFound, MissingDependency, OutputError
 from .interrupts import EXIT_INTERRUPTED, Interrupted
 from .ownership import OutInUse
@@ -119,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--wiki-db", metavar="NAME",
                          help="the wiki_db= partition of inputs whose siteinfo and file name name no wiki "
                               "(default: a guess from the siteinfo's base URL, else 'unknown')")
+    process.add_argument("--temp-user-pattern", default=DEFAULT_TEMP_USER_PATTERN, metavar="REGEX",
+                         help="a registered name this Python regular expression finds (re.search) is a "
+                              "temporary account, user_is_temporary: MediaWiki's automatic accounts for "
+                              "unregistered editors (default: %(default)s, the form Wikimedia's wikis use, "
+                              "~2025-12345-67)")
     process.add_argument("--split-size", type=_size, default=None, metavar="SIZE",
                          help="target bytes (as stored) per unit when a file is split: bzip2 at blocks, "
                               "zstandard at frames, plain UTF-8 XML anywhere (default: 256M)")
@@ -184,6 +190,7 @@ def _process(args) -> int:
             engine=args.engine,
             resume=args.resume,
             on_error=args.on_error,
+            temp_user_pattern=args.temp_user_pattern,
             **({"split_size": args.split_size} if args.split_size else {}),
             checksums=checksums_for(inputs) if args.verify_checksums else None,
         )

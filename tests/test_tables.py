@@ -37,7 +37,7 @@ def pages_from_revisions(rows):
 
 def users_from_revisions(rows):
     users = defaultdict(lambda: {"revision_count": 0, "pages": set(), "identity_reverts_made": 0,
-                                 "revisions_identity_reverted": 0, "dts": []})
+                                 "revisions_identity_reverted": 0, "dts": [], "temporary": False, "bot": False})
     for r in rows:
         if r["user_text"] is None:
             continue
@@ -47,7 +47,10 @@ def users_from_revisions(rows):
         user["identity_reverts_made"] += r["revision_is_identity_revert"]
         user["revisions_identity_reverted"] += r["revision_is_identity_reverted"]
         user["dts"].append(r["revision_dt"])
+        user["temporary"] |= r["user_is_temporary"]  # any of its revisions: the flags come from the dump's name
+        user["bot"] |= r["user_is_bot_by_name"]
     return {key: {"user_is_anonymous": key[0], "user_id": key[1], "user_text": key[2],
+                  "user_is_temporary": u["temporary"], "user_is_bot_by_name": u["bot"],
                   "revision_count": u["revision_count"], "first_revision_dt": min(u["dts"]),
                   "last_revision_dt": max(u["dts"]), "pages_edited": len(u["pages"]),
                   "identity_reverts_made": u["identity_reverts_made"],
