@@ -575,3 +575,21 @@ def test_aawiki_run_summary_and_charts(aawiki):
         width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
         assert width == 1000 and height >= 300
     assert stat.S_IMODE(os.stat(page).st_mode) == 0o600
+
+
+def test_aawiki_name_bots_are_the_rules_and_marked_among_the_top_editors(aawiki):
+    """The real aawiki history: its bots by the refinery's name rule, in users, the totals and the top list."""
+    out, page = aawiki
+    con = duckdb.connect()
+    users = con.execute(f"""select user_text, user_is_bot_by_name, user_is_temporary, revision_count
+                            from read_parquet('{out}/users/*/*/*.parquet')""").fetchall()
+    bots = {name for name, bot, _, _ in users if bot}
+    assert {"SieBot", "VolkovBot", "TXiKiBoT", "Thijs!bot", "Sirius Zwarts Bot", "Alecs.bot", "Zorrobot"} <= bots
+    assert "BotMultichill" not in bots  # "Bot" then a letter: the rule does not take it, nor does the Data Lake
+    assert not any(temporary for _, _, temporary, _ in users)  # a 2026 dump of a closed wiki: none
+    figures = report_data(page)["figures"]
+    assert figures["totals"]["bot_by_name_editors"] == len(bots) == 19
+    assert figures["totals"]["bot_by_name_revisions"] == sum(n for name, bot, _, n in users if bot)
+    top = rendered(page).tables["top_editors"][1:]
+    assert any(row[2].endswith(", bot by name") for row in top)
+    assert all(row[2].endswith(", bot by name") == (row[1] in bots) for row in top)
