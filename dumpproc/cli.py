@@ -12,8 +12,10 @@ import json
 import logging
 import os
 import sys
+from contextlib import contextmanager
 
 from . import __version__
+from .accounts import DEFAULT_TEMP_USER_PATTERN
 from .errors import DumpError, IncompleteDump, InputNotFound, MissingDependency, OutputError
 from .interrupts import EXIT_INTERRUPTED, Interrupted
 from .ownership import OutInUse
@@ -119,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--wiki-db", metavar="NAME",
                          help="the wiki_db= partition of inputs whose siteinfo and file name name no wiki "
                               "(default: a guess from the siteinfo's base URL, else 'unknown')")
+    process.add_argument("--temp-user-pattern", default=DEFAULT_TEMP_USER_PATTERN, metavar="REGEX",
+                         help="a registered name this Python regular expression finds (re.search) is a "
+                              "temporary account, user_is_temporary: MediaWiki's automatic accounts for "
+                              "unregistered editors (default: %(default)s, the form Wikimedia's wikis use, "
+                              "~2025-12345-67)")
     process.add_argument("--split-size", type=_size, default=None, metavar="SIZE",
                          help="target bytes (as stored) per unit when a file is split: bzip2 at blocks, "
                               "zstandard at frames, plain UTF-8 XML anywhere (default: 256M)")
@@ -186,6 +193,7 @@ def _process(args) -> int:
             engine=args.engine,
             resume=args.resume,
             on_error=args.on_error,
+            temp_user_pattern=args.temp_user_pattern,
             **({"split_size": args.split_size} if args.split_size else {}),
             checksums=checksums_for(inputs) if args.verify_checksums else None,
         )
@@ -353,11 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s",
     )
-    import multiprocessing_logging
-
-    multiprocessing_logging.install_mp_handler()  # worker processes' records reach this log
     handler = {"process": _process, "inspect": _inspect, "report": _report}[args.command]
     try:
+        if args.command == "process":  # the one command with worker processes
+            with _worker_records():
+                return handler(args)
         return handler(args)
     except (InputNotFound, IncompleteDump, MissingDependency) as exc:
         print(f"dumpproc: {exc}", file=sys.stderr)
@@ -383,6 +391,42 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
+
+
+class _KeepOpen(logging.Handler):
+    """Hands records to a handler that someone else owns, and leaves it open when closed."""
+
+    def __init__(self, handler: logging.Handler):
+        super().__init__()
+        self.handler = handler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.handler.handle(record)
+
+
+@contextmanager
+def _worker_records():
+    """While ``process`` runs, worker processes' log records reach this process's handlers.
+
+    multiprocessing_logging wraps each handler of the root logger in one fed by a queue (a pipe
+    and a thread each). The wrappers come off again when the command ends, once the records
+    still queued are handled, and the handlers they wrapped stay open: so ``main`` can be called
+    again in one process (the tests, a notebook) without each call keeping its pipes and thread.
+    """
+    import multiprocessing_logging
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    multiprocessing_logging.install_mp_handler(root)
+    try:
+        yield
+    finally:
+        for wrapper in [h for h in root.handlers if h not in before]:
+            wrapped = wrapper.sub_handler
+            root.removeHandler(wrapper)
+            root.addHandler(wrapped)
+            wrapper.sub_handler = _KeepOpen(wrapped)  # close() drains the queue into it, then closes it
+            wrapper.close()
 
 
 def _interrupted_line(exc: BaseException) -> str:

@@ -376,9 +376,11 @@ def merge_users(staging_files: list[str], folder: str, buckets: int,
     bucket's totals, not everyone's. Returns the parts, finished under their temporary names
     (``publish`` puts each under its final one, once the manifest lists it), and their rows.
     """
+    from .accounts import with_flags
     from .schema import USERS
 
     keys = ["user_is_anonymous", "user_id", "user_text"]
+    staged = USERS.append(pa.field("bucket", pa.int32(), nullable=False))  # as ``tables.USERS_STAGING``
     total = sum(pq.ParquetFile(path).metadata.num_rows for path in staging_files)
     passes = [list(range(buckets))] if total <= USERS_PER_PASS else [[b] for b in range(buckets)]
     written, rows = [], 0
@@ -387,14 +389,16 @@ def merge_users(staging_files: list[str], folder: str, buckets: int,
         for path in staging_files:
             table = pq.read_table(path, filters=[("bucket", "in", wanted)])
             if table.num_rows:
-                pieces.append(table)
+                pieces.append(with_flags(table).select(staged.names).cast(staged))  # an older run's have no flags
         if not pieces:
             continue
         merged = pa.concat_tables(pieces).group_by(keys, use_threads=False).aggregate([
             ("revision_count", "sum"), ("first_revision_dt", "min"), ("last_revision_dt", "max"),
             ("pages_edited", "sum"), ("identity_reverts_made", "sum"), ("revisions_identity_reverted", "sum"),
+            ("user_is_temporary", "any"), ("user_is_bot_by_name", "any"),  # flagged in any unit: flagged
         ])
-        renamed = merged.rename_columns([name.rsplit("_", 1)[0] if name.endswith(("_sum", "_min", "_max")) else name
+        renamed = merged.rename_columns([name.rsplit("_", 1)[0]
+                                         if name.endswith(("_sum", "_min", "_max", "_any")) else name
                                          for name in merged.column_names])
         table = renamed.select(USERS.names).cast(USERS).sort_by(
             [("user_is_anonymous", "ascending"), ("user_text", "ascending"), ("user_id", "ascending")])

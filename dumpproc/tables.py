@@ -8,7 +8,8 @@ the page ends, because whether a revision was reverted is known only later.
 contributors' totals, which ``UserTotals`` adds up for the unit.
 
 IP addresses are handled here, where every row is made (``privacy``): a contributor
-whose name is an IP address is anonymous; with ``--ips hash`` or ``drop`` the addresses in
+whose name is an IP address is anonymous (and a registered one may be a temporary account or
+a bot by name, ``accounts``, judged on the dump's name); with ``--ips hash`` or ``drop`` the addresses in
 the title, comments, user names and texts are replaced before anything is diffed or
 written, so that the diffs rebuild the texts the ``content`` table holds, while sizes and
 sha1s (and so reverts) stay those of the dump's texts.
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from .accounts import AccountKinds
 from .diff import DiffResult, PageDiffer
 from .privacy import IpPolicy, is_ip_name
 from .records import PageHeader, Revision, is_base36_sha1
@@ -55,7 +57,9 @@ class PageSummary:
     revisions: pa.RecordBatch | list[list]  # a batch for a long page, else Python columns
     page_row: tuple
     coarse_diffs: int = 0
-    contributions: list = field(default_factory=list)  # (user key, timestamp_us, is_revert, reverted)
+    #: (user, timestamp_us, is_revert, reverted); user: (anonymous, user id, user text, temporary, bot by
+    #: name), whose first three are the contributor's key, or None for nobody to count
+    contributions: list = field(default_factory=list)
     sha1s_not_base36: int = 0  # revisions whose sha1 is kept as given (hexadecimal in old exports)
 
 
@@ -63,8 +67,9 @@ class PageAssembler:
     """One page's revisions through counters, reverts and diffs."""
 
     def __init__(self, page: PageHeader, radius: int = 0, ips: IpPolicy | None = None, with_diffs: bool = True,
-                 ops_text: str = "bytes"):
+                 ops_text: str = "bytes", accounts: AccountKinds | None = None):
         self.ips = ips = ips or IpPolicy()
+        self.accounts = accounts or AccountKinds()
         if ips.replaces:
             page = page._replace(title=ips.replace(page.title), redirect_title=ips.replace(page.redirect_title))
         self.page = page
@@ -109,11 +114,12 @@ class PageAssembler:
         anonymous = revision.user_is_anonymous or is_ip_name(revision.user_text)
         user_id = None if anonymous else revision.user_id
         user_text = ips.apply(revision.user_text) if anonymous else ips.replace(revision.user_text)
+        temporary, bot = self.accounts.flags(revision.user_text, anonymous)  # the dump's name, not the replaced
         if position == 0:
             self.creator = user_text
         # nobody to count: a deleted name, or a dropped address (every one of them is "<ip>")
         dropped = anonymous and ips.mode == "drop"
-        self.users.append(None if user_text is None or dropped else (anonymous, user_id, user_text))
+        self.users.append(None if user_text is None or dropped else (anonymous, user_id, user_text, temporary, bot))
         self.last_text_bytes = revision.text_bytes or 0
 
         diffed = None
@@ -129,6 +135,7 @@ class PageAssembler:
             page.id, page.namespace, page.title, page.redirect_title, revision.id, revision.parent_id,
             counted.timestamp_us, revision.minor, ips.replace(revision.comment), revision.text_bytes, text_sha1,
             sha1, revision.size(), revision.roles, revision.model, revision.format, user_id, user_text, anonymous,
+            temporary, bot,
             not revision.user_deleted, not revision.comment_deleted, not revision.text_deleted,
             counted.text_bytes_diff, counted.page_revision_count, counted.seconds_since_previous, *counts,
         )
@@ -197,7 +204,7 @@ class PageAssembler:
                  for f in REVISIONS], schema=REVISIONS)
 
         page = self.page
-        editors = {user for user in self.users if user is not None}
+        editors = {user[:3] for user in self.users if user is not None}
         creator = self.creator
         page_row = (
             page.id, page.namespace, page.title, page.redirect_title, len(ids), ids[0], times[0], ids[-1],
@@ -211,7 +218,8 @@ class UserTotals:
     """Each contributor's totals over the pages of one unit (or part of one)."""
 
     def __init__(self) -> None:
-        # (anonymous, user id, user text) -> [revisions, first us, last us, pages, reverts made, reverted]
+        # (anonymous, user id, user text) ->
+        # [revisions, first us, last us, pages, reverts made, reverted, temporary, bot by name]
         self.totals: dict[tuple, list] = {}
 
     def __len__(self) -> int:
@@ -223,24 +231,31 @@ class UserTotals:
         for user, moment, is_revert, reverted in contributions:
             if user is None:
                 continue  # deleted, or an IP dropped: nobody to count
-            entry = totals.get(user)
+            key = user[:3]
+            entry = totals.get(key)
             if entry is None:
-                totals[user] = entry = [0, moment, moment, 0, 0, 0]
+                totals[key] = entry = [0, moment, moment, 0, 0, 0, False, False]
             entry[0] += 1
             if moment < entry[1]:
                 entry[1] = moment
             if moment > entry[2]:
                 entry[2] = moment
-            if user not in seen:
-                seen.add(user)
+            if key not in seen:
+                seen.add(key)
                 entry[3] += 1
             entry[4] += is_revert
             entry[5] += reverted
+            # the flags come from the dump's name; two names that --ips makes one are one contributor,
+            # flagged when either name is (the users reduce adds up units the same way)
+            entry[6] = entry[6] or user[3]
+            entry[7] = entry[7] or user[4]
 
     def rows(self):
         """Rows of ``USERS_STAGING``: the users columns and the bucket."""
-        for (anonymous, user_id, user_text), (count, first, last, pages, made, reverted) in self.totals.items():
-            yield (user_id, user_text, anonymous, count, first, last, pages, made, reverted, user_bucket(user_text))
+        for (anonymous, user_id, user_text), (count, first, last, pages, made, reverted, temporary, bot) \
+                in self.totals.items():
+            yield (user_id, user_text, anonymous, temporary, bot, count, first, last, pages, made, reverted,
+                   user_bucket(user_text))
 
     def clear(self) -> None:
         self.totals.clear()

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from . import ownership
+from .accounts import FLAGS, with_flags
 from .sink import PartWriter, merge_users, partition_dir
 from .tables import USER_BUCKETS, USERS_STAGING, user_bucket
 
@@ -27,18 +28,21 @@ _KEYS = ["user_is_anonymous", "user_id", "user_text"]
 
 def totals_from_revisions(revisions_part: str) -> pa.Table:
     """One unit's contributor totals (``USERS_STAGING`` rows) from its revisions part."""
+    present = set(pq.read_schema(revisions_part).names)
     table = pq.read_table(revisions_part, columns=[
         "user_id", "user_text", "user_is_anonymous", "revision_dt", "page_id",
-        "revision_is_identity_revert", "revision_is_identity_reverted"])
+        "revision_is_identity_revert", "revision_is_identity_reverted", *(f for f in FLAGS if f in present)])
     table = table.filter(pc.is_valid(table["user_text"]))  # deleted names (or IPs dropped): nobody to count
+    table = with_flags(table)
     table = table.append_column("revert", pc.cast(table["revision_is_identity_revert"], pa.int64()))
     table = table.append_column("reverted", pc.cast(table["revision_is_identity_reverted"], pa.int64()))
     grouped = table.group_by(_KEYS, use_threads=False).aggregate([
         ("revision_dt", "count"), ("revision_dt", "min"), ("revision_dt", "max"), ("page_id", "count_distinct"),
-        ("revert", "sum"), ("reverted", "sum")])
+        ("revert", "sum"), ("reverted", "sum"), *((flag, "any") for flag in FLAGS)])
     names = {"revision_dt_count": "revision_count", "revision_dt_min": "first_revision_dt",
              "revision_dt_max": "last_revision_dt", "page_id_count_distinct": "pages_edited",
-             "revert_sum": "identity_reverts_made", "reverted_sum": "revisions_identity_reverted"}
+             "revert_sum": "identity_reverts_made", "reverted_sum": "revisions_identity_reverted",
+             **{f"{flag}_any": flag for flag in FLAGS}}
     grouped = grouped.rename_columns([names.get(name, name) for name in grouped.column_names])
     buckets = pa.array([user_bucket(text) for text in grouped["user_text"].to_pylist()], pa.int32())
     grouped = grouped.append_column("bucket", buckets)

@@ -11,7 +11,9 @@ size, for memory tests and benchmarks. ``--ip-mentions`` puts IP addresses where
 dumps have them: IP talk pages' titles, revert and block comments, signatures in texts,
 IPv6 in the forms people and MediaWiki write, and IP editors written as ``<username>``
 with ``<id>-1``, as the Data Lake's dumper writes them; ``Stats.ips`` lists every address
-written.
+written. ``--account-names`` names some registered editors as temporary accounts
+(``~2025-00042-07``, as Wikimedia's wikis have them from 2025) and bots (``Editor 33 Bot``),
+beside look-alikes that are neither (``~Editor 5``, ``Editor 22 Botany``).
 
     python scripts/gen_dump.py out.xml.bz2 --pages 50 --revisions 5-40 --seed 1 --compression bz2
 """
@@ -54,6 +56,7 @@ class Options:
     start_page_id: int = 1
     start_revision_id: int = 1
     ip_mentions: float = 0.0
+    account_names: bool = False
 
 
 @dataclass
@@ -287,6 +290,20 @@ def _timestamp(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
+def _editor_name(opts: Options, editor: int) -> str:
+    """A registered editor's name; with ``account_names``, by its id, temporary accounts, bots and look-alikes."""
+    if opts.account_names:
+        if editor % 7 == 0:
+            return f"~2025-{editor:05d}-{editor % 100:02d}"
+        if editor % 7 == 1:
+            return f"~Editor {editor}"
+        if editor % 11 == 0:
+            return f"Editor {editor} Bot"
+        if editor % 11 == 1:
+            return f"Editor {editor} Botany"
+    return f"Editor {editor} Ü"
+
+
 def _revision_xml(opts: Options, rng: random.Random, rev_id: int, parent_id: int | None, when: int,
                   text: str, editor: int, minor: bool, deleted: str | None, mentions: _Mentions) -> str:
     v = _version_tuple(opts.schema)
@@ -308,7 +325,7 @@ def _revision_xml(opts: Options, rng: random.Random, rev_id: int, parent_id: int
         mentions.stats.ips.add(ip)
         parts.append(f"      <contributor>\n        <ip>{ip}</ip>\n      </contributor>\n")
     else:
-        parts.append(f"      <contributor>\n        <username>Editor {editor} Ü</username>\n"
+        parts.append(f"      <contributor>\n        <username>{_editor_name(opts, editor)}</username>\n"
                      f"        <id>{editor}</id>\n      </contributor>\n")
     if minor:
         parts.append("      <minor />\n")
@@ -449,12 +466,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dbname", default="synthwiki")
     parser.add_argument("--ip-mentions", type=float, default=0.0,
                         help="share of pages, comments, texts and IP editors that mention or name IP addresses")
+    parser.add_argument("--account-names", action="store_true",
+                        help="name some editors as temporary accounts and bots, and some as look-alikes")
     args = parser.parse_args(argv)
     opts = Options(
         pages=args.pages, revisions=args.revisions, text_size=args.text_size, schema=args.schema, seed=args.seed,
         deleted_rate=args.deleted_rate, ip_rate=args.ip_rate, revert_rate=args.revert_rate, huge=args.huge,
         huge_size=args.huge_size, compression=args.compression, target_bytes=int(args.target_mb * 1e6),
-        dbname=args.dbname, ip_mentions=args.ip_mentions,
+        dbname=args.dbname, ip_mentions=args.ip_mentions, account_names=args.account_names,
     )
     if args.out == "-":
         stats = generate(sys.stdout.buffer, opts)

@@ -58,6 +58,38 @@ WHAT = {
 }
 
 
+#: Text after a table's columns.
+AFTER = {
+    "revisions": """
+Who edited, in three kinds apart (`dumpproc/accounts.py`): an **IP editor**
+(`user_is_anonymous`: the dump writes `<ip>`, or the whole name is an IP address;
+`user_id` null), a **temporary account** (`user_is_temporary`: the accounts MediaWiki
+creates automatically for people editing without one, which replaced IP editing on
+Wikimedia's wikis from 2025; they have a user id) and a **registered account** (neither).
+A name is temporary when it is a registered name that `--temp-user-pattern REGEX` finds
+(Python `re.search`; default `^~[0-9]{4}-`, the form Wikimedia's wikis use, `~2025-12345-67`;
+so `~Tilde` or `2025-12345-67` are not). Counting unregistered editing after 2025 takes both:
+`user_is_anonymous or user_is_temporary`.
+
+`user_is_bot_by_name` is mediawiki_history's `is_bot_by` value `name` (analytics-refinery-source,
+`UserEventBuilder.botUsernamePattern`, `(?i)^.*bot([^a-z].*$|$)` found in the name): the name
+holds `bot`, its letters in any case, followed by the end of the name or by anything but an
+ASCII letter (`ClueBot NG`, `easyBot3WithEnd`, `noncapbot`, `Abbot`; not `Botany`,
+`nonBotnameeither`); the case folding is Java's, ASCII only, so a non-ASCII letter after `bot`
+does not stop it (`Boté`). It is a guess from the name, not the `bot` group, which dumps do
+not hold. Both flags are false for IP editors and deleted contributors, and with `--ips
+hash|drop` they are decided on the name as the dump gives it, before any address in it is
+replaced.
+""",
+    "users": """
+A contributor's `user_is_temporary` and `user_is_bot_by_name` are its revisions' (true when
+any of them has it: two names that `--ips hash|drop` writes alike are one row). Editors of
+each kind: `count(*) filter (where user_is_anonymous)`, `... (where user_is_temporary)`, and the
+rest are registered accounts.
+""",
+}
+
+
 def render() -> str:
     out = [INTRO]
     for name, schema in TABLES.items():
@@ -65,6 +97,7 @@ def render() -> str:
         for field in schema:
             doc = (field.metadata or {}).get(b"doc", b"").decode("utf-8").replace("|", "\\|")
             out.append(f"| `{field.name}` | `{field.type}` | {'yes' if field.nullable else 'no'} | {doc} |\n")
+        out.append(AFTER.get(name, ""))
     return "".join(out)
 
 

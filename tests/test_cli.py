@@ -222,3 +222,108 @@ def test_inspect_into_a_closed_pipe_ends_quietly():
     done = subprocess.run(f"'{sys.executable}' -m dumpproc inspect --json '{SAMPLE}' | head -c 1", shell=True,
                           cwd=ROOT, capture_output=True, text=True)
     assert done.stdout == "{" and done.stderr == "", done.stderr
+
+
+# -- account kinds through the command -------------------------------------------------------------
+#: (contributor element, anonymous, temporary, bot by name): the forms of 2025's dumps and look-alikes
+ACCOUNTS = [
+    ("<ip>192.0.2.7</ip>", True, False, False),
+    ("<username>~2025-12345-67</username><id>901</id>", False, True, False),
+    ("<username>~2026-00001-01</username><id>902</id>", False, True, False),
+    ("<username>~25-12345-67</username><id>903</id>", False, False, False),
+    ("<username>~Tilde</username><id>904</id>", False, False, False),
+    ("<username>*42</username><id>905</id>", False, False, False),
+    ("<username>ClueBot NG</username><id>906</id>", False, False, True),
+    ("<username>easyBot3WithEnd</username><id>907</id>", False, False, True),
+    ("<username>nonBotnameeither</username><id>908</id>", False, False, False),
+    ("<username>2001:db8::b07</username><id>0</id>", True, False, False),
+    ("<username>~2025-12345-67</username><id>901</id>", False, True, False),
+]
+
+
+def _accounts_dump(tmp_path):
+    revisions = "".join(
+        f"<revision><id>{n}</id><timestamp>2025-07-{n:02d}T00:00:00Z</timestamp><contributor>{who}</contributor>"
+        f'<text xml:space="preserve">text {n}</text></revision>' for n, (who, *_) in enumerate(ACCOUNTS, 1))
+    path = tmp_path / "acctwiki-20260101-pages-meta-history.xml"
+    path.write_text('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11">'
+                    "<siteinfo><dbname>acctwiki</dbname></siteinfo>"
+                    f"<page><title>Sandbox</title><ns>0</ns><id>1</id>{revisions}</page></mediawiki>",
+                    encoding="utf-8")
+    return path
+
+
+def test_temporary_accounts_and_name_bots_through_the_command(tmp_path):
+    dump = _accounts_dump(tmp_path)
+    out = tmp_path / "out"
+    run_cli("process", dump, "-o", out, "-j", "1", check=True)
+    rows = pq.read_table(out / "revisions").to_pylist()
+    assert [(r["user_is_anonymous"], r["user_is_temporary"], r["user_is_bot_by_name"]) for r in rows] == [
+        tuple(kind) for _, *kind in ACCOUNTS]
+    assert all(r["user_id"] is not None for r in rows if r["user_is_temporary"])  # accounts, with an id
+    users = {r["user_text"]: r for r in pq.read_table(out / "users").to_pylist()}
+    assert len(users) == len(ACCOUNTS) - 1  # the first temporary account edited twice
+    assert users["~2025-12345-67"]["revision_count"] == 2 and users["~2025-12345-67"]["user_is_temporary"]
+    assert sorted(t for t, r in users.items() if r["user_is_temporary"]) == ["~2025-12345-67", "~2026-00001-01"]
+    assert sorted(t for t, r in users.items() if r["user_is_bot_by_name"]) == ["ClueBot NG", "easyBot3WithEnd"]
+    assert sorted(t for t, r in users.items() if r["user_is_anonymous"]) == ["192.0.2.7", "2001:db8::b07"]
+    assert _manifest(out)["options"]["temp_user_pattern"] == "^~[0-9]{4}-"
+
+    other = tmp_path / "other"
+    run_cli("process", dump, "-o", other, "-j", "1", "--temp-user-pattern", r"^\*[0-9]+$", check=True)
+    users = {r["user_text"]: r for r in pq.read_table(other / "users").to_pylist()}
+    assert [t for t, r in users.items() if r["user_is_temporary"]] == ["*42"]
+    assert _manifest(other)["options"]["temp_user_pattern"] == r"^\*[0-9]+$"
+
+
+def test_an_invalid_temp_user_pattern_is_a_usage_error_of_one_line(tmp_path):
+    out = tmp_path / "out"
+    done = run_cli("process", _accounts_dump(tmp_path), "-o", out, "--temp-user-pattern", "~[0-9")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "--temp-user-pattern '~[0-9'" in done.stderr
+    assert "not a regular expression" in done.stderr
+    assert not out.exists()  # refused before any work
+
+
+def test_help_names_the_temp_user_pattern_and_its_default():
+    text = " ".join(run_cli("process", "--help", check=True).stdout.split())
+    assert "--temp-user-pattern REGEX" in text and "(default: ^~[0-9]{4}-," in text
+
+
+def test_resume_refuses_another_temp_user_pattern(tmp_path):
+    dump = _accounts_dump(tmp_path)
+    out = tmp_path / "out"
+    run_cli("process", dump, "-o", out, "-j", "1", check=True)
+    part = next((out / "revisions").rglob("part-*.parquet"))
+    before = part.stat().st_mtime_ns, part.read_bytes()
+    done = run_cli("process", dump, "-o", out, "-j", "1", "--resume", "--temp-user-pattern", "^~")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "--temp-user-pattern: '^~[0-9]{4}-' then, '^~' now" in done.stderr
+    assert (part.stat().st_mtime_ns, part.read_bytes()) == before
+    assert run_cli("process", dump, "-o", out, "-j", "1", "--resume", "--temp-user-pattern", "^~[0-9]{4}-",
+                   check=True).stdout.startswith("dumpproc: nothing to do (--resume)")
+
+
+def test_main_again_in_one_process_leaves_no_pipes_and_still_hears_its_workers(tmp_path, caplog):
+    """Each ``process`` wraps the log handlers so that workers' records reach them; the wrappers (a
+    pipe and a thread each) come off when it returns, so a test session or a notebook calling main
+    many times does not run out of file descriptors."""
+    import logging
+    import os
+
+    from dumpproc.cli import main
+
+    caplog.set_level(logging.INFO)
+    bad = tmp_path / "bad.xml"
+    bad.write_text("not xml at all")
+    dump = _accounts_dump(tmp_path)
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    open_files = []
+    for n in range(3):
+        assert main(["process", str(bad), str(dump), "-o", str(tmp_path / f"out{n}"), "-j", "2"]) == 1
+        open_files.append(len(os.listdir("/proc/self/fd")))
+        assert root.handlers == handlers  # the handlers the call found, unwrapped
+    assert open_files[2] == open_files[1], open_files
+    heard = [r for r in caplog.records if "unit bad failed" in r.getMessage() and r.processName != "MainProcess"]
+    assert len(heard) == 3  # the worker's own record, once per run

@@ -383,6 +383,106 @@ def test_usage_errors_exit_2(tmp_path, capsys, monkeypatch):
     assert not (tmp_path / "r.html").exists()
 
 
+# --- registered accounts, temporary accounts and IP editors, apart --------------------------------
+
+#: 9 revisions of 2025: 2 by IP editors, 4 by two temporary accounts, 3 by registered accounts (one a bot by
+#: name, one a temporary-account look-alike); r3 reverts r2.
+ACCOUNTS_2025 = {
+    "Sandbox": [("2025-01-05T10:00:00Z", "ip:192.0.2.7", "a"),
+                ("2025-01-06T10:00:00Z", "~2025-00001-01#901", "a b"),
+                ("2025-01-07T10:00:00Z", "ClueBot NG#906", "a"),
+                ("2025-02-01T10:00:00Z", "~2025-00001-01#901", "a b c"),
+                ("2025-02-02T10:00:00Z", "~2025-00002-02#902", "a b c d"),
+                ("2025-02-03T10:00:00Z", "Alice#5", "x"),
+                ("2025-02-04T10:00:00Z", "~Tilde#907", "y")],
+    "Other": [("2025-02-05T10:00:00Z", "~2025-00001-01#901", "q"),
+              ("2025-02-06T10:00:00Z", "ip:198.51.100.1", "qq")],
+}
+
+
+def _account_figures(figures: dict):
+    totals = figures["totals"]
+    months = {m["month"]: (m["revisions"], m["registered_revisions"], m["temporary_revisions"],
+                           m["anonymous_revisions"], m["active_registered_editors"], m["active_temporary_editors"],
+                           m["active_anonymous_editors"]) for m in figures["months"]}
+    return ((totals["editors"], totals["registered_editors"], totals["temporary_editors"], totals["anonymous_editors"]),
+            (totals["revisions"], totals["registered_revisions"], totals["temporary_revisions"],
+             totals["anonymous_revisions"], totals["bot_by_name_editors"], totals["bot_by_name_revisions"]),
+            months,
+            [(e["user_text"], e["user_is_anonymous"], e["user_is_temporary"], e["user_is_bot_by_name"],
+              e["revisions"]) for e in figures["top_editors"]])
+
+
+EXPECTED_ACCOUNTS = (
+    (7, 3, 2, 2),
+    (9, 3, 4, 2, 1, 1),
+    {"2025-01": (3, 1, 1, 1, 1, 1, 1), "2025-02": (6, 2, 3, 1, 2, 2, 1)},
+    [("~2025-00001-01", False, True, False, 3), ("Alice", False, False, False, 1),
+     ("~2025-00002-02", False, True, False, 1), ("ClueBot NG", False, False, True, 1),
+     ("~Tilde", False, False, False, 1), ("192.0.2.7", True, False, False, 1), ("198.51.100.1", True, False, False, 1)],
+)
+
+
+def test_registered_temporary_and_ip_editors_are_counted_apart_and_name_bots_marked(tmp_path):
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path, histories=ACCOUNTS_2025)), "-o", str(out), "-j", "1"]) == 0
+    page = tmp_path / "accounts.html"
+    assert report(out, page) == 0
+    figures = report_data(page)["figures"]
+    assert _account_figures(figures) == EXPECTED_ACCOUNTS
+    totals = figures["totals"]
+    assert (totals["anonymous_share"], totals["temporary_share"]) == (2 / 9, 4 / 9)
+    assert [m["temporary_share"] for m in figures["months"]] == [1 / 3, 3 / 6]
+    shown = tiles(page)
+    assert (shown["registered accounts"], shown["temporary accounts"], shown["IP editors"]) == ("3", "2", "2")
+    assert (shown["anonymous revisions"], shown["temporary-account revisions"]) == ("22.2%", "44.4%")
+    top = rendered(page).tables["top_editors"]
+    assert [row[2] for row in top[1:]] == ["temporary account", "registered", "temporary account",
+                                           "registered, bot by name", "registered", "anonymous (IP)",
+                                           "anonymous (IP)"]
+    months = rendered(page).tables["months"]
+    header = months[0]
+    assert [row[header.index("temporary accounts")] for row in months[1:]] == ["1", "2"]
+    assert [row[header.index("temporary")] for row in months[1:]] == ["1", "3"]
+    assert "temporary accounts" in caption(page, "anonymous").lower()
+    # the users table counts the same editors apart
+    users = duckdb.connect().execute(f"""
+        select count(*) filter (where not user_is_anonymous and not user_is_temporary),
+               count(*) filter (where user_is_temporary), count(*) filter (where user_is_anonymous),
+               count(*) filter (where user_is_bot_by_name)
+        from read_parquet('{out}/users/*/*/*.parquet')""").fetchone()
+    assert users == (3, 2, 2, 1)
+
+
+def test_a_report_on_an_older_output_works_the_account_kinds_out_of_the_names(tmp_path):
+    """Parts written before the flag columns existed get them from their names, by the default rules."""
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    assert main(["process", str(write_tiny(tmp_path, histories=ACCOUNTS_2025)), "-o", str(out), "-j", "1"]) == 0
+    for part in (out / "revisions").rglob("part-*.parquet"):
+        pq.write_table(pq.read_table(part).drop_columns(["user_is_temporary", "user_is_bot_by_name"]), part)
+    assert "user_is_temporary" not in pq.read_schema(next((out / "revisions").rglob("part-*.parquet"))).names
+    page = tmp_path / "older.html"
+    assert report(out, page) == 0
+    assert _account_figures(report_data(page)["figures"]) == EXPECTED_ACCOUNTS
+
+
+def test_the_fallback_bot_rule_is_the_runs():
+    """The report's SQL fallback for older outputs agrees with accounts.is_bot_by_name, ASCII case folding too."""
+    from dumpproc.accounts import AccountKinds
+    from dumpproc.report.queries import ACCOUNT_FALLBACK
+
+    names = ["easyBot", "easyBot3WithEnd", "noncapbot", "nonbotname", "nonBotnameeither", "notEvenTricky",
+             "ClueBot NG", "Botany", "Abbot", "Boté", "bot\u212a", "RoBOTics", "~2025-12345-67", "~25-1", "~Tilde"]
+    con = duckdb.connect()
+    rows = con.execute(f"""select user_text, {ACCOUNT_FALLBACK['user_is_temporary']},
+                                  {ACCOUNT_FALLBACK['user_is_bot_by_name']}
+                           from (select unnest($names) as user_text, false as user_is_anonymous)""",
+                       {"names": names}).fetchall()
+    assert {name: (temp, bot) for name, temp, bot in rows} == {n: AccountKinds().flags(n, False) for n in names}
+
+
 # --- the real aawiki history, checked against queries on the Parquet ----------------------------
 
 @pytest.fixture(scope="module")
@@ -475,3 +575,21 @@ def test_aawiki_run_summary_and_charts(aawiki):
         width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
         assert width == 1000 and height >= 300
     assert stat.S_IMODE(os.stat(page).st_mode) == 0o600
+
+
+def test_aawiki_name_bots_are_the_rules_and_marked_among_the_top_editors(aawiki):
+    """The real aawiki history: its bots by the refinery's name rule, in users, the totals and the top list."""
+    out, page = aawiki
+    con = duckdb.connect()
+    users = con.execute(f"""select user_text, user_is_bot_by_name, user_is_temporary, revision_count
+                            from read_parquet('{out}/users/*/*/*.parquet')""").fetchall()
+    bots = {name for name, bot, _, _ in users if bot}
+    assert {"SieBot", "VolkovBot", "TXiKiBoT", "Thijs!bot", "Sirius Zwarts Bot", "Alecs.bot", "Zorrobot"} <= bots
+    assert "BotMultichill" not in bots  # "Bot" then a letter: the rule does not take it, nor does the Data Lake
+    assert not any(temporary for _, _, temporary, _ in users)  # a 2026 dump of a closed wiki: none
+    figures = report_data(page)["figures"]
+    assert figures["totals"]["bot_by_name_editors"] == len(bots) == 19
+    assert figures["totals"]["bot_by_name_revisions"] == sum(n for name, bot, _, n in users if bot)
+    top = rendered(page).tables["top_editors"][1:]
+    assert any(row[2].endswith(", bot by name") for row in top)
+    assert all(row[2].endswith(", bot by name") == (row[1] in bots) for row in top)

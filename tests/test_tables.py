@@ -37,7 +37,7 @@ def pages_from_revisions(rows):
 
 def users_from_revisions(rows):
     users = defaultdict(lambda: {"revision_count": 0, "pages": set(), "identity_reverts_made": 0,
-                                 "revisions_identity_reverted": 0, "dts": []})
+                                 "revisions_identity_reverted": 0, "dts": [], "temporary": False, "bot": False})
     for r in rows:
         if r["user_text"] is None:
             continue
@@ -47,7 +47,10 @@ def users_from_revisions(rows):
         user["identity_reverts_made"] += r["revision_is_identity_revert"]
         user["revisions_identity_reverted"] += r["revision_is_identity_reverted"]
         user["dts"].append(r["revision_dt"])
+        user["temporary"] |= r["user_is_temporary"]  # any of its revisions: the flags come from the dump's name
+        user["bot"] |= r["user_is_bot_by_name"]
     return {key: {"user_is_anonymous": key[0], "user_id": key[1], "user_text": key[2],
+                  "user_is_temporary": u["temporary"], "user_is_bot_by_name": u["bot"],
                   "revision_count": u["revision_count"], "first_revision_dt": min(u["dts"]),
                   "last_revision_dt": max(u["dts"]), "pages_edited": len(u["pages"]),
                   "identity_reverts_made": u["identity_reverts_made"],
@@ -57,9 +60,10 @@ def users_from_revisions(rows):
 @pytest.fixture
 def two_wikis(generate):
     """Several units: two of one wiki (different page ids, shared editors), one of another."""
-    first = generate("onewiki-20260101-pages-meta-history1.xml", pages=20, revisions=(1, 30), seed=1, dbname="onewiki")
+    first = generate("onewiki-20260101-pages-meta-history1.xml", pages=20, revisions=(1, 30), seed=1, dbname="onewiki",
+                     account_names=True)
     second = generate("onewiki-20260101-pages-meta-history2.xml", pages=20, revisions=(1, 30), seed=2,
-                      dbname="onewiki", start_page_id=10_000, start_revision_id=1_000_000)
+                      dbname="onewiki", start_page_id=10_000, start_revision_id=1_000_000, account_names=True)
     return [str(first), str(second), str(SAMPLE)]
 
 
@@ -89,6 +93,10 @@ def test_pages_and_users_agree_with_revisions(two_wikis, tmp_path, monkeypatch, 
             assert key not in users, "a contributor appears twice"
             users[key] = row
         assert users == users_from_revisions(revisions)
+        if db == "onewiki":  # temporary accounts and name-bots, in both units, each one row
+            kinds = {(row["user_is_temporary"], row["user_is_bot_by_name"]) for row in users.values()}
+            assert {(True, False), (False, True), (False, False)} <= kinds
+            assert all(row["user_is_temporary"] == row["user_text"].startswith("~2025-") for row in users.values())
     assert pq.read_schema(next((out / "users").rglob("*.parquet"))) == USERS
     assert pq.read_schema(next((out / "pages").rglob("*.parquet"))) == PAGES
 
@@ -217,3 +225,127 @@ def test_seconds_since_previous_revision_follow_time_when_the_dump_does_not(monk
     assert columns["page_seconds_since_previous_revision"] == [60, 150, None, 10]
     assert columns["page_revision_count"] == [1, 2, 3, 4]
     assert columns["revision_text_bytes_diff"] == [None, 1, 1, 1]
+
+
+# -- account kinds: IP editors, temporary accounts, registered accounts, bots by name --------------
+_ACCOUNT_REVISION = ("<revision><id>{id}</id><timestamp>2025-06-{day:02d}T00:00:00Z</timestamp>"
+                     "<contributor>{who}</contributor><text>v{id}</text></revision>")
+_ACCOUNTS = [  # (contributor element, user_is_anonymous, user_is_temporary, user_is_bot_by_name)
+    ("<ip>192.0.2.7</ip>", True, False, False),
+    ("<username>~2025-12345-67</username><id>901</id>", False, True, False),
+    ("<username>~2025-1bot</username><id>902</id>", False, True, True),  # the two flags are apart
+    ("<username>~25-12345-67</username><id>903</id>", False, False, False),  # look-alikes, registered
+    ("<username>2025-12345-67</username><id>904</id>", False, False, False),
+    ("<username>~Tilde</username><id>905</id>", False, False, False),
+    ("<username>ClueBot NG</username><id>906</id>", False, False, True),
+    ("<username>Botany</username><id>907</id>", False, False, False),
+    ("<username>Abbot</username><id>908</id>", False, False, True),
+    ("<username>2001:db8::b07</username><id>0</id>", True, False, False),  # an IP name: anonymous, no bot
+    ('<contributor deleted="deleted"/>', False, False, False),  # replaced below: a deleted contributor
+    ("<username>Robot1.2.3.4</username><id>909</id>", False, False, True),  # an address in the name
+    ("<username>~2025-12345-67</username><id>901</id>", False, True, False),  # the first account again
+]
+
+
+def _account_page(ips: IpPolicy | None = None, pattern: str | None = None):
+    from dumpproc.accounts import AccountKinds
+    from dumpproc.records import PageHeader, Revision
+    from dumpproc.schema import REVISIONS
+    from dumpproc.tables import PageAssembler, UserTotals
+
+    kinds = AccountKinds(pattern) if pattern is not None else None
+    assembler = PageAssembler(PageHeader(1, 0, "Page", None, None), ips=ips, accounts=kinds)
+    for n, (who, *_) in enumerate(_ACCOUNTS, 1):
+        xml = _ACCOUNT_REVISION.format(id=n, day=n, who=who)
+        if who.startswith("<contributor"):
+            xml = _ACCOUNT_REVISION.format(id=n, day=n, who="").replace("<contributor></contributor>", who)
+        assembler.add(Revision.from_string(xml))
+    summary = assembler.finish()
+    totals = UserTotals()
+    totals.add_page(summary.contributions)
+    users = {row[1]: row for row in totals.rows()}  # by user_text
+    return dict(zip(REVISIONS.names, summary.revisions)), summary, users
+
+
+@pytest.mark.parametrize("mode", ["keep", "hash", "drop"])
+def test_each_revision_says_which_kind_of_account_made_it(mode):
+    columns, summary, users = _account_page(IpPolicy(mode, b"k" if mode == "hash" else None))
+    flags = list(zip(columns["user_is_anonymous"], columns["user_is_temporary"], columns["user_is_bot_by_name"]))
+    assert flags == [tuple(kind) for _, *kind in _ACCOUNTS]
+    assert columns["user_is_visible"][10] is False and columns["user_text"][10] is None
+    # the users rows carry the flags; the temporary account's two revisions are one contributor
+    temporary = users["~2025-12345-67"]
+    assert temporary[:5] == (901, "~2025-12345-67", False, True, False) and temporary[5] == 2
+    assert users["ClueBot NG"][3:5] == (False, True) and users["Botany"][3:5] == (False, False)
+    assert users["~2025-1bot"][3:5] == (True, True)
+    assert sum(1 for row in users.values() if row[3]) == 2  # temporary accounts
+    assert summary.page_row[10] == len(users)  # distinct_editors counts contributors, not flag variants
+
+
+def test_flags_are_decided_on_the_dumps_name_before_ips_replaces_an_address_in_it():
+    from dumpproc.accounts import is_bot_by_name
+
+    hashed = IpPolicy("hash", b"k")
+    columns, _, users = _account_page(hashed)
+    written = columns["user_text"][11]
+    assert written == hashed.replace("Robot1.2.3.4") and written.startswith("Robotf")  # "bot" then a letter now
+    assert not is_bot_by_name(written) and columns["user_is_bot_by_name"][11] is True
+    assert users[written][3:5] == (False, True)
+    # a temporary-account pattern that only the dump's name fits
+    for policy in (IpPolicy("drop"), hashed):
+        columns, _, _ = _account_page(policy, pattern=r"^Robot[0-9]+\.")
+        assert columns["user_text"][11] != "Robot1.2.3.4" and columns["user_is_temporary"][11] is True
+        assert columns["user_is_temporary"][1] is False  # ~2025-... is not temporary by this pattern
+
+
+def test_users_totals_flag_a_contributor_when_any_of_its_names_is():
+    """Two names that --ips makes one are one contributor; it is flagged when either name is."""
+    from dumpproc.tables import UserTotals
+
+    totals = UserTotals()
+    totals.add_page([((False, 0, "Ro<ip>", False, False), 1, False, False),
+                     ((False, 0, "Ro<ip>", True, True), 2, False, False)])
+    totals.add_page([((False, 0, "Ro<ip>", False, False), 3, True, False)])
+    (row,) = totals.rows()
+    assert row[:11] == (0, "Ro<ip>", False, True, True, 3, 1, 3, 2, 1, 0)
+
+
+def _users_by_key(out, db):
+    rows = pq.read_table(out / "users" / f"wiki_db={db}").to_pylist()
+    return {(r["user_is_anonymous"], r["user_id"], r["user_text"]): r for r in rows}
+
+
+def test_the_users_reduce_keeps_the_flags_when_it_works_totals_out_of_revisions_parts(generate, tmp_path):
+    """A later run into the same OUT adds up the earlier run's units again from their revisions parts
+    (their staging totals are gone): the flags come through, and a part an older dumpproc wrote,
+    without them, gets them from its names."""
+    first = generate("onewiki-20260101-pages-meta-history1.xml", pages=15, revisions=(1, 20), seed=3,
+                     dbname="onewiki", account_names=True)
+    second = generate("onewiki-20260101-pages-meta-history2.xml", pages=15, revisions=(1, 20), seed=4,
+                      dbname="onewiki", start_page_id=10_000, start_revision_id=1_000_000, account_names=True)
+    third = generate("onewiki-20260101-pages-meta-history3.xml", pages=5, revisions=(1, 5), seed=5,
+                     dbname="onewiki", start_page_id=20_000, start_revision_id=2_000_000, account_names=True)
+    out = tmp_path / "out"
+    assert run([str(first)], Options(out=str(out), workers=1)).ok
+    alone = _users_by_key(out, "onewiki")
+    assert any(r["user_is_temporary"] for r in alone.values()) and any(r["user_is_bot_by_name"] for r in alone.values())
+    assert not (out / "_staging").exists()
+    assert run([str(second)], Options(out=str(out), workers=1)).ok
+    both = _users_by_key(out, "onewiki")
+    revisions = pq.read_table(out / "revisions" / "wiki_db=onewiki").to_pylist()
+    expected = users_from_revisions(revisions)
+    for row in both.values():
+        row.pop("snapshot"), row.pop("wiki_db", None)
+    assert both == expected
+    assert all(both[key]["user_is_temporary"] == row["user_is_temporary"] for key, row in alone.items())
+
+    # the first run's part as an older dumpproc wrote it: no flag columns
+    part = next((out / "revisions" / "wiki_db=onewiki").rglob("part-*history1.parquet"))
+    old = pq.read_table(part)
+    old = old.drop_columns(["user_is_temporary", "user_is_bot_by_name"])
+    pq.write_table(old, part)
+    assert run([str(third)], Options(out=str(out), workers=1)).ok
+    again = _users_by_key(out, "onewiki")
+    for key, row in alone.items():
+        assert (again[key]["user_is_temporary"], again[key]["user_is_bot_by_name"]) == (
+            row["user_is_temporary"], row["user_is_bot_by_name"]), key

@@ -9,6 +9,7 @@ import re
 from dataclasses import asdict, dataclass, field
 
 from .. import ownership
+from ..accounts import DEFAULT_TEMP_USER_PATTERN, temp_user_pattern
 from ..engines import ENGINES
 from ..parse import ON_ERROR
 from ..privacy import IpPolicy
@@ -46,6 +47,8 @@ class Options:
     on_error: str = "fail-unit"
     #: the wiki_db= partition of inputs whose siteinfo and file name give none (--wiki-db)
     wiki_db: str | None = None
+    #: a registered name this regular expression finds is a temporary account (--temp-user-pattern)
+    temp_user_pattern: str = DEFAULT_TEMP_USER_PATTERN
     #: the snapshot= partition of inputs with no date in their name: the month the run began (UTC),
     #: set by ``run`` (or kept from the run being resumed), so a run over midnight stays in one
     run_month: str | None = None
@@ -66,6 +69,7 @@ class Options:
             raise ValueError(f"--on-error must be one of {', '.join(ON_ERROR)}, not {self.on_error!r}")
         if self.revert_radius < 0:
             raise ValueError("--revert-radius must be 0 (unlimited) or positive")
+        temp_user_pattern(self.temp_user_pattern)  # a ValueError saying what is wrong with it
         if self.wiki_db is not None and not _WIKI_DB.match(self.wiki_db):
             raise ValueError(f"--wiki-db must be a database name such as enwiki (a-z, 0-9, _), not {self.wiki_db!r}")
 

@@ -88,7 +88,7 @@ def _unit_key(entry) -> tuple:
 
 #: Options that change what a committed unit's files hold: --resume refuses to mix them.
 RESUME_MUST_MATCH = ("tables", "ips", "ips_fingerprint", "revert_radius", "namespaces", "on_error",
-                     "wiki_db", "snapshot", "group_readable", "run_month")
+                     "wiki_db", "snapshot", "group_readable", "run_month", "temp_user_pattern")
 
 
 def resume_conflicts(earlier: dict, options: Options) -> list[str]:

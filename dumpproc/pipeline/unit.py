@@ -12,6 +12,7 @@ import os
 import time
 
 from .. import interrupts
+from ..accounts import AccountKinds
 from ..errors import DumpError, MalformedXML, OutputError
 from ..progress import Reporter
 from ..schema import TABLES
@@ -71,6 +72,7 @@ class _UnitTables:
         self.revisions, self.diffs, self.pages, self.content, self.users = (
             writers.get(t) for t in ("revisions", "diffs", "pages", "content", "users"))
         self.totals = UserTotals()
+        self.accounts = AccountKinds(options.temp_user_pattern)
         self.with_diffs = self.revisions is not None or self.diffs is not None
         self.page_count = self.revision_count = self.coarse = 0
         self.sha1s_not_base36 = 0
@@ -89,7 +91,7 @@ class _UnitTables:
         after each revision: progress, and the safe point to stop at.
         """
         assembler = PageAssembler(page.header, self.options.revert_radius, self.options.ips, self.with_diffs,
-                                  "bytes" if self.diffs is not None else "none")
+                                  "bytes" if self.diffs is not None else "none", self.accounts)
         diffs, content = self.diffs, self.content
         count = 0
         revisions = iter(page)

@@ -21,6 +21,7 @@ from .reverts import REFERENCE_RADIUS
 PALETTE = {
     "registered": "#3366cc",
     "anonymous": "#ff9900",
+    "temporary": "#0099c6",
     "revert": "#dc3912",
     "reverted": "#990099",
     # the same rates at the reference radius: lighter, dashed, beside the run's own
@@ -86,24 +87,31 @@ def _percent(axes) -> None:
     axes.set_ylim(0, 1)
 
 
-def _stacked(axes, dates: list[datetime], registered: list[int], anonymous: list[int]) -> None:
-    axes.bar(dates, registered, width=27, align="edge", color=PALETTE["registered"], label="registered")
-    axes.bar(dates, anonymous, width=27, align="edge", bottom=registered, color=PALETTE["anonymous"],
-             label="anonymous")
+#: The kinds of editor, bottom to top in the stacked bars: (palette key, legend label).
+KINDS = (("registered", "registered"), ("temporary", "temporary accounts"), ("anonymous", "IP (anonymous)"))
+
+
+def _stacked(axes, dates: list[datetime], *series: list[int]) -> None:
+    """Bars of each kind of editor (``KINDS``, in order) stacked."""
+    bottom = [0] * len(dates)
+    for (key, label), values in zip(KINDS, series):
+        axes.bar(dates, values, width=27, align="edge", bottom=bottom, color=PALETTE[key], label=label)
+        bottom = [b + v for b, v in zip(bottom, values)]
 
 
 def activity(months: list[dict]) -> str:
-    """Revisions per month (registered and anonymous stacked) over active editors per month."""
+    """Revisions per month over active editors per month, registered, temporary and IP stacked."""
     figure = _figure()
     figure.set_figheight(HEIGHT * 1.6)
     revisions, editors = figure.subplots(2, 1, sharex=True)
     if months:
         dates = _dates(months)
-        _stacked(revisions, dates, [m["revisions"] - m["anonymous_revisions"] for m in months],
-                 [m["anonymous_revisions"] for m in months])
+        _stacked(revisions, dates, [m["registered_revisions"] for m in months],
+                 [m["temporary_revisions"] for m in months], [m["anonymous_revisions"] for m in months])
         _stacked(editors, dates, [m["active_registered_editors"] for m in months],
-                 [m["active_anonymous_editors"] for m in months])
-        revisions.legend(loc="upper right", frameon=False)
+                 [m["active_temporary_editors"] for m in months], [m["active_anonymous_editors"] for m in months])
+        figure.legend(*revisions.get_legend_handles_labels(), loc="outside upper center", ncols=len(KINDS),
+                      frameon=False)  # above, clear of the bars; one entry per kind
     else:
         _no_data(revisions)
     revisions.set_ylabel("revisions")
@@ -130,8 +138,11 @@ def _shares(months: list[dict], series: list[Line], ylabel: str) -> str:
 
 
 def anonymous_share(months: list[dict]) -> str:
-    """The share of each month's revisions made by anonymous editors."""
-    return _shares(months, [Line("anonymous_share", PALETTE["anonymous"], "anonymous")], "anonymous revisions")
+    """The share of each month's revisions made by IP editors, and by temporary accounts, which
+    replaced IP editing on Wikimedia's wikis from 2025: together, unregistered editing."""
+    return _shares(months, [Line("anonymous_share", PALETTE["anonymous"], "IP (anonymous)"),
+                            Line("temporary_share", PALETTE["temporary"], "temporary accounts")],
+                   "share of revisions")
 
 
 def revert_lines(radius: int | None) -> list[Line]:
@@ -196,11 +207,13 @@ def charts(figures: dict, revert_radius: int | None = None) -> list[Chart]:
     months = figures["months"]
     return [
         Chart("activity", "Revisions and active editors per month",
-              "Bar charts of revisions per month and of active editors per month, registered and anonymous "
-              "stacked", activity(months)),
-        Chart("anonymous", "Share of anonymous revisions per month",
-              "Line chart of the share of each month's revisions made by anonymous editors",
-              anonymous_share(months)),
+              "Bar charts of revisions per month and of active editors per month, registered accounts, "
+              "temporary accounts and IP editors stacked", activity(months)),
+        Chart("anonymous", "Share of revisions by IP editors and by temporary accounts per month",
+              "Line chart of the share of each month's revisions made by IP (anonymous) editors and by "
+              "temporary accounts", anonymous_share(months),
+              "Temporary accounts replaced IP editing on Wikimedia's wikis from 2025: the two lines together "
+              "are unregistered editing."),
         Chart("reverts", revert_title(revert_radius),
               "Line chart of the share of each month's revisions that are identity reverts, and that were "
               "reverted later: " + "; ".join(line.label for line in revert_lines(revert_radius)),

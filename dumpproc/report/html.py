@@ -59,7 +59,11 @@ def _tiles(totals: dict, radius: int | None) -> str:
         (number(totals["revisions"]), "revisions"),
         (number(totals["pages"]), "pages"),
         (number(totals["editors"]), "editors"),
+        (number(totals["registered_editors"]), "registered accounts"),
+        (number(totals["temporary_editors"]), "temporary accounts"),
+        (number(totals["anonymous_editors"]), "IP editors"),
         (share(totals["anonymous_share"]), "anonymous revisions"),
+        (share(totals["temporary_share"]), "temporary-account revisions"),
         *_revert_tiles(totals, radius),
         (f'{day(totals["first_revision_dt"])} – {day(totals["last_revision_dt"])}', "first to last revision"),
     ]
@@ -104,12 +108,19 @@ def _top_pages(pages: list[dict]) -> str:
                    day(p["last_revision_dt"])] for i, p in enumerate(pages, 1)])
 
 
+def editor_kind(editor: dict) -> str:
+    """An editor's kind as the top-editors table words it: IP, temporary or registered, and a name-bot."""
+    kind = ("anonymous (IP)" if editor["user_is_anonymous"] else
+            "temporary account" if editor.get("user_is_temporary") else "registered")
+    return kind + (", bot by name" if editor.get("user_is_bot_by_name") else "")
+
+
 def _top_editors(editors: list[dict]) -> str:
     return table("top_editors", [("#", True), ("editor", False), ("kind", False), ("revisions", True),
                                  ("pages edited", True), ("identity reverts", True), ("first", False),
                                  ("last", False)],
                  [[str(i), f'<span class="name">{escape(e["user_text"] or "")}</span>',
-                   "anonymous" if e["user_is_anonymous"] else "registered", number(e["revisions"]),
+                   escape(editor_kind(e)), number(e["revisions"]),
                    number(e["pages_edited"]), number(e["identity_reverts"]), day(e["first_revision_dt"]),
                    day(e["last_revision_dt"])] for i, e in enumerate(editors, 1)])
 
@@ -120,17 +131,19 @@ def _months(months: list[dict], radius: int | None) -> str:
     # the reference radius's columns only where they differ from the run's
     reference = [] if radius == REFERENCE_RADIUS else [
         (f"revert rate (radius {REFERENCE_RADIUS})", True), (f"reverted later (radius {REFERENCE_RADIUS})", True)]
-    return table("months", [("month", False), ("revisions", True), ("anonymous", True), ("active editors", True),
-                            ("registered", True), ("anonymous editors", True), ("identity reverts", True),
+    return table("months", [("month", False), ("revisions", True), ("anonymous", True), ("temporary", True),
+                            ("active editors", True), ("registered", True), ("temporary accounts", True),
+                            ("anonymous editors", True), ("identity reverts", True),
                             (f"revert rate (radius {run})", True), (f"reverted later (radius {run})", True),
-                            *reference, ("anonymous share", True)],
+                            *reference, ("anonymous share", True), ("temporary share", True)],
                  [[escape(m["month"]), number(m["revisions"]), number(m["anonymous_revisions"]),
-                   number(m["active_editors"]), number(m["active_registered_editors"]),
+                   number(m["temporary_revisions"]), number(m["active_editors"]),
+                   number(m["active_registered_editors"]), number(m["active_temporary_editors"]),
                    number(m["active_anonymous_editors"]), number(m["identity_reverts"]),
                    share(m["identity_revert_rate"]), share(m["identity_reverted_rate"]),
                    *([share(m["identity_revert_rate" + suffix]), share(m["identity_reverted_rate" + suffix])]
                      if reference else []),
-                   share(m["anonymous_share"])]
+                   share(m["anonymous_share"]), share(m["temporary_share"])]
                   for m in months])
 
 
@@ -145,9 +158,19 @@ the last are shown as zero.</dd>
 <dt>Editor</dt><dd>A registered user's <code>user_id</code> (the name where the id is 0, as for imported revisions),
 or an anonymous editor's <code>user_text</code> as the output holds it. Contributors whose name is deleted or was
 dropped are not counted as editors; their revisions are counted.</dd>
+<dt>Registered, temporary and IP editors</dt><dd>Counted apart. IP editors (anonymous) edited under their IP
+address (<code>user_is_anonymous</code>). Temporary accounts (<code>user_is_temporary</code>) are the accounts MediaWiki
+creates for people editing without one, which replaced IP editing on Wikimedia's wikis from 2025: names the run's
+<code>--temp-user-pattern</code> finds (by default <code>^~[0-9]{{4}}-</code>, as <code>~2025-12345-67</code>). Registered
+accounts are the rest (a deleted contributor's revisions count here). Unregistered editing after 2025 is IP editors and
+temporary accounts together.</dd>
+<dt>Bot by name</dt><dd>An editor of the top list whose name mediawiki_history's bot-name rule takes for a bot's
+(<code>user_is_bot_by_name</code>: <code>bot</code>, in any case, followed by anything but a letter, or ending the
+name). A guess from the name: dumps do not say who is in the <code>bot</code> group.</dd>
 <dt>Active editors</dt><dd>Distinct editors with at least one revision in the month (Wikimedia's "active editors"
 count those with five or more).</dd>
-<dt>Anonymous share</dt><dd>Revisions with <code>user_is_anonymous</code> over all revisions.</dd>
+<dt>Anonymous share, temporary share</dt><dd>Revisions with <code>user_is_anonymous</code> (IP editors), and with
+<code>user_is_temporary</code>, over all revisions.</dd>
 <dt>Identity-revert rate</dt><dd>Revisions with <code>revision_is_identity_revert</code> over all revisions;
 "reverted later" uses <code>revision_is_identity_reverted</code>. Both depend on the run's
 <code>--revert-radius</code>, which the chart and the key figures name: with no limit (the default), one revert to

@@ -14,6 +14,14 @@ Definitions the page states too:
   output holds it (the IP, or its keyed hash with ``--ips hash``);
   contributors whose name is deleted or dropped are not counted as editors,
   though their revisions are;
+- editors and revisions are of three kinds, counted apart: IP editors
+  (``user_is_anonymous``, called anonymous), temporary accounts
+  (``user_is_temporary``: the accounts that replaced IP editing on Wikimedia's
+  wikis from 2025) and registered accounts (neither; a deleted contributor's
+  revisions count here, as they did before temporary accounts); outputs of an
+  older dumpproc, without the flag columns, get them from the names with the
+  default rules (``ACCOUNT_FALLBACK``); name-bots (``user_is_bot_by_name``) are
+  marked among the top editors;
 - active editors of a month: distinct editors with at least one revision in it;
 - identity-revert rate: revisions with ``revision_is_identity_revert`` over all
   revisions (``revision_is_identity_reverted`` gives the reverted rate), at the
@@ -39,10 +47,19 @@ TOP = 20
 #: DuckDB's memory bound for one report; beyond it aggregation spills to disk.
 MEMORY_LIMIT = "2GB"
 
-# One row per revision, with the derived month and editor key.
+#: The account flags of outputs that have none (an older dumpproc): worked out from the names as
+#: written, by the default --temp-user-pattern and mediawiki_history's bot-name rule (ASCII case only).
+ACCOUNT_FALLBACK = {
+    "user_is_temporary": "(user_text is not null and not user_is_anonymous "
+                         "and regexp_matches(user_text, '^~[0-9]{4}-'))",
+    "user_is_bot_by_name": "(user_text is not null and not user_is_anonymous "
+                           "and regexp_matches(user_text, '[bB][oO][tT]([^a-zA-Z]|$)'))",
+}
+
+# One row per revision, with the derived month and editor key; {accounts} are the account flags.
 _REVISIONS = """
     select page_id, page_namespace, page_title, revision_dt, page_revision_count, user_text,
-           user_is_anonymous, revision_is_identity_revert, revision_is_identity_reverted,
+           user_is_anonymous, {accounts}, revision_is_identity_revert, revision_is_identity_reverted,
            revision_text_bytes_diff,
            strftime(make_timestamp(epoch_us(revision_dt)), '%Y-%m') as month,
            case when user_text is null then null
@@ -57,6 +74,11 @@ _TOTALS = f"""
     select count(*), count(distinct page_id), count(distinct editor),
            count(distinct editor) filter (where user_is_anonymous),
            count(*) filter (where user_is_anonymous),
+           count(distinct editor) filter (where user_is_temporary),
+           count(*) filter (where user_is_temporary),
+           count(distinct editor) filter (where not user_is_anonymous and not user_is_temporary),
+           count(distinct editor) filter (where user_is_bot_by_name),
+           count(*) filter (where user_is_bot_by_name),
            count(*) filter (where revision_is_identity_revert),
            count(*) filter (where revision_is_identity_reverted),
            min(revision_dt), max(revision_dt)
@@ -66,9 +88,11 @@ _TOTALS = f"""
 _MONTHS = f"""
     select month, count(*),
            count(*) filter (where user_is_anonymous),
+           count(*) filter (where user_is_temporary),
            count(distinct editor),
-           count(distinct editor) filter (where not user_is_anonymous),
+           count(distinct editor) filter (where not user_is_anonymous and not user_is_temporary),
            count(distinct editor) filter (where user_is_anonymous),
+           count(distinct editor) filter (where user_is_temporary),
            count(*) filter (where revision_is_identity_revert),
            count(*) filter (where revision_is_identity_reverted)
     from ({_REVISIONS}) group by month order by month
@@ -103,7 +127,8 @@ _TOP_EDITORS = f"""
     with r as ({_REVISIONS}),
     top as (select editor, count(*) as edits from r where editor is not null
             group by editor order by edits desc, editor limit $top)
-    select top.editor, any_value(r.user_text), bool_or(r.user_is_anonymous), top.edits,
+    select top.editor, any_value(r.user_text), bool_or(r.user_is_anonymous), bool_or(r.user_is_temporary),
+           bool_or(r.user_is_bot_by_name), top.edits,
            count(distinct r.page_id), count(*) filter (where r.revision_is_identity_revert),
            min(r.revision_dt), max(r.revision_dt)
     from r join top using (editor) group by top.editor, top.edits
@@ -182,44 +207,59 @@ def _reference_figures(made: int, reverted: int, revisions: int) -> dict:
             "identity_reverted_rate" + suffix: _rate(reverted, revisions)}
 
 
+def account_columns(columns: list[str]) -> str:
+    """The select list of the account flags: the files' own, else ``ACCOUNT_FALLBACK``'s."""
+    return ", ".join(name if name in columns else f"{rule} as {name}" for name, rule in ACCOUNT_FALLBACK.items())
+
+
 def figures(con, files: list[str], top: int = TOP) -> dict:
     """Every figure of the report for the given ``revisions`` part files, as plain JSON-able values."""
     params = {"files": files}
-    (revisions, pages, editors, anonymous_editors, anonymous, made, reverted,
-     first, last) = con.execute(_TOTALS, params).fetchone()
-    found = {row[0]: row for row in con.execute(_MONTHS, params).fetchall()}
+    columns = [d[0] for d in con.execute("select * from read_parquet($files) limit 0", params).description]
+    accounts = account_columns(columns)
+
+    def query(sql: str, more: dict | None = None):
+        return con.execute(sql.format(accounts=accounts), {**params, **(more or {})})
+
+    (revisions, pages, editors, anonymous_editors, anonymous, temporary_editors, temporary,
+     registered_editors, bot_editors, bot_revisions, made, reverted, first, last) = query(_TOTALS).fetchone()
+    found = {row[0]: row for row in query(_MONTHS).fetchall()}
     reference = reference_reverts(con, files)
     months = []
     if found:
         for month in _month_range(min(found), max(found)):
-            _, n, anon, active, active_registered, active_anonymous, rv, rvd = found.get(
-                month, (month, 0, 0, 0, 0, 0, 0, 0))
+            (_, n, anon, temp, active, active_registered, active_anonymous, active_temporary,
+             rv, rvd) = found.get(month, (month, *[0] * 9))
             rv15, rvd15 = reference.get(month, (0, 0))
             months.append({
-                "month": month, "revisions": n, "anonymous_revisions": anon,
+                "month": month, "revisions": n, "anonymous_revisions": anon, "temporary_revisions": temp,
+                "registered_revisions": n - anon - temp,
                 "active_editors": active, "active_registered_editors": active_registered,
-                "active_anonymous_editors": active_anonymous,
+                "active_anonymous_editors": active_anonymous, "active_temporary_editors": active_temporary,
                 "identity_reverts": rv, "identity_reverted": rvd,
-                "anonymous_share": _rate(anon, n), "identity_revert_rate": _rate(rv, n),
-                "identity_reverted_rate": _rate(rvd, n),
+                "anonymous_share": _rate(anon, n), "temporary_share": _rate(temp, n),
+                "identity_revert_rate": _rate(rv, n), "identity_reverted_rate": _rate(rvd, n),
                 **_reference_figures(rv15, rvd15, n),
             })
-    bytes_bins = [{"bin": b, "label": bin_label(b), "revisions": n}
-                  for b, n in con.execute(_BYTES, params).fetchall()]
+    bytes_bins = [{"bin": b, "label": bin_label(b), "revisions": n} for b, n in query(_BYTES).fetchall()]
     top_pages = [{"page_id": pid, "page_namespace": ns, "page_title": title, "revisions": n,
                   "identity_reverts": rv, "first_revision_dt": _iso(a), "last_revision_dt": _iso(b)}
-                 for pid, ns, title, n, rv, a, b in con.execute(_TOP_PAGES, {**params, "top": top}).fetchall()]
-    top_editors = [{"editor": key, "user_text": name, "user_is_anonymous": anon, "revisions": n,
-                    "pages_edited": pages_edited, "identity_reverts": rv,
-                    "first_revision_dt": _iso(a), "last_revision_dt": _iso(b)}
-                   for key, name, anon, n, pages_edited, rv, a, b
-                   in con.execute(_TOP_EDITORS, {**params, "top": top}).fetchall()]
+                 for pid, ns, title, n, rv, a, b in query(_TOP_PAGES, {"top": top}).fetchall()]
+    top_editors = [{"editor": key, "user_text": name, "user_is_anonymous": anon, "user_is_temporary": temp,
+                    "user_is_bot_by_name": bot, "revisions": n, "pages_edited": pages_edited,
+                    "identity_reverts": rv, "first_revision_dt": _iso(a), "last_revision_dt": _iso(b)}
+                   for key, name, anon, temp, bot, n, pages_edited, rv, a, b
+                   in query(_TOP_EDITORS, {"top": top}).fetchall()]
     return {
         "totals": {
             "revisions": revisions, "pages": pages, "editors": editors,
-            "anonymous_editors": anonymous_editors, "anonymous_revisions": anonymous,
+            "registered_editors": registered_editors, "temporary_editors": temporary_editors,
+            "anonymous_editors": anonymous_editors,
+            "registered_revisions": revisions - anonymous - temporary, "temporary_revisions": temporary,
+            "anonymous_revisions": anonymous,
+            "bot_by_name_editors": bot_editors, "bot_by_name_revisions": bot_revisions,
             "identity_reverts": made, "identity_reverted": reverted,
-            "anonymous_share": _rate(anonymous, revisions),
+            "anonymous_share": _rate(anonymous, revisions), "temporary_share": _rate(temporary, revisions),
             "identity_revert_rate": _rate(made, revisions),
             "identity_reverted_rate": _rate(reverted, revisions),
             **_reference_figures(sum(r[0] for r in reference.values()),
