@@ -149,15 +149,6 @@ class Revision(NamedTuple):
         """The text as a string, decoded at each call."""
         return None if self.text_utf8 is None else self.text_utf8.decode("utf-8")
 
-    @classmethod
-    def from_string(cls, xml: str, page_id: int = 1) -> "Revision":
-        """Parse one ``<revision>`` element written as a string (for tests)."""
-        from .parse import revision_from_element
-        from lxml import etree
-
-        element = etree.fromstring(xml.encode("utf-8"))
-        return revision_from_element(element, page_id)
-
 
 def sha1_base36(text: str | bytes) -> str:
     """MediaWiki's revision sha1: the SHA-1 of the UTF-8 text in base 36, padded to 31 digits."""

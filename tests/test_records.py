@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from dumpproc.records import Revision, SiteInfo, is_base36_sha1, sha1_base36, slots_sha1
+from dumpproc.parse.revision import revision_from_string
+from dumpproc.records import SiteInfo, is_base36_sha1, sha1_base36, slots_sha1
 
 
 def test_sha1_of_empty_text_is_mediawikis():
@@ -30,7 +31,7 @@ def test_namespace_of_title_prefix():
 
 
 def test_revision_from_string():
-    rev = Revision.from_string(
+    rev = revision_from_string(
         "<revision><id>5</id><timestamp>2001-01-15T13:15:00Z</timestamp>"
         "<contributor><ip>10.0.0.1</ip></contributor><text>hi</text></revision>", page_id=9)
     assert (rev.page_id, rev.id, rev.user_text, rev.user_is_anonymous, rev.text, rev.text_bytes) == (
@@ -47,7 +48,7 @@ def test_slots_sha1_is_mediawikis_compute_sha1():
 
 
 def test_revision_sha1_main_sha1_and_size():
-    rev = Revision.from_string(
+    rev = revision_from_string(
         "<revision><id>5</id><timestamp>2001-01-15T13:15:00Z</timestamp>"
         "<contributor><ip>10.0.0.1</ip></contributor><text>hi</text>"
         "<content><role>mediainfo</role><text bytes=\"7\">{}</text></content></revision>")

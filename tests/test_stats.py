@@ -8,7 +8,7 @@ import mwreverts
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dumpproc.records import Revision
+from dumpproc.parse.revision import revision_from_string
 from dumpproc.stats import (PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time, sha1_key,
                             timestamp_us)
 
@@ -16,7 +16,7 @@ DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def _rev(rev_id, stamp, size):
-    return Revision.from_string(
+    return revision_from_string(
         f"<revision><id>{rev_id}</id><timestamp>{stamp}</timestamp>"
         f"<contributor><username>A</username><id>1</id></contributor><text>{'x' * size}</text></revision>")
 

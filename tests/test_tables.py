@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import FIXTURES, SAMPLE
+from dumpproc.parse.revision import revision_from_string
 from dumpproc import sink
 from dumpproc.pipeline import Options, run
 from dumpproc.privacy import IpPolicy
@@ -146,14 +147,14 @@ _EDITS = [  # (contributor name, id as the dump gives it, comment, text)
 
 
 def _assemble(ips: IpPolicy):
-    from dumpproc.records import PageHeader, Revision
+    from dumpproc.records import PageHeader
     from dumpproc.schema import REVISIONS
     from dumpproc.tables import PageAssembler
 
     assembler = PageAssembler(PageHeader(1, 3, "User talk:192.0.2.7", "User talk:192.0.2.7/a", None), ips=ips)
     diffs, texts = [], []
     for n, (name, user_id, comment, text) in enumerate(_EDITS, 1):
-        revision = Revision.from_string(_REVISION.format(id=n, name=name, user_id=user_id, comment=comment, text=text))
+        revision = revision_from_string(_REVISION.format(id=n, name=name, user_id=user_id, comment=comment, text=text))
         diffs.append(assembler.add(revision))
         texts.append(assembler.content_text)
     summary = assembler.finish()
@@ -207,14 +208,14 @@ def test_seconds_since_previous_revision_follow_time_when_the_dump_does_not(monk
     """docs/schema.md: as mediawiki_history, the seconds since the revision saved just before, never
     negative; the other columns stay in dump order (page_revision_count, bytes diff, the diff base)."""
     from dumpproc import tables
-    from dumpproc.records import PageHeader, Revision
+    from dumpproc.records import PageHeader
     from dumpproc.schema import REVISIONS
 
     monkeypatch.setattr(tables, "_PACK_ROWS", pack_rows)  # 2: the page's rows are packed as Arrow batches
     assembler = tables.PageAssembler(PageHeader(1, 0, "Merged", None, None))
     stamps = ["2020-01-01T00:01:40Z", "2020-01-01T00:04:10Z", "2020-01-01T00:00:40Z", "2020-01-01T00:04:20Z"]
     for n, stamp in enumerate(stamps, 1):  # revision 3 was saved first: an imported history
-        assembler.add(Revision.from_string(f"<revision><id>{n}</id><timestamp>{stamp}</timestamp>"
+        assembler.add(revision_from_string(f"<revision><id>{n}</id><timestamp>{stamp}</timestamp>"
                                            f"<contributor><username>A</username><id>1</id></contributor>"
                                            f"<text>{'x' * n}</text></revision>"))
     summary = assembler.finish()
@@ -249,7 +250,7 @@ _ACCOUNTS = [  # (contributor element, user_is_anonymous, user_is_temporary, use
 
 def _account_page(ips: IpPolicy | None = None, pattern: str | None = None):
     from dumpproc.accounts import AccountKinds
-    from dumpproc.records import PageHeader, Revision
+    from dumpproc.records import PageHeader
     from dumpproc.schema import REVISIONS
     from dumpproc.tables import PageAssembler, UserTotals
 
@@ -259,7 +260,7 @@ def _account_page(ips: IpPolicy | None = None, pattern: str | None = None):
         xml = _ACCOUNT_REVISION.format(id=n, day=n, who=who)
         if who.startswith("<contributor"):
             xml = _ACCOUNT_REVISION.format(id=n, day=n, who="").replace("<contributor></contributor>", who)
-        assembler.add(Revision.from_string(xml))
+        assembler.add(revision_from_string(xml))
     summary = assembler.finish()
     totals = UserTotals()
     totals.add_page(summary.contributions)

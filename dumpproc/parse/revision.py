@@ -202,3 +202,10 @@ def _read_text(element, declared_first: bool = False) -> tuple[bytes | None, int
             return None, size, False  # a size, but not the text
         return text_utf8, 0, False
     return None, size, deleted
+
+
+def revision_from_string(xml: str, page_id: int = 1) -> Revision:
+    """One ``<revision>`` element written as a string, read as a dump's would be (for tests)."""
+    from lxml import etree
+
+    return revision_from_element(etree.fromstring(xml.encode("utf-8")), page_id)
