@@ -179,6 +179,13 @@ def test_adjacent_pages_with_one_id_are_one_page_and_others_stay_apart():
     assert pages == [(1, [10, 11, 12], 2), (2, [20], 1), (1, [30], 1)]
 
 
+def test_adjacent_pages_sharing_an_id_under_other_titles_stay_two_records():
+    """A made-up export (dumpster-dive's tinywiki) gives two pages one id: other titles, other pages."""
+    xml = _document(_page(1, 10, "ab", "Duplicate title"), _page(1, 12, "c", "Big Page"), _page(1, 13, "d", "Big Page"))
+    pages = [(page.title, [r.id for r in page], page.parts) for page in merge_continued(Dump(io.BytesIO(xml)).pages())]
+    assert pages == [("Duplicate title", [10, 11], 1), ("Big Page", [12, 13], 2)]
+
+
 def test_a_page_left_half_read_is_finished_with_all_its_parts():
     xml = _document(_page(1, 10, "ab"), _page(1, 12, "cd"), _page(2, 20, "x"))
     merged = merge_continued(Dump(io.BytesIO(xml)).pages())

@@ -4,7 +4,8 @@ A dump may write one page as several ``<page>`` elements in a row, each with par
 revisions: the Data Lake's dumps cut a long history into files of one page each
 (``p<page>r<first>r<last>``, see ``sources.names``), and a unit reads those files one after the
 other (``pipeline.unit``). ``merge_continued`` turns adjacent pages with the same id into one
-``ContinuedPage``, whose revisions are those of every part in order: the stages after it see one
+``ContinuedPage``, whose revisions are those of every part in order (a part has the page's id and
+title: two adjacent pages that share an id under other titles are two records, as mwxml reads them): the stages after it see one
 page, so its diff chain, its reverts, its ``pages`` row and its counters are those of the same
 history written as one element.
 
@@ -71,7 +72,7 @@ class ContinuedPage:
                 after = next(self._source, None)  # the source finishes ``part`` and reads the next <page>
             except DumpError as exc:
                 self.fault, after = exc, None
-            if after is not None and after.id == self.id:
+            if after is not None and after.id == self.id and after.title == self.title:
                 self.parts += 1
                 part = after
             else:
