@@ -48,6 +48,25 @@ class PageHeader(NamedTuple):
     restrictions: str | None
 
 
+class HeaderFields:
+    """``id``, ``namespace`` and ``title`` of an object that holds a page's ``header`` (a reader's page)."""
+
+    __slots__ = ()
+    header: PageHeader
+
+    @property
+    def id(self) -> int:
+        return self.header.id
+
+    @property
+    def namespace(self) -> int:
+        return self.header.namespace
+
+    @property
+    def title(self) -> str:
+        return self.header.title
+
+
 class Slot(NamedTuple):
     """One content slot of a revision other than ``main`` (schema 0.11's ``<content>``, by ``role``).
 

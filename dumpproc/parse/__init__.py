@@ -35,7 +35,7 @@ from typing import BinaryIO, Iterator
 from lxml import etree
 
 from ..errors import CorruptInput, DumpError, MalformedXML
-from ..records import PageHeader, Revision, SiteInfo
+from ..records import HeaderFields, PageHeader, Revision, SiteInfo
 from . import faults, values
 from .revision import _local, revision_from_element
 from .site_info import export_version, site_info_from_element
@@ -51,7 +51,7 @@ _PAGE_FIELDS = {"title", "ns", "id", "redirect", "restrictions", "revision"}
 _PAGE_IGNORED = {"discussionthreadinginfo", "upload"}
 
 
-class Page:
+class Page(HeaderFields):
     """One page: its header fields and a single-pass iterator of its revisions."""
 
     __slots__ = ("header", "skipped", "_dump", "_first", "_done")
@@ -63,18 +63,6 @@ class Page:
         self._dump = dump
         self._first = first
         self._done = first is None
-
-    @property
-    def id(self) -> int:
-        return self.header.id
-
-    @property
-    def namespace(self) -> int:
-        return self.header.namespace
-
-    @property
-    def title(self) -> str:
-        return self.header.title
 
     def __iter__(self) -> Iterator[Revision]:
         dump = self._dump

@@ -21,10 +21,10 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 from ..errors import DumpError
-from ..records import PageHeader, Revision
+from ..records import HeaderFields, PageHeader, Revision
 
 
-class ContinuedPage:
+class ContinuedPage(HeaderFields):
     """One page made of adjacent parts with the same id; iterated once, like ``parse.Page``.
 
     ``skipped`` (``--on-error skip-page``): a part was malformed; the page is skipped whole, so the
@@ -45,18 +45,6 @@ class ContinuedPage:
         self._first = first
         self._source = source
         self._revisions = self._read()  # one generator: a page left half-read is finished where it stopped
-
-    @property
-    def id(self) -> int:
-        return self.header.id
-
-    @property
-    def namespace(self) -> int:
-        return self.header.namespace
-
-    @property
-    def title(self) -> str:
-        return self.header.title
 
     def __iter__(self) -> Iterator[Revision]:
         return self._revisions
