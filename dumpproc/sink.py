@@ -27,6 +27,9 @@ from .errors import OutputError
 
 #: Rows in a row group: bounds the writer's memory (buffered as Arrow, ~100 bytes a revision).
 ROW_GROUP_ROWS = 65_536
+#: ... and the Arrow bytes buffered for one: a wide row (the revisions table has 37 columns) makes a
+#: full row group tens of MB, which would make a unit's memory grow with its input up to that point.
+ROW_GROUP_BYTES = 8 << 20
 #: Rows kept as Python objects before they are packed into an Arrow batch.
 BATCH_ROWS = 4_096
 #: For tables with texts, a row group is also cut once it holds this many bytes of text.
@@ -142,7 +145,7 @@ class PartWriter:
     ``append`` takes one row as a tuple in schema order. Rows are packed into
     Arrow batches every ``BATCH_ROWS`` rows, and the batches written as one row
     group once there are ``ROW_GROUP_ROWS`` rows (or ``ROW_GROUP_TEXT_BYTES`` of
-    text), so memory stays bounded and compact.
+    text, or ``ROW_GROUP_BYTES`` of Arrow data), so memory stays bounded and compact.
 
     Row groups are written at page boundaries: ``mark()`` says a page begins, and
     ``rollback()`` withdraws the rows appended since (a page that malformed XML
@@ -161,6 +164,7 @@ class PartWriter:
         self._columns: list[list] = [[] for _ in schema]
         self._batches: list[pa.RecordBatch] = []
         self._batched_rows = 0
+        self._batched_bytes = 0
         self._text_columns = [(i, _TEXT_CHARS[f.name]) for i, f in enumerate(schema) if f.name in TEXT_COLUMNS]
         self._buffered_text = 0
         self._due = False  # a row group is full: write it at the next page boundary
@@ -184,14 +188,18 @@ class PartWriter:
             self._full()
         elif len(self._columns[0]) >= BATCH_ROWS:
             self._pack()
-            if self._batched_rows >= ROW_GROUP_ROWS:
+            if self._group_full():
                 self._full()
+
+    def _group_full(self) -> bool:
+        return self._batched_rows >= ROW_GROUP_ROWS or self._batched_bytes >= ROW_GROUP_BYTES
 
     def _full(self) -> None:
         """A row group's worth is buffered: write it now if the page is too large to hold, else at its end."""
         self._due = True
         if (self._buffered_text >= PAGE_HOLD_TEXT_FACTOR * ROW_GROUP_TEXT_BYTES
-                or self._batched_rows >= PAGE_HOLD_FACTOR * ROW_GROUP_ROWS):
+                or self._batched_rows >= PAGE_HOLD_FACTOR * ROW_GROUP_ROWS
+                or self._batched_bytes >= PAGE_HOLD_FACTOR * ROW_GROUP_BYTES):
             self.flush()
             self._mark = None
 
@@ -219,6 +227,7 @@ class PartWriter:
             if rows == keep:
                 break
         self._batches, self._batched_rows = batches, rows
+        self._batched_bytes = sum(batch.nbytes for batch in batches)
         return True
 
     def extend(self, columns: list[list]) -> None:
@@ -227,7 +236,7 @@ class PartWriter:
             column.extend(values)
         if len(self._columns[0]) >= BATCH_ROWS:
             self._pack()
-            if self._batched_rows >= ROW_GROUP_ROWS:
+            if self._group_full():
                 self._full()
 
     def append_batch(self, batch: pa.RecordBatch) -> None:
@@ -235,7 +244,8 @@ class PartWriter:
         self._pack()
         self._batches.append(batch)
         self._batched_rows += batch.num_rows
-        if self._batched_rows >= ROW_GROUP_ROWS:
+        self._batched_bytes += batch.nbytes
+        if self._group_full():
             self._full()
 
     def _pack(self) -> None:
@@ -244,8 +254,10 @@ class PartWriter:
         if not count:
             return
         arrays = [pa.array(values, type=field.type) for values, field in zip(self._columns, self.schema)]
-        self._batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        self._batches.append(batch)
         self._batched_rows += count
+        self._batched_bytes += batch.nbytes
         self._columns = [[] for _ in self.schema]
 
     def flush(self) -> None:
@@ -261,6 +273,7 @@ class PartWriter:
         self.rows += table.num_rows
         self._batches = []
         self._batched_rows = 0
+        self._batched_bytes = 0
         self._buffered_text = 0
         self._due = False
         self._mark = 0
