@@ -41,6 +41,7 @@ from typing import BinaryIO, Callable
 from ..errors import CorruptInput, MissingCodecLibrary, install_hint
 from .external import PIPE_BYTES, program_stream, which
 from .sevenzip import ArchiveEntryStream, sevenzip_member
+from .wrapping import OverSource
 
 
 #: Bytes read from the head of an input to recognise its codec.
@@ -82,7 +83,7 @@ def match(head: bytes) -> Codec | None:
     return next((candidate for candidate in CODECS if candidate.matches(head)), None)
 
 
-class CodecStream(io.RawIOBase):
+class CodecStream(OverSource):
     """A decompressor's output whose library's errors for bad data (``errors``) become ``CorruptInput``.
 
     ``offset()`` says how far into its input the decompressor has read; ``cut_short()``,
@@ -92,7 +93,7 @@ class CodecStream(io.RawIOBase):
     def __init__(self, inner: BinaryIO, codec: str, errors: tuple[type[BaseException], ...],
                  offset: Callable[[], int | None] | None = None, cut_short: Callable[[], str | None] | None = None):
         super().__init__()
-        self._inner = inner
+        self._source = inner
         self.codec = codec
         self._errors = errors
         self._offset = offset
@@ -104,7 +105,7 @@ class CodecStream(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         # the library's bytes as they are: RawIOBase.read would copy them through a buffer
         try:
-            data = self._inner.read(size)
+            data = self._source.read(size)
         except self._errors as exc:
             raise self._damaged(exc) from exc
         if not data and size != 0:
@@ -113,7 +114,7 @@ class CodecStream(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         try:
-            count = self._inner.readinto(buffer)
+            count = self._source.readinto(buffer)
         except self._errors as exc:
             raise self._damaged(exc) from exc
         if not count and len(buffer):
@@ -135,13 +136,6 @@ class CodecStream(io.RawIOBase):
             return self._offset() if self._offset is not None else None
         except (OSError, ValueError):  # a closed or unseekable file
             return None
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._inner.close()
-            finally:
-                super().close()
 
 
 def _file(source: str | BinaryIO) -> BinaryIO:

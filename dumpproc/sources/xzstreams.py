@@ -13,15 +13,16 @@ cut short; ``codecs`` turns both into ``CorruptInput``.
 
 from __future__ import annotations
 
-import io
 import lzma
 from typing import BinaryIO
+
+from .wrapping import OverSource
 
 #: Compressed bytes read from the input at a time.
 CHUNK = 1 << 16
 
 
-class LzmaStreams(io.RawIOBase):
+class LzmaStreams(OverSource):
     """The decompressed bytes of ``source``, xz (``lzma.FORMAT_XZ``) or .lzma (``lzma.FORMAT_ALONE``)."""
 
     def __init__(self, source: BinaryIO, format: int):
@@ -85,10 +86,3 @@ class LzmaStreams(io.RawIOBase):
         self._decompressor = lzma.LZMADecompressor(self._format)
         self._pending, self._fed = rest, False
         return True
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._source.close()
-            finally:
-                super().close()

@@ -17,8 +17,9 @@ what is wrong with them.
 
 from __future__ import annotations
 
-import io
 from typing import BinaryIO
+
+from .wrapping import OverSource
 
 _MAGIC = 0xFD2FB528
 _SKIPPABLE = 0x184D2A50  # the low 4 bits are free
@@ -104,7 +105,7 @@ class FrameWalker:
         self._state, self._need = _FRAME, 4
 
 
-class WatchedSource(io.RawIOBase):
+class WatchedSource(OverSource):
     """``source``'s bytes unchanged, walked frame by frame, and counted (how far the decompressor has read)."""
 
     def __init__(self, source: BinaryIO):
@@ -132,10 +133,3 @@ class WatchedSource(io.RawIOBase):
             return None
         return (f"it ends inside frame {walker.frames + 1}"
                 + (f", after {walker.frames} whole frame{'s' if walker.frames != 1 else ''}" if walker.frames else ""))
-
-    def close(self) -> None:
-        if not self.closed:
-            try:
-                self._source.close()
-            finally:
-                super().close()
