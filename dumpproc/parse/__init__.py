@@ -36,7 +36,7 @@ from lxml import etree
 
 from ..errors import CorruptInput, DumpError, MalformedXML
 from ..records import HeaderFields, PageHeader, Revision, SiteInfo
-from . import faults, values
+from . import faults, normalise
 from .revision import _local, revision_from_element
 from .site_info import export_version, site_info_from_element
 from .tracking import PageTracker
@@ -361,23 +361,18 @@ class Dump:
         self._page_line = page.sourceline  # where a skip-page restart looks for it
         self._revision_id = None
         self._page_id = None
-        if page_id is None:
-            raise self._error("<page> has no <id>", offset=self._page_offset(page))
+        text = lambda element: None if element is None else (element.text or "")  # noqa: E731
         try:
-            self._page_id = values.page_id(page_id.text)
+            header, from_title = normalise.page_header(text(page_id), title, text(ns), redirect, restrictions,
+                                                       self.site_info)
         except MalformedXML as exc:
-            raise self._error(exc.message, *self._place(page_id)) from None
-        if title is None:
-            raise self._error("<page> has no <title>", offset=self._page_offset(page))
-        if ns is None:  # before 0.6 no page has one; mwxml reads a later page without one the same way
-            namespace = self.site_info.namespace_of(title)
-            self.pages_without_ns += 1
-        else:
-            try:
-                namespace = values.namespace(ns.text)
-            except MalformedXML as exc:
-                raise self._error(exc.message, *self._place(ns)) from None
-        return PageHeader(self._page_id, namespace, title, redirect, restrictions)
+            self._page_id = exc.page_id
+            if exc.field == "page":  # a field it lacks: at its <page> tag
+                raise self._error(exc.message, offset=self._page_offset(page)) from None
+            raise self._error(exc.message, *self._place(ns if exc.field == "page/ns" else page_id)) from None
+        self._page_id = header.id
+        self.pages_without_ns += from_title
+        return header
 
     def _place(self, element) -> tuple[int | None, int | None]:
         """(line, XML byte of its line's start) of an element lxml built, where the tracker can say."""

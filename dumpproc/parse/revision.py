@@ -1,8 +1,9 @@
 """One ``<revision>`` element to a ``Revision`` record, for every schema from 0.3 to 0.11.
 
-Its values are checked here (``values``); an error about one names the revision
-by its id once that id has been read, and the line (of the current parse) of the
-element at fault.
+The lxml reader's part is finding the fields in the element tree (``raw_revision``);
+checking and normalising them is shared with every reader (``normalise``). An error
+about a value names the revision by its id once that id has been read, and the line
+(of the current parse) of the element at fault.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections import Counter
 from lxml.etree import tostring as _text_bytes
 
 from ..errors import MalformedXML
-from ..records import Revision, Slot
-from . import values
+from ..records import Revision
+from . import normalise
+from .normalise import RawRevision, RawText
 
 _REVISION_IGNORED = {"origin"}
 
@@ -31,14 +33,30 @@ def _local(tag) -> str:
 
 
 def revision_from_element(element, page_id: int, unknown: Counter | None = None) -> Revision:
-    """Build a ``Revision`` from a finished ``<revision>`` element of any schema."""
+    """Build a ``Revision`` from a finished ``<revision>`` element of any schema.
+
+    The walk only finds the fields (``raw_revision``); ``normalise.revision`` checks them, and a
+    fault it names by field is placed here at that element's line.
+    """
+    raw, elements = raw_revision(element, unknown)
+    try:
+        return normalise.revision(raw, page_id, unknown)
+    except MalformedXML as exc:
+        at = elements.get(getattr(exc, "field", None), element)
+        exc.line = at.sourceline
+        raise
+
+
+def raw_revision(element, unknown: Counter | None = None) -> tuple[RawRevision, dict]:
+    """A ``<revision>`` element's fields as written (``normalise.RawRevision``), and the element
+    each checked field came from (by ``normalise.FIELDS`` name), for placing a fault."""
     rev_id = parent_id = timestamp = sha1 = model = fmt = None
     user_id = user_text = None
     anonymous = user_deleted = minor = comment_deleted = False
     comment: str | None = ""
-    main = None  # the element holding the main slot's text
-    main_model = main_format = None
-    contents = []  # (role, model, format, text element) of the other slots, in dump order
+    main = None  # the element holding the first <text>
+    contents = []  # (role, model, format, RawText) of the <content> slots, in dump order
+    elements = {}
     for child in element:
         tag = child.tag.rpartition("}")[2] if isinstance(child.tag, str) else ""
         if tag == "text":
@@ -55,11 +73,11 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
                 for field in child:
                     ftag = _local(field.tag)
                     if ftag == "username":
-                        user_text = field.text or None  # an empty name is no name
+                        user_text = field.text
                     elif ftag == "id":
                         user_id = field
                     elif ftag == "ip":
-                        user_text = field.text or None
+                        user_text = field.text
                         anonymous = True
                     elif unknown is not None and ftag:
                         unknown[f"contributor:{ftag}"] += 1
@@ -73,7 +91,7 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
             else:
                 comment = child.text or ""
         elif tag == "sha1":
-            sha1 = child.text or None
+            sha1 = child.text
         elif tag == "model":
             model = child.text
         elif tag == "format":
@@ -91,117 +109,40 @@ def revision_from_element(element, page_id: int, unknown: Counter | None = None)
                     slot_model = field.text
                 elif ftag == "format":
                     slot_format = field.text
-            if role == "main":
-                if slot_text is not None:
-                    main, main_model, main_format = slot_text, slot_model, slot_format
-            elif role:
-                contents.append((role, slot_model, slot_format, slot_text))
-            elif unknown is not None:
-                unknown["content:(no role)"] += 1  # a slot without a name cannot be a column's key
+            if role and role != "main" and slot_text is not None:
+                elements.setdefault(f"slot:{role}", slot_text)
+            elif role == "main" and slot_text is not None:
+                elements["text"] = slot_text  # the last one with a text is the main slot, as in normalise
+            contents.append((role, slot_model, slot_format, None if slot_text is None else _raw_text(slot_text)))
         elif tag and tag not in _REVISION_IGNORED and unknown is not None:
             unknown[f"revision:{_local(tag)}"] += 1
-
-    if rev_id is None:
-        raise MalformedXML("<revision> has no <id>", line=element.sourceline)
-    try:
-        revision_id = values.revision_id(rev_id.text)
-    except MalformedXML as exc:
-        exc.line = rev_id.sourceline
-        raise
-    at = element  # the element being checked: an error's line is its line
-    try:
-        if timestamp is None:
-            raise MalformedXML("<revision> has no <timestamp>")
-        at = timestamp
-        timestamp = values.timestamp(timestamp.text)
-        if parent_id is not None:
-            at = parent_id
-            parent_id = values.parent_id(parent_id.text)
-        text_bytes = text_utf8 = text_sha1 = None
-        text_deleted = False
-        if main is not None:
-            at = main
-            text_utf8, text_bytes, text_deleted = _read_text(main)
-            text_sha1 = main.get("sha1") or None
-        slots = []
-        seen = set()
-        for role, slot_model, slot_format, slot_text in contents:
-            if role in seen:  # a role twice: the first is the slot, as the first <text> is the main one
-                continue
-            seen.add(role)
-            body = size = slot_sha1 = None
-            deleted = False
-            if slot_text is not None:
-                at = slot_text
-                # MediaWiki's size of the slot, as the Data Lake has it: for Wikibase content
-                # (Commons' mediainfo) it is not the bytes of the JSON the dump holds
-                body, size, deleted = _read_text(slot_text, declared_first=True)
-                slot_sha1 = slot_text.get("sha1") or None
-            slots.append(Slot(role, slot_model, slot_format, body, size, slot_sha1, deleted))
-        slots.sort(key=lambda slot: slot.role)
-        if anonymous or user_id is None:
-            user_id = None
-        else:
-            at = user_id
-            user_id = values.user_id(user_id.text)
-    except MalformedXML as exc:
-        exc.revision_id = revision_id  # the revision at fault is this one, whose id is known
-        exc.line = at.sourceline
-        raise
-    return Revision(
-        page_id=page_id,
-        id=revision_id,
-        parent_id=parent_id,
-        timestamp=timestamp,
-        user_id=user_id,
-        user_text=user_text,
-        user_is_anonymous=anonymous,
-        user_deleted=user_deleted,
-        minor=minor,
-        comment=comment,
-        comment_deleted=comment_deleted,
-        model=main_model or model,
-        format=main_format or fmt,
-        text_utf8=text_utf8,
-        text_bytes=text_bytes,
-        text_deleted=text_deleted,
-        sha1=sha1,
-        text_sha1=text_sha1,
-        slots=tuple(slots),
-    )
+    if main is not None:
+        elements.setdefault("text", main)
+    for name, found in (("revision/id", rev_id), ("timestamp", timestamp), ("parentid", parent_id),
+                        ("contributor/id", user_id)):
+        if found is not None:
+            elements[name] = found
+    raw = RawRevision(
+        id=_value(rev_id), timestamp=_value(timestamp), parent_id=_value(parent_id), user_id=_value(user_id),
+        user_text=user_text, anonymous=anonymous, user_deleted=user_deleted, minor=minor, comment=comment,
+        comment_deleted=comment_deleted, model=model, format=fmt, sha1=sha1,
+        text=None if main is None else _raw_text(main), contents=tuple(contents))
+    return raw, elements
 
 
-def _read_text(element, declared_first: bool = False) -> tuple[bytes | None, int | None, bool]:
-    """A slot's ``<text>``: (its UTF-8 bytes or None, its size or None, deleted).
+def _value(element) -> str | None:
+    """An element's text: None when it is absent, "" when it is empty."""
+    return None if element is None else (element.text or "")
 
-    The bytes are those libxml2 delivers (line ends read as LF, as XML has them). The size
-    is theirs, else the ``bytes`` attribute (``declared_first``: the attribute, else theirs),
-    where a negative one (Wikimedia's dumper writes ``-1`` for deleted texts) is unknown. An
-    empty ``<text>`` that names a size other than 0, or, without a size, a stored text
-    (``id``, ``location``: stubs), is a text not in the dump, not an empty one.
-    """
+
+def _raw_text(element) -> RawText:
+    """A ``<text>`` as ``normalise`` takes it: the UTF-8 bytes straight from libxml2 (no Python
+    string, no encoding; line ends read as LF, as XML has them) and its attributes."""
     deleted = element.get("deleted") is not None
-    text_utf8 = None
-    if not deleted:
-        # the UTF-8 bytes straight from libxml2: no Python string, no encoding
-        text_utf8 = _text_bytes(element, method="text", encoding="utf-8", with_tail=False)
-        if text_utf8 and not declared_first:
-            return text_utf8, len(text_utf8), False
-    declared = element.get("bytes")
-    size = None
-    if declared is not None:
-        size = values.integer(declared, "text/@bytes")
-        if size < 0:
-            size = None  # unknown, not a size
-    if text_utf8:
-        return text_utf8, len(text_utf8) if size is None else size, False
-    if text_utf8 is not None:  # empty
-        if declared is None and (element.get("id") is not None or element.get("location") is not None):
-            return None, None, False  # a stub: the text is stored elsewhere
-        if declared is not None and size != 0:
-            return None, size, False  # a size, but not the text
-        return text_utf8, 0, False
-    return None, size, deleted
+    return RawText(
+        utf8=None if deleted else _text_bytes(element, method="text", encoding="utf-8", with_tail=False),
+        deleted=deleted, bytes=element.get("bytes"), sha1=element.get("sha1"),
+        stored=element.get("id") is not None or element.get("location") is not None)
 
 
 def revision_from_string(xml: str, page_id: int = 1) -> Revision:
