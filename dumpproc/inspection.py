@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
-from .parse import Dump
+from .parse.readers import open_reader
 from .stats import timestamp_us
 from .units import wiki_db
 from .sources import open_dump
@@ -75,7 +75,7 @@ def inspect_dump(path: str, threads: int = 1) -> Inspection:
     piped = is_piped(path)
     path = input_name(path)
     with open_dump(path, threads) as stream:
-        dump = Dump(stream, path)
+        dump = open_reader("lxml", stream, path)
         site = dump.site_info
         result = Inspection(
             path=path,

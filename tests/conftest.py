@@ -180,3 +180,16 @@ class Feeder(threading.Thread):
             reader = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
             os.close(reader)
             self.join(timeout=0.1)
+
+
+def _registered_parsers() -> tuple[str, ...]:
+    from dumpproc.parse.readers import names
+
+    return names()
+
+
+@pytest.fixture(params=_registered_parsers())
+def parser(request) -> str:
+    """Each registered reader's name: a test that reads a dump through ``open_reader(parser, …)``
+    runs over every reader (CONVENTIONS, two readers one contract)."""
+    return request.param

@@ -1,8 +1,9 @@
 """A unit's input as one stream of pages: its file (or split share), or the files that continue one
 another, each opened when the one before it ends.
 
-``UnitInput`` gives ``run_unit`` one ``pages()`` whatever the unit is: each file is its own
-``parse.Dump`` (so a fault names its own file and place), and adjacent ``<page>`` elements with the
+``UnitInput`` gives ``run_unit`` one ``pages()`` whatever the unit is: each file is read by its
+own reader, opened by name from the registry (``parse.readers``; so a fault names its own file and
+place), and adjacent ``<page>`` elements with the
 same id, within a file or across two, are one page (``parse.continued``). What the manifest
 counts per dump (unknown elements, skipped pages, XML bytes) is summed over the files.
 
@@ -20,7 +21,7 @@ import re
 from collections import Counter
 from typing import Callable, Iterator
 
-from ..parse import Dump
+from ..parse.readers import DumpReader, open_reader
 from ..parse.continued import ContinuedPage, merge_continued
 from ..errors import DumpError
 from ..sources import open_dump
@@ -31,17 +32,19 @@ from ..units import Unit
 class UnitInput:
     """The unit's files read in order; use as a context manager (the open stream is closed)."""
 
-    def __init__(self, unit: Unit, threads: int, on_error: str, open_first: Callable):
+    def __init__(self, unit: Unit, threads: int, on_error: str, open_first: Callable, parser: str = "lxml"):
         self.unit, self.threads, self.on_error = unit, threads, on_error
+        #: the registered reader that reads every file of the unit (the manifest records it)
+        self.parser = parser
         #: the files in the order they are read (a chain's pieces of one page by time)
         self.order = _reading_order(unit.paths, threads) if unit.continued else [unit.path]
         first = open_first(unit, threads) if self.order[0] == unit.path else open_dump(self.order[0], threads)
         self._streams = [first]
-        self._dumps: list[Dump] = []
+        self._dumps: list[DumpReader] = []
         self._done_bytes = 0  # the sizes of the files read to their end
         self.codec = first.codec
         try:
-            self._dumps.append(Dump(first, self.order[0], on_error))
+            self._dumps.append(open_reader(parser, first, self.order[0], on_error))
         except BaseException:
             first.close()
             raise
@@ -63,7 +66,7 @@ class UnitInput:
             self._done_bytes += os.path.getsize(before)
             self._streams[-1].close()
             self._streams.append(open_dump(path, self.threads))
-            self._dumps.append(Dump(self._streams[-1], path, self.on_error))
+            self._dumps.append(open_reader(self.parser, self._streams[-1], path, self.on_error))
             yield from self._dumps[-1].pages()
 
     # -- what the manifest counts, over every file ---------------------------------

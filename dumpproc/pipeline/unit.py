@@ -216,14 +216,15 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
         if options.checksums is not None:
             for path in unit.paths:
                 verify_checksum(path, options.checksums.get(path))
-        with UnitInput(unit, threads, options.on_error, _open_unit) as dump:
+        with UnitInput(unit, threads, options.on_error, _open_unit, options.parser) as dump:
             # a pipe cannot say how far it is: count what it handed out
             position = dump.handed_out if unit.stream else dump.position
             report = Reporter(progress, unit.id, unit.start, position)
             db, db_from = wiki_db(dump.site_info, unit.path, options.wiki_db)
             snapshot, snapshot_from = snapshot_of(unit.path, options.snapshot, options.run_month)
             entry.update(wiki_db=db, snapshot=snapshot, wiki_db_from=db_from, snapshot_from=snapshot_from,
-                         codec=dump.codec.name, schema_version=dump.site_info.schema_version)
+                         codec=dump.codec.name, schema_version=dump.site_info.schema_version,
+                         parser=dump.parser)  # SPEC: the manifest records each unit's reader
             tables = _UnitTables(_open_writers(unit, options, db, snapshot), options)
             wanted = options.namespaces
             revisions_read = 0
