@@ -1,0 +1,205 @@
+"""The compiled reader against the lxml reader: the same pages and revisions, field for field, for
+every block size; a fallback (never a misreading) on what MediaWiki does not write."""
+
+from __future__ import annotations
+
+import bz2
+import io
+
+import pytest
+
+import gen_dump
+from conftest import FIXTURES, SAMPLE
+from dumpproc.fastxml import Fallback
+from dumpproc.fastxml.reader import FastDump
+from dumpproc.parse import Dump
+
+ROOT = '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en">'
+SITEINFO = ("<siteinfo><sitename>W</sitename><dbname>w</dbname><namespaces>"
+            '<namespace key="0" /><namespace key="1">Talk</namespace></namespaces></siteinfo>')
+
+# What MediaWiki's writer does, and what it might: entities and references in titles, comments,
+# names and attributes, line ends of three kinds, self-closing and deleted elements, slots.
+TRICKY = (ROOT + "\r\n  " + SITEINFO + """
+  <page>
+    <title>Talk:A &amp; B &lt;&gt; &quot;q&quot; &apos;a&apos; &#233;&#x1F642;</title>
+    <ns>1</ns>
+    <id>7</id>
+    <redirect title="B &amp; &#x9;tab	and&#10;line&#13;x
+y" />
+    <restrictions>edit=sysop</restrictions>
+    <revision>
+      <id>70</id>
+      <timestamp>2020-01-01T00:00:00Z</timestamp>
+      <contributor><username>N&#228;me</username><id>3</id></contributor>
+      <minor/>
+      <comment>a\r\nb\rc&#13;d</comment>
+      <origin>70</origin>
+      <model>wikitext</model>
+      <format>text/x-wiki</format>
+      <text xml:space='preserve' sha1="abc" bytes="9">line one\r\nline &lt;two&gt;\rthree ]]&gt; 北京</text>
+      <sha1>abc</sha1>
+    </revision>
+    <revision>
+      <id>71</id>
+      <parentid>70</parentid>
+      <timestamp>2020-01-02T00:00:00+02:00</timestamp>
+      <contributor deleted="deleted" />
+      <comment deleted="deleted"/>
+      <model/>
+      <text bytes="12" deleted="deleted" />
+      <sha1/>
+    </revision>
+    <revision >
+      <id>72</id>
+      <timestamp>2020-01-03T00:00:00Z</timestamp>
+      <contributor><ip>2001:db8::1</ip></contributor>
+      <content><role>main</role><origin>72</origin><model>wikitext</model><format>text/x-wiki</format>
+        <text bytes="4" sha1="m1">main</text></content>
+      <content><role>mediainfo</role><model>wikibase-mediainfo</model><format>application/json</format>
+        <text bytes="40" sha1="s1">{"a": "&lt;&gt;"}</text></content>
+      <content><role>aux</role><text id="5" /></content>
+    </revision>
+  </page>
+  <page>
+    <title>Stub</title>
+    <ns>0</ns>
+    <id>8</id>
+  </page>
+  <page>
+    <title>Talk:No ns</title>
+    <id>9</id>
+    <revision><id>90</id><timestamp>2020-01-01T00:00:00Z</timestamp><text id="12" /></revision>
+  </page>
+</mediawiki>
+""").encode("utf-8")
+
+
+def read_lxml(data: bytes):
+    dump = Dump(io.BytesIO(data), "x.xml")
+    pages = [(page.header, list(page)) for page in dump.pages()]
+    return dump.site_info, pages, _counts(dump)
+
+
+def read_fast(data: bytes, block_size: int = 1 << 16):
+    dump = FastDump(io.BytesIO(data), "x.xml", block_size=block_size)
+    pages = [(page.header, list(page)) for page in dump.pages()]
+    return dump.site_info, pages, _counts(dump)
+
+
+def _counts(dump):
+    return (dump.page_count, dump.revision_count, dump.pages_without_revisions, dump.pages_without_ns,
+            dict(dump.unknown_elements), dump.skipped_pages)
+
+
+def assert_same(data: bytes, block_size: int = 1 << 16):
+    expected = read_lxml(data)
+    got = read_fast(data, block_size)
+    assert got[0] == expected[0]
+    assert len(got[1]) == len(expected[1])
+    for (header, revisions), (want_header, want_revisions) in zip(got[1], expected[1]):
+        assert header == want_header
+        assert len(revisions) == len(want_revisions), header
+        for revision, wanted in zip(revisions, want_revisions):
+            assert revision._asdict() == wanted._asdict()  # field for field: a difference names its field
+    assert got[2] == expected[2]
+    return expected
+
+
+def test_what_mediawiki_writes_is_read_as_lxml_reads_it():
+    _, pages, counts = assert_same(TRICKY)
+    (header, revisions), stub, no_ns = pages
+    assert header.title == "Talk:A & B <> \"q\" 'a' é🙂" and header.redirect_title == "B & \ttab and\nline\rx y"
+    assert revisions[0].text_utf8 == "line one\nline <two>\nthree ]]> 北京".encode()
+    assert revisions[0].comment == "a\nb\nc\rd"
+    assert [slot.role for slot in revisions[2].slots] == ["aux", "mediainfo"]
+    assert counts[:4] == (3, 4, 1, 1)
+
+
+def test_every_block_boundary_gives_the_same_rows():
+    """Every block size from one byte up: the scan resumes at its last boundary, whatever the cut."""
+    expected = read_lxml(TRICKY)
+    for block_size in [*range(1, 200), *range(200, len(TRICKY) + 50, 7)]:
+        assert read_fast(TRICKY, block_size) == expected, block_size
+
+
+def test_a_small_field_table_is_refilled(monkeypatch):
+    """Fewer table rows than a revision has: the scan stops at a boundary, and the table grows
+    when not even one unit fits."""
+    from dumpproc.fastxml import blocks
+
+    calls = []
+    scan = blocks.kernel.scan
+
+    def counting(*args):
+        result = scan(*args)
+        calls.append(result[0])
+        return result
+
+    monkeypatch.setattr(blocks, "ROWS", 4)
+    monkeypatch.setattr(blocks.kernel, "scan", counting)
+    assert read_fast(TRICKY) == read_lxml(TRICKY)
+    assert calls.count(blocks.kernel.FULL) > 3
+
+
+@pytest.mark.parametrize("schema", gen_dump.SCHEMAS)
+@pytest.mark.parametrize("seed", [1, 2])
+def test_generated_dumps(schema, seed):
+    buffer = io.BytesIO()
+    gen_dump.generate(buffer, gen_dump.Options(pages=12, revisions=(1, 8), text_size=600, seed=seed, schema=schema,
+                                               deleted_rate=0.2, ip_mentions=0.3, account_names=True))
+    data = buffer.getvalue()
+    assert_same(data)
+    assert_same(data, block_size=997)
+
+
+@pytest.mark.parametrize("name", ["samplewiki-20260101-deleted-0.11.xml", "samplewiki-20260101-old-0.4.xml"])
+def test_fixtures(name):
+    assert_same((FIXTURES / name).read_bytes())
+
+
+def test_sample_history():
+    assert_same(bz2.decompress(SAMPLE.read_bytes()), block_size=50_000)
+
+
+PAGE = "<page><title>T</title><ns>0</ns><id>1</id><revision><id>2</id><timestamp>2020-01-01T00:00:00Z</timestamp>{}</revision></page>"
+
+
+@pytest.mark.parametrize("inside", [
+    "<!-- a comment -->",
+    "<text><![CDATA[x]]></text>",
+    "<?pi x?>",
+    "<text>&nbsp;</text>",  # an entity XML does not declare
+    "<text>&#0;</text>",  # a character XML does not allow
+    "<text>&#xD800;</text>",
+    "<text>\x01</text>",
+    "<text>a]]>b</text>",
+    "<text>a&b</text>",
+    "<mystery>x</mystery>",  # an element MediaWiki does not write (lxml counts it)
+    "<text foo='1'>x</text>",
+    "<text bytes='1' bytes='2'>x</text>",
+    "<x:text xmlns:x='urn:x'>y</x:text>",
+    "<text>x</texts>",
+    "<text>x",
+    "<comment>a<b/></comment>",
+    "text beside elements",
+    "<text bytes=1>x</text>",
+    "<text bytes='<'>x</text>",
+])
+def test_what_mediawiki_does_not_write_falls_back(inside):
+    data = (ROOT + SITEINFO + PAGE.format(inside) + "</mediawiki>").encode()
+    with pytest.raises(Fallback):
+        read_fast(data)
+
+
+@pytest.mark.parametrize("data", [
+    b"\xff\xfe" + (ROOT + SITEINFO + PAGE.format("") + "</mediawiki>").encode("utf-16-le"),  # UTF-16
+    (ROOT + SITEINFO + PAGE.format("<text>\xe9</text>") + "</mediawiki>").encode("latin-1"),  # not UTF-8
+    ("<!DOCTYPE mediawiki>" + ROOT + SITEINFO + PAGE.format("") + "</mediawiki>").encode(),
+    (ROOT + SITEINFO + PAGE.format("") + "</mediawiki><page>").encode(),  # content after the end
+    (ROOT + SITEINFO + PAGE.format("")).encode(),  # the document is cut short
+    (ROOT + SITEINFO + PAGE.format("<timestamp>yesterday</timestamp>") + "</mediawiki>").encode(),  # lxml names it
+])
+def test_other_input_falls_back(data):
+    with pytest.raises(Fallback):
+        read_fast(data)
