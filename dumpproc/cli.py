@@ -20,6 +20,7 @@ from .errors import DumpError, IncompleteDump, InputNotFound, MissingDependency,
 from .interrupts import EXIT_INTERRUPTED, Interrupted
 from .ownership import OutInUse
 from .parse import ON_ERROR
+from .parse.readers import choices as parser_choices
 from .privacy import IP_MODES, IpPolicy
 from .sources.layout import DEFAULT_ROOT
 
@@ -138,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     process.add_argument("--on-error", choices=ON_ERROR, default="fail-unit",
                          help="what malformed XML inside a page does: fail the unit (keeping the pages before "
                               "it) or skip the page (counted in the manifest) (default: %(default)s)")
+    process.add_argument("--parser", choices=parser_choices(), default="auto",
+                         help="which XML reader: the compiled one (fast), lxml's (the reference), or auto: "
+                              "the fast one, falling back to lxml for a unit it does not fully cover; all give "
+                              "the same rows (default: %(default)s)")
     process.add_argument("--group-readable", action="store_true",
                          help="create output readable by the owner's group (default: owner only)")
 
@@ -193,6 +198,7 @@ def _process(args) -> int:
             engine=args.engine,
             resume=args.resume,
             on_error=args.on_error,
+            parser=args.parser,
             temp_user_pattern=args.temp_user_pattern,
             **({"split_size": args.split_size} if args.split_size else {}),
             checksums=checksums_for(inputs) if args.verify_checksums else None,

@@ -12,7 +12,7 @@ from conftest import SAMPLE
 from dumpproc.errors import MalformedXML
 from dumpproc.parse import normalise
 from dumpproc.parse.normalise import RawRevision, RawText
-from dumpproc.parse.readers import READERS, names, open_reader
+from dumpproc.parse.readers import READERS, choices, names, open_reader
 from dumpproc.pipeline import Options, run
 from dumpproc.records import PageHeader, SiteInfo
 
@@ -29,13 +29,13 @@ XML = b"""<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" version="
 </mediawiki>"""
 
 
-def test_lxml_is_registered_and_the_fast_reader_not_yet():
-    """``fast`` and ``auto`` are registered only with a compiled reader proven equal to lxml."""
-    assert "lxml" in names() and "fast" not in READERS
-    with pytest.raises(ValueError, match="lxml"):
-        open_reader("fast", io.BytesIO(XML))
-    with pytest.raises(ValueError, match="--parser"):
-        Options(out="x", parser="fast")
+def test_both_readers_are_registered_and_auto_is_a_choice_not_a_reader():
+    assert names() == ("lxml", "fast") and set(READERS) == {"lxml", "fast"}
+    assert choices() == ("auto", "lxml", "fast") and Options(out="x").parser == "auto"
+    with pytest.raises(ValueError, match="lxml, fast"):
+        open_reader("auto", io.BytesIO(XML))
+    with pytest.raises(ValueError, match="--parser must be one of auto, lxml, fast"):
+        Options(out="x", parser="sax")
 
 
 def test_every_reader_gives_the_same_records_and_counts(parser):
@@ -53,11 +53,14 @@ def test_every_reader_gives_the_same_records_and_counts(parser):
     assert dump.unknown_elements == Counter() and dump.skipped_pages == []
 
 
-def test_the_manifest_records_each_units_reader(tmp_path):
+@pytest.mark.parametrize("chosen, used", [("auto", "fast"), ("fast", "fast"), ("lxml", "lxml")])
+def test_the_manifest_records_each_units_reader(tmp_path, chosen, used):
     out = tmp_path / "out"
-    assert run([str(SAMPLE)], Options(out=str(out), workers=1, tables=("pages",))).ok
-    units = json.loads((out / "_manifest.json").read_text())["units"]
-    assert units and all(unit["parser"] == "lxml" for unit in units)
+    assert run([str(SAMPLE)], Options(out=str(out), workers=1, tables=("pages",), parser=chosen)).ok
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["options"]["parser"] == chosen
+    assert manifest["units"] and all(unit["parser"] == used and "parser_fallback" not in unit
+                                     for unit in manifest["units"])
 
 
 # -- normalise: what a reader hands over, checked the same whoever read it ------------------------

@@ -20,9 +20,11 @@ What a reader gives (``DumpReader``):
 - faults as ``MalformedXML`` (or the codec's ``CorruptInput``), placed at the XML byte and
   line, naming the page and revision, raised where met; ``path`` names the file in them.
 
-Registered: ``lxml``, the reference (``parse.Dump``). The compiled reader (issue 16,
-``docs/fast-reader-plan.md``) is registered as ``fast`` only once it gives the same rows as
-``lxml`` on every test dump; ``auto`` (fast, falling back to lxml) comes with it.
+Registered: ``lxml``, the reference (``parse.Dump``), and ``fast``, the compiled reader
+(``fastxml``), which raises ``fastxml.Fallback`` (a ``DumpError``) on anything it does not read.
+``auto`` is not a reader but the run's choice of one (``pipeline.unit``, SPEC ``--parser``): a
+unit is read with ``fast`` and, if it falls back or meets a fault, again with ``lxml``, so that
+the rows, errors and positions users see are the reference reader's.
 """
 
 from __future__ import annotations
@@ -93,6 +95,14 @@ def names() -> tuple[str, ...]:
     return tuple(READERS)
 
 
+#: ``--parser``'s choices: the readers, and ``auto`` (fast, falling back to lxml for a unit)
+AUTO = "auto"
+
+
+def choices() -> tuple[str, ...]:
+    return (AUTO, *READERS)
+
+
 def open_reader(name: str, stream: BinaryIO, path: str | None = None, on_error: str = "fail-unit") -> DumpReader:
     """Open ``stream`` with the reader registered as ``name``; ``path`` names the file in errors."""
     try:
@@ -108,3 +118,12 @@ def _lxml(stream: BinaryIO, path: str | None, on_error: str) -> DumpReader:
     from . import Dump
 
     return Dump(stream, path, on_error)
+
+
+@reader("fast")
+def _fast(stream: BinaryIO, path: str | None, on_error: str) -> DumpReader:
+    """The compiled reader (``fastxml``): the same records, or ``Fallback`` where it cannot read on.
+    ``on_error`` is lxml's concern: a malformed page is a fallback here."""
+    from ..fastxml.reader import FastDump
+
+    return FastDump(stream, path)

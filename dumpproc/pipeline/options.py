@@ -12,7 +12,7 @@ from .. import ownership
 from ..accounts import DEFAULT_TEMP_USER_PATTERN, temp_user_pattern
 from ..engines import ENGINES
 from ..parse import ON_ERROR
-from ..parse.readers import READERS
+from ..parse.readers import choices as parser_choices
 from ..privacy import IpPolicy
 from ..schema import TABLES
 
@@ -46,9 +46,10 @@ class Options:
     checksums: dict[str, tuple[str, str]] | None = None
     #: what malformed XML inside a page does: fail the unit, or skip the page
     on_error: str = "fail-unit"
-    #: which registered reader reads the XML (``parse.readers``); every one gives the same rows, so
-    #: --resume may mix them. Not on the command line until a second reader exists (SPEC ``--parser``).
-    parser: str = "lxml"
+    #: which registered reader reads the XML (``parse.readers``), or ``auto``: the fast one, falling
+    #: back to lxml for a unit it does not fully cover (SPEC ``--parser``); every one gives the same
+    #: rows, so --resume may mix them
+    parser: str = "auto"
     #: the wiki_db= partition of inputs whose siteinfo and file name give none (--wiki-db)
     wiki_db: str | None = None
     #: a registered name this regular expression finds is a temporary account (--temp-user-pattern)
@@ -71,8 +72,8 @@ class Options:
             raise ValueError(f"--engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         if self.on_error not in ON_ERROR:
             raise ValueError(f"--on-error must be one of {', '.join(ON_ERROR)}, not {self.on_error!r}")
-        if self.parser not in READERS:
-            raise ValueError(f"--parser must be one of {', '.join(READERS)}, not {self.parser!r}")
+        if self.parser not in parser_choices():
+            raise ValueError(f"--parser must be one of {', '.join(parser_choices())}, not {self.parser!r}")
         if self.revert_radius < 0:
             raise ValueError("--revert-radius must be 0 (unlimited) or positive")
         temp_user_pattern(self.temp_user_pattern)  # a ValueError saying what is wrong with it

@@ -14,6 +14,8 @@ import time
 from .. import interrupts
 from ..accounts import AccountKinds
 from ..errors import DumpError, MalformedXML, OutputError
+from ..fastxml import Fallback
+from ..parse.readers import AUTO
 from ..progress import Reporter
 from ..schema import TABLES
 from ..sink import PartWriter, partition_dir
@@ -194,6 +196,16 @@ def _origin(origin: dict | None) -> dict | None:
     return {"offset" if key == "offset" else "xml_offset": value for key, value in origin.items()}
 
 
+class _ReadAgain(Exception):
+    """The fast reader's pass over a unit under ``--parser auto`` met what it does not read, or a
+    fault: its parts are gone, and the unit is read again with lxml (not a ``DumpError``, so that no
+    handler of input faults takes it)."""
+
+    def __init__(self, cause: DumpError):
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> dict:
     """Process one unit end to end and commit its parts; returns its manifest entry.
 
@@ -207,16 +219,44 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
     The parts are left complete under temporary names (``entry["staged"]``, beside
     ``entry["files"]``): the run publishes them once the manifest lists them (``publish``),
     so that no part appears under OUT that the manifest does not name.
+
+    ``--parser auto`` reads the unit with the fast reader; where that falls back (what MediaWiki
+    does not write) or meets a fault of the input, nothing of that pass is kept and the unit is
+    read again with lxml, so that the rows, errors and positions are the reference reader's; the
+    entry's ``parser`` says which read it and ``parser_fallback`` why lxml did. A piped unit can
+    be read once only: lxml reads it.
     """
     started = time.monotonic()
+    parser = options.parser
+    if parser == AUTO:
+        parser = "lxml" if unit.stream else "fast"
+    try:
+        entry = _run_unit(unit, options, threads, progress, parser, read_again=options.parser == AUTO)
+    except _ReadAgain as again:
+        cause = again.cause
+        log.info("unit %s: read again with lxml: %s", unit.id, cause)
+        entry = _run_unit(unit, options, threads, progress, "lxml", verify=False)
+        entry["parser_fallback"] = {
+            "reason": cause.reason if isinstance(cause, Fallback) else f"a fault of the input ({type(cause).__name__})",
+            **({"xml_offset": cause.uncompressed_offset} if cause.uncompressed_offset is not None else {})}
+    entry["seconds"] = round(time.monotonic() - started, 3)
+    return entry
+
+
+def _run_unit(unit: Unit, options: Options, threads: int, progress, parser: str, read_again: bool = False,
+              verify: bool = True) -> dict:
+    """``run_unit`` with one reader; ``read_again``: a fault while reading raises ``_ReadAgain``
+    (the unit's parts aborted) instead of failing the unit."""
     entry = {**unit.describe(), "status": "failed", "pages": 0, "revisions": 0, "seconds": 0.0, "error": None}
     tables = None
+    reading = False
     try:
         interrupts.check()
-        if options.checksums is not None:
+        if verify and options.checksums is not None:
             for path in unit.paths:
                 verify_checksum(path, options.checksums.get(path))
-        with UnitInput(unit, threads, options.on_error, _open_unit, options.parser) as dump:
+        reading = True
+        with UnitInput(unit, threads, options.on_error, _open_unit, parser) as dump:
             # a pipe cannot say how far it is: count what it handed out
             position = dump.handed_out if unit.stream else dump.position
             report = Reporter(progress, unit.id, unit.start, position)
@@ -244,6 +284,8 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
                 raise
             except DumpError as exc:
                 interrupts.check()  # a decompressor stopped by the same signal is no fault of the input
+                if read_again:
+                    raise _ReadAgain(exc) from None  # the parts are aborted below
                 if not tables.withdraw_page():
                     raise
                 failure = exc  # the pages before it are committed below
@@ -275,6 +317,8 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
     except DumpError as exc:
         if tables is not None:
             tables.abort()
+        if read_again and reading and not interrupts.requested():
+            raise _ReadAgain(exc) from None
         if interrupts.requested():
             entry.update(status="interrupted", pages=0, revisions=0)
         else:
@@ -285,5 +329,4 @@ def run_unit(unit: Unit, options: Options, threads: int = 1, progress=None) -> d
         if tables is not None:
             tables.abort()
         raise
-    entry["seconds"] = round(time.monotonic() - started, 3)
     return entry
