@@ -6,7 +6,8 @@ blocks in ``wait4``, so the figure is not rounded to a polling interval).
 CPU time is user + system seconds of the whole process tree, from the
 ``rusage`` that ``os.wait4`` returns for the command: Linux fills it with the
 process's own time plus that of every descendant it (or they, in turn) waited
-for, threads included, which is every worker and decompressor process of a run
+for, threads included (a command's time starts at zero when it is started, unlike
+its ``ru_maxrss``, below), which is every worker and decompressor process of a run
 that ends cleanly. Nothing is sampled, so nothing is missed between samples.
 (``psutil`` is not a dependency, and would only sum what it sees while the
 processes live.)
@@ -26,9 +27,13 @@ not. The peak reported is the larger of
   process, which catches a single process's spike between two samples.
 
 It is therefore a close lower bound of the tree's true peak. ``process_peak_bytes``
-is the peak of the largest single process: the larger of the highest sampled
-``VmHWM`` and ``wait4``'s ``ru_maxrss`` (the kernel's peak RSS of the command
-and of its largest reaped descendant), exact whatever the sampling. ``hwm_sum_bytes``,
+is the peak of the largest single process, its highest sampled ``VmHWM`` (the
+kernel's own peak RSS of the process, so only growth in a process's last 20 ms
+before it exits goes unseen). ``wait4``'s ``ru_maxrss`` would be exact but is
+not used: Linux carries the peak RSS of the address space a process replaces at
+``exec`` into it, and ``subprocess`` starts the command from a (v)fork of this
+process, so ``ru_maxrss`` is never below the benchmark process's own peak (which
+generating a dump with a huge revision makes hundreds of MB). ``hwm_sum_bytes``,
 the sum of every process's ``VmHWM``, is an upper bound (as if every process
 peaked at once, shared pages counted in each). For a one-process command
 (the naive pipeline, ``7zz``, ``lbzip2`` and ``zstd``, which use threads) both
@@ -139,7 +144,7 @@ def measure(argv: list[str], *, capture: bool = False, cwd=None, env=None) -> Me
         stdout, stderr = out.read(), err.read()
     if child.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, argv))} exited {child.returncode}:\n{stderr.decode(errors='replace')}")
-    largest = max(max(sampler.hwm.values(), default=0), usage.ru_maxrss * 1024)  # ru_maxrss is in KiB on Linux
+    largest = max(sampler.hwm.values(), default=0)
     return Measurement(seconds, max(sampler.peak_sum, largest), sum(sampler.hwm.values()),
                        stdout.decode(errors="replace"), usage.ru_utime + usage.ru_stime, largest)
 
