@@ -25,17 +25,18 @@ import pytest
 from conftest import generated_wiki, quick_history
 from runs import QUICK, ROUNDS, dumpproc_variants, flat, run_bare_lxml, run_dumpproc, summary, xml_bytes
 
-INPUTS = {  # id: (title, inputs, quick stand-ins); the aims are judged by scripts/run_benchmarks.py
+INPUTS = {  # id: (title, inputs, quick stand-ins, their title); the aims are judged by scripts/run_benchmarks.py
     "anarchism-zst": ("Anarchism history recompressed to zstd",
-                      lambda request: [request.getfixturevalue("anarchism_zst")], lambda: [quick_history("zst")]),
+                      lambda request: [request.getfixturevalue("anarchism_zst")], lambda: [quick_history("zst")],
+                      "generated one-page history, zstd (Anarchism's quick stand-in)"),
     "wiki-zst": ("generated wiki, 4 zstd files", lambda request: generated_wiki("zst"),
-                 lambda: generated_wiki("zst", quick=True)),
+                 lambda: generated_wiki("zst", quick=True), "small generated wiki, 4 zstd files (quick stand-in)"),
 }
 
 
 @pytest.mark.parametrize("input_id", list(INPUTS))
 def test_cpu(benchmark, request, input_id: str):
-    title, inputs, quick_inputs = INPUTS[input_id]
+    title, inputs, quick_inputs, quick_title = INPUTS[input_id]
     paths = quick_inputs() if QUICK else inputs(request)
     variants = dumpproc_variants()
     ours: dict[str, list] = {name: [] for name, _ in variants}
@@ -50,7 +51,7 @@ def test_cpu(benchmark, request, input_id: str):
     figures = {**{name: summary([run for run, _ in runs]) for name, runs in ours.items()},
                "bare_lxml": summary([run for run, _ in bare])}
     benchmark.extra_info.update(
-        aim="cpu", id=input_id, title=f"{title}{' (quick stand-in)' if QUICK else ''}", quick=QUICK, rounds=ROUNDS,
+        aim="cpu", id=input_id, title=quick_title if QUICK else title, quick=QUICK, rounds=ROUNDS,
         workers=1, tools=[*ours, "bare_lxml"], inputs=[path.name for path in paths],
         xml_bytes=sum(xml_bytes(path) for path in paths), revisions=revisions, **flat(figures))
     benchmark.pedantic(lambda: None, rounds=1)
