@@ -174,49 +174,44 @@ def _case_section(info: dict) -> list[str]:
     return lines + [""]
 
 
+def _section(title: str, prose: str, columns: list[str], rows: list[list[str]]) -> list[str]:
+    """A report section: its heading, what it measures, and one table."""
+    return [f"## {title}", "", prose, "", f"| {' | '.join(columns)} |", f"|{'---|' * len(columns)}",
+            *(f"| {' | '.join(row)} |" for row in rows), ""]
+
+
 def _cpu_section(cpu: dict[str, dict]) -> list[str]:
     """The CPU benchmarks (``benchmarks/test_cpu.py``): each dumpproc run's CPU against the bare lxml parse's."""
-    lines = [
-        "## CPU against a bare lxml parse", "",
+    names = {"dumpproc": "dumpproc `-j 1`", "dumpproc_lxml": "dumpproc `-j 1 --parser lxml`",
+             "bare_lxml": "bare lxml iterparse"}
+    rows = [[f"{input_id}: {info['title']}", f"{info['xml_bytes'] / 1e6:,.0f}", f"{info['revisions']:,}",
+             names.get(tool, tool), _n(info[f"{tool}_cpu_s"]), f"{info[f'{tool}_cpu_s'] / info['bare_lxml_cpu_s']:.2f}",
+             _n(info[f"{tool}_s"]), _n(info[f"{tool}_process_peak_mib"])]
+            for input_id, info in cpu.items() for tool in info["tools"]]
+    return _section(
+        "CPU against a bare lxml parse",
         "User + system CPU seconds of each command's whole process tree (`os.wait4`), start-up included, medians "
         "of the rounds, the commands alternating: dumpproc `process -j 1` with every default table (and "
         "`--parser lxml` where the run has it), and `benchmarks/bare_lxml.py`: `lxml.etree.iterparse` over the "
         "same zstd files decompressed in-process by the `zstandard` module, taking each revision's text as UTF-8 "
-        "bytes and clearing elements as it goes (see `benchmarks/test_cpu.py`).", "",
-        "| input | MB of XML | revisions | command | CPU seconds | / bare lxml's | wall seconds "
-        "| peak per process, MiB |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    names = {"dumpproc": "dumpproc `-j 1`", "dumpproc_lxml": "dumpproc `-j 1 --parser lxml`",
-             "bare_lxml": "bare lxml iterparse"}
-    for input_id, info in cpu.items():
-        for tool in info["tools"]:
-            lines.append(f"| {input_id}: {info['title']} | {info['xml_bytes'] / 1e6:,.0f} | {info['revisions']:,} "
-                         f"| {names.get(tool, tool)} | {_n(info[f'{tool}_cpu_s'])} "
-                         f"| {info[f'{tool}_cpu_s'] / info['bare_lxml_cpu_s']:.2f} | {_n(info[f'{tool}_s'])} "
-                         f"| {_n(info[f'{tool}_process_peak_mib'])} |")
-    return lines + [""]
+        "bytes and clearing elements as it goes (see `benchmarks/test_cpu.py`).",
+        ["input", "MB of XML", "revisions", "command", "CPU seconds", "/ bare lxml's", "wall seconds",
+         "peak per process, MiB"], rows)
 
 
 def _memory_section(memory: dict[str, dict]) -> list[str]:
     """The memory benchmarks (``benchmarks/test_peak_memory.py``): peaks per process, and of the tree."""
-    lines = [
-        "## Peak memory per process", "",
-        "dumpproc `process -j 2` with every default table, once per input. The peak per process is the kernel's "
-        "peak RSS of the largest single process of the run (the parent or a worker); the tree's is the highest "
-        "sampled sum of the processes' PSS (see `benchmarks/measure.py` and `benchmarks/test_peak_memory.py`).", "",
-        "| benchmark | input | MB of XML | peak per process, MiB | tree's peak, MB | wall seconds |",
-        "|---|---|---|---|---|---|",
-    ]
     runs = {"memory-growth": (("one_file", "the first file"), ("all_files", "all 4 files")),
             "huge-revision": (("plain", "without the huge revision"), ("huge", "with it"))}
-    for aim, info in memory.items():
-        for run, label in runs[aim]:
-            xml = info[f"{run}_xml_bytes"]
-            lines.append(f"| {info['id']}: {info['title']} | {label} | {xml / 1e6:,.0f} "
-                         f"| {_n(info[f'{run}_process_peak_mib'])} | {_n(info[f'{run}_peak_mb'])} "
-                         f"| {_n(info[f'{run}_s'])} |")
-    return lines + [""]
+    rows = [[f"{info['id']}: {info['title']}", label, f"{info[f'{run}_xml_bytes'] / 1e6:,.0f}",
+             _n(info[f"{run}_process_peak_mib"]), _n(info[f"{run}_peak_mb"]), _n(info[f"{run}_s"])]
+            for aim, info in memory.items() for run, label in runs[aim]]
+    return _section(
+        "Peak memory per process",
+        "dumpproc `process -j 2` with every default table, once per input. The peak per process is the kernel's "
+        "peak RSS of the largest single process of the run (the parent or a worker); the tree's is the highest "
+        "sampled sum of the processes' PSS (see `benchmarks/measure.py` and `benchmarks/test_peak_memory.py`).",
+        ["benchmark", "input", "MB of XML", "peak per process, MiB", "tree's peak, MB", "wall seconds"], rows)
 
 
 def _other(benchmark: dict) -> str:
