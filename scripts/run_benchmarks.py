@@ -13,8 +13,9 @@ the benchmarks of issue 16's aims, the cases of ``benchmarks/test_cases.py``
 ``test_peak_memory.py`` (peak memory per process as the input grows, and with a
 huge revision), and the other benchmarks (parse, diff, reader, pipeline), each
 with a baseline of its own. ``--quick`` runs only the aims' benchmarks, on small
-stand-in inputs, to check the machinery in a minute or two; ``--cases`` runs
-only the named ids of those (``anarchism-7z``, ``wiki-zst``, ``wiki-growth``, ...). The JSON is kept in the benchmark cache
+stand-in inputs, to check the machinery in a few minutes; ``--cases`` runs
+only the named ids of those (``anarchism-7z``, ``wiki-zst``, ``wiki-growth``, ...).
+The JSON is kept in the benchmark cache
 (``~/.cache/dumpproc-bench``, ``DUMPPROC_BENCH_CACHE``) and its path printed.
 """
 
