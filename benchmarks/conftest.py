@@ -68,26 +68,67 @@ def anarchism_7z() -> Path:
     return ANARCHISM_7Z
 
 
-@pytest.fixture(scope="session")
-def anarchism_bz2(anarchism_7z) -> Path:
-    """The Anarchism history recompressed to bz2 by lbzip2 (cached)."""
+def recompressed(source: Path, name: str, compress: list[str]) -> Path:
+    """The XML of a 7z file (``7zz e -so``) piped through ``compress`` (stdin to stdout), cached as ``name``."""
     import shutil
     import subprocess
 
-    path = CACHE / "anarchism.xml.bz2"
+    path = CACHE / name
     if not path.exists():
         seven = shutil.which("7zz") or shutil.which("7z")
-        if not seven or not shutil.which("lbzip2"):
-            pytest.skip("recompressing needs 7zz and lbzip2 (apt install 7zip lbzip2)")
+        if not seven or not shutil.which(compress[0]):
+            pytest.skip(f"recompressing needs 7zz and {compress[0]} (apt install 7zip {compress[0]})")
         CACHE.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".partial")
         with open(tmp, "wb") as out:
-            unpack = subprocess.Popen([seven, "e", "-so", str(anarchism_7z)], stdout=subprocess.PIPE)
-            subprocess.run(["lbzip2", "-n2"], stdin=unpack.stdout, stdout=out, check=True)
+            unpack = subprocess.Popen([seven, "e", "-so", str(source)], stdout=subprocess.PIPE)
+            subprocess.run(compress, stdin=unpack.stdout, stdout=out, check=True)
             unpack.stdout.close()
             assert unpack.wait() == 0
         tmp.rename(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def anarchism_bz2(anarchism_7z) -> Path:
+    """The Anarchism history recompressed to bz2 by lbzip2 (cached)."""
+    return recompressed(anarchism_7z, "anarchism.xml.bz2", ["lbzip2", "-n2"])
+
+
+@pytest.fixture(scope="session")
+def anarchism_zst(anarchism_7z) -> Path:
+    """The Anarchism history recompressed to zstandard (level 3, one frame; cached)."""
+    return recompressed(anarchism_7z, "anarchism.xml.zst", ["zstd", "-q", "-T2", "-c"])
+
+
+def quick_history(suffix: str) -> Path:
+    """A generated one-page history (about 12 MB of XML) as 7z, bz2 or zst: Anarchism's quick stand-in."""
+    import shutil
+    import subprocess
+
+    xml = cached_dump("quick-history.xml", pages=1, revisions=(400, 400), text_size=30_000, seed=7)
+    path = CACHE / f"quick-history.xml.{suffix}"
+    if not path.exists():
+        tmp = CACHE / f"quick-history.partial.{suffix}"
+        tmp.unlink(missing_ok=True)
+        if suffix == "7z":
+            seven = shutil.which("7zz") or shutil.which("7z") or "7zz"
+            subprocess.run([seven, "a", "-bso0", "-bsp0", str(tmp), str(xml)], check=True)
+        else:
+            with open(xml, "rb") as source, open(tmp, "wb") as out:
+                compress = ["lbzip2", "-n2", "-c"] if suffix == "bz2" else ["zstd", "-q", "-c"]
+                subprocess.run(compress, stdin=source, stdout=out, check=True)
+        tmp.rename(path)
+    return path
+
+
+def huge_revision_dumps(megabytes: int) -> tuple[Path, Path]:
+    """Two generated zstd dumps of 40 pages (cached): one with a single revision of ``megabytes`` MiB of text,
+    and the same options without it, its baseline."""
+    options = dict(pages=40, revisions=(5, 30), text_size=6000, seed=1600, compression="zst", dbname="hugewiki")
+    return (cached_dump(f"huge-{megabytes}mib-20260101-pages-meta-history.xml.zst", huge=1,
+                        huge_size=megabytes * 2**20, **options),
+            cached_dump("huge-none-20260101-pages-meta-history.xml.zst", **options))
 
 
 def time_command(argv: list[str]) -> float:

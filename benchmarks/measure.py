@@ -1,7 +1,16 @@
-"""Wall time and peak memory of a command together with every process it starts, for the benchmark cases.
+"""Wall time, CPU time and peak memory of a command together with every process it starts, for the benchmarks.
 
 Time is the wall clock from starting the command to reaping it (the main thread
-blocks in ``wait``, so the figure is not rounded to a polling interval).
+blocks in ``wait4``, so the figure is not rounded to a polling interval).
+
+CPU time is user + system seconds of the whole process tree, from the
+``rusage`` that ``os.wait4`` returns for the command: Linux fills it with the
+process's own time plus that of every descendant it (or they, in turn) waited
+for, threads included (a command's time starts at zero when it is started, unlike
+its ``ru_maxrss``, below), which is every worker and decompressor process of a run
+that ends cleanly. Nothing is sampled, so nothing is missed between samples.
+(``psutil`` is not a dependency, and would only sum what it sees while the
+processes live.)
 
 Memory is harder, because dumpproc is a tree (the parent, forked workers, an
 ``lbzip2`` per worker) and the kernel keeps no peak for a tree:
@@ -17,7 +26,14 @@ not. The peak reported is the larger of
 - the highest ``VmHWM`` of any one process: the kernel's exact peak RSS of that
   process, which catches a single process's spike between two samples.
 
-It is therefore a close lower bound of the tree's true peak. ``hwm_sum_bytes``,
+It is therefore a close lower bound of the tree's true peak. ``process_peak_bytes``
+is the peak of the largest single process, its highest sampled ``VmHWM`` (the
+kernel's own peak RSS of the process, so only growth in a process's last 20 ms
+before it exits goes unseen). ``wait4``'s ``ru_maxrss`` would be exact but is
+not used: Linux carries the peak RSS of the address space a process replaces at
+``exec`` into it, and ``subprocess`` starts the command from a (v)fork of this
+process, so ``ru_maxrss`` is never below the benchmark process's own peak (which
+generating a dump with a huge revision makes hundreds of MB). ``hwm_sum_bytes``,
 the sum of every process's ``VmHWM``, is an upper bound (as if every process
 peaked at once, shared pages counted in each). For a one-process command
 (the naive pipeline, ``7zz``, ``lbzip2`` and ``zstd``, which use threads) both
@@ -27,7 +43,9 @@ reduce to that process's own peak RSS, what ``/usr/bin/time`` reports.
 from __future__ import annotations
 
 import glob
+import os
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -41,10 +59,16 @@ class Measurement:
     peak_bytes: int
     hwm_sum_bytes: int
     stdout: str = ""
+    cpu_seconds: float = 0.0  # user + system, the whole tree
+    process_peak_bytes: int = 0  # the largest single process's peak RSS
 
     @property
     def peak_mb(self) -> float:
         return self.peak_bytes / 1e6
+
+    @property
+    def process_peak_mib(self) -> float:
+        return self.process_peak_bytes / 2**20
 
 
 def _field_kb(path: str, name: str) -> int:
@@ -98,23 +122,36 @@ class _Sampler(threading.Thread):
 def measure(argv: list[str], *, capture: bool = False, cwd=None, env=None) -> Measurement:
     """Run ``argv`` to the end; its stdout goes to /dev/null unless ``capture``. A failure raises
     ``RuntimeError`` with the command's stderr."""
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, cwd=cwd, env=env)
-    sampler = _Sampler(child.pid)
-    sampler.start()
-    stdout, stderr = child.communicate()
-    seconds = time.perf_counter() - started
-    sampler.stop.set()
-    sampler.join()
+    # output to files, not pipes: the main thread waits in wait4 (the tree's rusage) and reads nothing meanwhile
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=out if capture else subprocess.DEVNULL, stderr=err, cwd=cwd, env=env)
+        sampler = _Sampler(child.pid)
+        sampler.start()
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        except BaseException:
+            child.kill()
+            child.wait()
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            sampler.stop.set()
+            sampler.join()
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
     if child.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, argv))} exited {child.returncode}:\n{stderr.decode(errors='replace')}")
-    return Measurement(seconds, max(sampler.peak_sum, max(sampler.hwm.values(), default=0)),
-                       sum(sampler.hwm.values()), (stdout or b"").decode(errors="replace"))
+    largest = max(sampler.hwm.values(), default=0)
+    return Measurement(seconds, max(sampler.peak_sum, largest), sum(sampler.hwm.values()),
+                       stdout.decode(errors="replace"), usage.ru_utime + usage.ru_stime, largest)
 
 
 def measure_each(argvs: list[list[str]]) -> Measurement:
     """Commands run one after another (a decompressor over several files): times add up, peaks do not."""
     runs = [measure(argv) for argv in argvs]
     return Measurement(sum(r.seconds for r in runs), max(r.peak_bytes for r in runs),
-                       max(r.hwm_sum_bytes for r in runs))
+                       max(r.hwm_sum_bytes for r in runs), cpu_seconds=sum(r.cpu_seconds for r in runs),
+                       process_peak_bytes=max(r.process_peak_bytes for r in runs))
