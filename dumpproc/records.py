@@ -169,6 +169,40 @@ class Revision(NamedTuple):
         return None if self.text_utf8 is None else self.text_utf8.decode("utf-8")
 
 
+class RevisionBatch:
+    """Consecutive one-slot revisions of one page as columns: what a columnar reader (``fastxml``)
+    hands the stages instead of a ``Revision`` each, holding the same values.
+
+    Every field is a NumPy array of one value per revision, views of the reader's buffers.
+    Strings are spans of ``out`` (UTF-8, decoded): ``spans[name]`` is (starts, ends), start -1
+    where the value is None, for ``user_text``, ``comment`` (absent is "", deleted is None, as
+    ``Revision.comment``), ``model``, ``format``, ``sha1``, ``text_sha1``. Ids are 0 where None
+    (no parent, no user id); ``text_bytes`` is -1 where None; ``text_start`` -1 where the text is
+    None (deleted, or not in the dump).
+    """
+
+    __slots__ = ("out", "ids", "parent_ids", "timestamps_us", "user_ids", "anonymous", "user_deleted", "minor",
+                 "comment_deleted", "text_deleted", "text_bytes", "text_start", "text_end", "spans")
+
+    def __init__(self, **columns):
+        for name in self.__slots__:
+            setattr(self, name, columns[name])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def text(self, i: int) -> memoryview | None:
+        """Revision ``i``'s main text (UTF-8), a view of ``out``; None when it has none."""
+        start = self.text_start[i]
+        return None if start < 0 else memoryview(self.out[start:self.text_end[i]])
+
+    def strings(self, name: str) -> list:
+        """Column ``name`` as Python strings (None where None)."""
+        starts, ends = self.spans[name]
+        out = self.out
+        return [None if s < 0 else out[s:e].tobytes().decode("utf-8") for s, e in zip(starts.tolist(), ends.tolist())]
+
+
 def sha1_base36(text: str | bytes) -> str:
     """MediaWiki's revision sha1: the SHA-1 of the UTF-8 text in base 36, padded to 31 digits."""
     number = int.from_bytes(hashlib.sha1(text.encode("utf-8") if isinstance(text, str) else text).digest(), "big")

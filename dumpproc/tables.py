@@ -23,12 +23,13 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 
 from .accounts import AccountKinds
 from .diff import DiffResult, PageDiffer
 from .privacy import IpPolicy, is_ip_name
-from .records import PageHeader, Revision, is_base36_sha1
+from .records import PageHeader, Revision, RevisionBatch, is_base36_sha1, sha1_base36
 from .schema import REVISIONS, USERS
 from .stats import PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time
 
@@ -91,6 +92,8 @@ class PageAssembler:
         self.last_text_bytes = 0
         self._columns: list[list] = [[] for _ in _BASE]
         self._batches: list[pa.RecordBatch] = []
+        #: contributor name -> (is an IP, temporary, bot by name): a page's names repeat
+        self._names: dict[str, tuple] = {}
 
     def add(self, revision: Revision) -> tuple[int | None, DiffResult] | None:
         """Take the page's next revision; returns (base revision id, diff) when its text is visible."""
@@ -144,6 +147,116 @@ class PageAssembler:
         if len(self._columns[0]) >= _PACK_ROWS:
             self._pack()
         return diffed
+
+    def add_batch(self, batch: RevisionBatch) -> list | None:
+        """Take the page's next revisions as columns (``RevisionBatch``: one-slot revisions, IPs
+        kept, no ``content`` table); the same rows as ``add`` one by one. Returns the ``diffs``
+        rows (page id, revision id, base revision id, ops), or None without a diffs table."""
+        n = len(batch)
+        counters = self.counters
+        ids = batch.ids.tolist()
+        times = batch.timestamps_us
+        sizes = batch.text_bytes
+        user_texts = batch.strings("user_text")
+        anonymous = batch.anonymous.tolist()
+        names = self._names
+        for i, name in enumerate(user_texts):  # a registered contributor named by an address is an IP
+            if not anonymous[i] and name is not None:
+                known = names.get(name)
+                if known is None:
+                    known = names[name] = (is_ip_name(name), *self.accounts.flags(name, False))
+                anonymous[i] = known[0]
+        user_ids = [None if a or u == 0 else u for a, u in zip(anonymous, batch.user_ids.tolist())]
+        temporary = [False] * n
+        bot = [False] * n
+        for i, name in enumerate(user_texts):
+            if not anonymous[i] and name is not None:
+                _, temporary[i], bot[i] = names[name]
+        # sha1s: the main slot's is <text sha1=…>, else <sha1>, else computed; the revision's <sha1>, else the main's
+        sha1s = batch.strings("sha1")
+        text_sha1s = batch.strings("text_sha1")
+        main_sha1s = []
+        for i in range(n):
+            main = text_sha1s[i] or sha1s[i]
+            if main is None:
+                text = batch.text(i)
+                main = None if text is None else sha1_base36(text)
+            main_sha1s.append(main)
+            sha1 = sha1s[i]
+            text_sha1 = text_sha1s[i]
+            if (sha1 is not None and not is_base36_sha1(sha1)) or (
+                    text_sha1 is not None and text_sha1 != sha1 and not is_base36_sha1(text_sha1)):
+                self.sha1s_not_base36 += 1
+        revision_sha1s = [s if s is not None else m for s, m in zip(sha1s, main_sha1s)]
+        # counters: in dump order, carried from the rows before
+        known_size = sizes >= 0
+        previous_sizes = np.empty(n, np.int64)
+        previous_known = np.empty(n, bool)
+        previous_sizes[1:], previous_known[1:] = sizes[:-1], known_size[:-1]
+        previous_sizes[0] = -1 if counters.previous_bytes is None else counters.previous_bytes
+        previous_known[0] = counters.previous_bytes is not None
+        previous_times = np.empty(n, np.int64)
+        previous_times[1:] = times[:-1]
+        previous_times[0] = 0 if counters.previous_us is None else counters.previous_us
+        since = (times - previous_times) // 1_000_000
+        since_mask = np.zeros(n, bool)
+        since_mask[0] = counters.previous_us is None
+        counts = np.arange(counters.count + 1, counters.count + n + 1, dtype=np.int64)
+        counters.count += n
+        counters.previous_bytes = None if sizes[-1] < 0 else int(sizes[-1])
+        counters.previous_us = int(times[-1])
+        # reverts, users, the page's lists
+        position = len(self.ids)
+        detector, marks = self.detector, self.marks
+        reverts = []
+        for i, sha1 in enumerate(revision_sha1s):
+            marks.add()
+            reverted = detector.add(sha1)
+            if reverted is not None:
+                marks.mark(reverted[0], reverted[1], position + i)
+            reverts.append(reverted is not None)
+        self.ids.extend(ids)
+        self.times.extend(times.tolist())
+        self.reverts.extend(reverts)
+        if position == 0:
+            self.creator = user_texts[0]
+        self.users.extend(None if text is None else (a, u, text, t, b)
+                          for a, u, text, t, b in zip(anonymous, user_ids, user_texts, temporary, bot))
+        self.last_text_bytes = max(int(sizes[-1]), 0)
+        # diffs of the visible texts, each against the last visible one before it
+        diff_counts = [[None] * n for _ in range(6)]
+        diff_rows = [] if self.differ.ops_text != "none" else None
+        if self.with_diffs:
+            differ = self.differ
+            starts, ends, out = batch.text_start.tolist(), batch.text_end.tolist(), batch.out
+            for i in range(n):
+                if starts[i] < 0:
+                    continue
+                base, result = differ.next(ids[i], out[starts[i]:ends[i]].tobytes())
+                self.coarse_diffs += result.coarse
+                for column, value in zip(diff_counts, (result.lines_added, result.lines_removed, result.words_added,
+                                                       result.words_removed, result.chars_added,
+                                                       result.chars_removed)):
+                    column[i] = value
+                if diff_rows is not None:
+                    diff_rows.append((self.page.id, ids[i], base, result.ops))
+        page = self.page
+        none_if = lambda values, absent: [None if a else v for v, a in zip(values.tolist(), absent.tolist())]
+        sizes_or_none = none_if(sizes, ~known_size)
+        columns = (
+            [page.id] * n, [page.namespace] * n, [page.title] * n, [page.redirect_title] * n, ids,
+            none_if(batch.parent_ids, batch.parent_ids == 0), times.tolist(), batch.minor.tolist(),
+            batch.strings("comment"), sizes_or_none, main_sha1s, revision_sha1s, sizes_or_none, [["main"]] * n,
+            batch.strings("model"), batch.strings("format"), user_ids, user_texts, anonymous, temporary, bot,
+            (~batch.user_deleted).tolist(), (~batch.comment_deleted).tolist(), (~batch.text_deleted).tolist(),
+            none_if(sizes - previous_sizes, ~(known_size & previous_known)), counts.tolist(),
+            none_if(since, since_mask), *diff_counts,
+        )
+        for column, values in zip(self._columns, columns):
+            column.extend(values)
+        if len(self._columns[0]) >= _PACK_ROWS:
+            self._pack()
+        return diff_rows
 
     @property
     def text(self) -> bytes | None:

@@ -13,12 +13,18 @@ import io
 from collections import Counter
 from typing import BinaryIO, Iterator
 
+import numpy as np
+
 from ..errors import MalformedXML
 from ..parse import Dump
 from ..parse import normalise
-from ..records import PageHeader, Revision
+from ..records import PageHeader, Revision, RevisionBatch
 from . import Fallback
-from .blocks import BLOCK_SIZE, scan_blocks
+from . import scan as kernel
+from .blocks import BLOCK_SIZE, Scanned, scan_blocks
+from .columns import (ANONYMOUS, CODES, COMMENT, COMMENT_DELETED, COMPLEX, FIRST_ROW, FORMAT, LAST_ROW, MINOR, MODEL,
+                      SHA1, TEXT_DELETED, TEXT_SHA1, USER_DELETED, USER_TEXT, V_ID, V_PARENT, V_SIZE, V_TEXT_END,
+                      V_TEXT_START, V_US, V_USER_ID, revision_columns)
 from .rows import units
 
 #: how far into the XML the first <page> is looked for
@@ -26,7 +32,11 @@ PROLOGUE = 16 << 20
 
 
 class FastPage:
-    """One page: its header, then its revisions, iterated once (``parse.readers.PageSource``)."""
+    """One page: its header, then its revisions, iterated once (``parse.readers.PageSource``).
+
+    ``segments()`` is the columnar way to read it: runs of one-slot revisions as
+    ``RevisionBatch`` columns, any other revision as a ``Revision``; iterating it gives every
+    revision as a ``Revision``. Use one or the other."""
 
     __slots__ = ("header", "skipped", "_dump", "_done")
 
@@ -38,26 +48,119 @@ class FastPage:
     title = property(lambda self: self.header.title)
 
     def __iter__(self) -> Iterator[Revision]:
+        for segment in self._segments(False):
+            yield segment
+
+    def segments(self) -> Iterator[Revision | RevisionBatch]:
+        return self._segments(True)
+
+    def _segments(self, batches: bool):
         dump = self._dump
         while not self._done:
-            kind, *rest = dump._next()
-            if kind == "end":
+            event = dump._next()
+            if event[0] == "end":
                 self._done = True
                 if not dump._revisions_in_page:
                     dump.pages_without_revisions += 1
                 return
-            raw, offset = rest
-            try:
-                revision = normalise.revision(raw, self.header.id, dump.unknown_elements)
-            except MalformedXML as exc:
-                raise Fallback(f"a value lxml must name ({exc.message})", offset, dump.path) from None
-            dump._revisions_in_page += 1
-            dump.revision_count += 1
-            yield revision
+            _, block, lo, hi = event
+            r = block.r
+            complex_ = r[lo:hi, COMPLEX]
+            at = lo
+            while at < hi:
+                if batches and not complex_[at - lo]:
+                    end = at + 1
+                    while end < hi and not complex_[end - lo]:
+                        end += 1
+                    batch = block.batch(at, end)
+                    dump._revisions_in_page += end - at
+                    dump.revision_count += end - at
+                    yield batch
+                    at = end
+                    continue
+                raw, offset = block.raw_revision(at)
+                try:
+                    revision = normalise.revision(raw, self.header.id, dump.unknown_elements)
+                except MalformedXML as exc:
+                    raise Fallback(f"a value lxml must name ({exc.message})", offset, dump.path) from None
+                dump._revisions_in_page += 1
+                dump.revision_count += 1
+                yield revision
+                at += 1
 
     def _drain(self) -> None:
-        for _ in self:
+        for _ in self._segments(True):
             pass
+
+
+class _Block:
+    """One scan's revisions as columns (``columns.revision_columns``), and each one as a record."""
+
+    __slots__ = ("fields", "out", "r")
+
+    def __init__(self, fields: np.ndarray, out: np.ndarray, r: np.ndarray):
+        self.fields, self.out, self.r = fields, out, r
+
+    def raw_revision(self, i: int):
+        """Revision ``i``'s ``RawRevision`` and XML byte, read from its rows by ``rows``."""
+        first, last = self.r[i, FIRST_ROW], self.r[i, LAST_ROW]
+        _, raw, offset = next(units(iter([Scanned(self.fields[first:last + 1], self.out)])))
+        return raw, offset
+
+    def batch(self, lo: int, hi: int) -> RevisionBatch:
+        r = self.r[lo:hi]
+        spans = {}
+        for name, column in _SPANS.items():
+            starts, ends = r[:, column], r[:, column + 1]
+            if name == "comment":  # absent or empty: "", deleted: None
+                absent = (starts < 0) & (r[:, COMMENT_DELETED] == 0)
+                starts, ends = np.where(absent, 0, starts), np.where(absent, 0, ends)
+            else:  # an empty value is None, as lxml's .text
+                starts = np.where(ends > starts, starts, -1)
+            spans[name] = (starts, ends)
+        return RevisionBatch(
+            out=self.out, ids=r[:, V_ID], parent_ids=r[:, V_PARENT], timestamps_us=r[:, V_US],
+            user_ids=r[:, V_USER_ID], anonymous=r[:, ANONYMOUS] != 0, user_deleted=r[:, USER_DELETED] != 0,
+            minor=r[:, MINOR] != 0, comment_deleted=r[:, COMMENT_DELETED] != 0,
+            text_deleted=r[:, TEXT_DELETED] != 0, text_bytes=r[:, V_SIZE], text_start=r[:, V_TEXT_START],
+            text_end=r[:, V_TEXT_END], spans=spans)
+
+
+#: the string columns of a ``RevisionBatch`` and where their spans are in ``R``
+_SPANS = {"user_text": USER_TEXT, "comment": COMMENT, "model": MODEL, "format": FORMAT, "sha1": SHA1,
+          "text_sha1": TEXT_SHA1}
+
+
+def _events(scanned: Iterator[Scanned]):
+    """``("page", RawPage)`` at each page's header end, ``("revisions", block, lo, hi)`` for the
+    revisions lo..hi-1 of a block between two page marks, ``("end",)`` at each page's end."""
+    for scanned_block in scanned:
+        fields, out = scanned_block.fields, scanned_block.out
+        codes = fields[:, 0]
+        marks = np.flatnonzero(codes >= kernel.PAGE_START)
+        kinds = codes[marks]
+        starts = marks[kinds == kernel.REVISION_START]
+        ends = marks[kinds == kernel.REVISION_END]
+        block = _Block(fields, out, revision_columns(fields, starts, ends, out, CODES))
+        page_marks = marks[(kinds == kernel.PAGE_START) | (kinds == kernel.HEADER_END) | (kinds == kernel.PAGE_END)]
+        done = 0
+        header = -1
+        for position, code, upto in zip(page_marks.tolist(), codes[page_marks].tolist(),
+                                        np.searchsorted(starts, page_marks).tolist()):
+            if upto > done:
+                yield "revisions", block, done, upto
+                done = upto
+            if code == kernel.PAGE_START:
+                header = position
+            elif code == kernel.HEADER_END:
+                if header < 0:
+                    raise Fallback("a page's header across two scans")  # the scanner cuts before <page>
+                yield next(units(iter([Scanned(fields[header:position + 1], out)])))
+                header = -1
+            else:
+                yield ("end",)
+        if done < len(starts):
+            yield "revisions", block, done, len(starts)
 
 
 class FastDump:
@@ -92,7 +195,7 @@ class FastDump:
         self.page_count = self.revision_count = 0
         self.pages_without_revisions = self.pages_without_ns = 0
         self._revisions_in_page = 0
-        self._units = iter(()) if ended else units(scan_blocks(stream, head[at:], at, block_size))
+        self._units = iter(()) if ended else _events(scan_blocks(stream, head[at:], at, block_size))
 
     def _next(self) -> tuple:
         """The scanner's next unit (``rows.units``); a ``Fallback`` it raises names the file."""

@@ -49,10 +49,16 @@ class ContinuedPage(HeaderFields):
     def __iter__(self) -> Iterator[Revision]:
         return self._revisions
 
-    def _read(self) -> Iterator[Revision]:
+    def segments(self) -> Iterator:
+        """The revisions as a columnar reader's parts give them (``segments()``: ``RevisionBatch``
+        runs and ``Revision``s), each part's records where it has no columns. Instead of iterating."""
+        self._revisions = self._read(columns=True)
+        return self._revisions
+
+    def _read(self, columns: bool = False) -> Iterator[Revision]:
         part, self._first = self._first, None
         while part is not None:
-            for revision in part:
+            for revision in (part.segments() if columns and hasattr(part, "segments") else part):
                 if not self.skipped:
                     yield revision
             self.skipped = self.skipped or part.skipped

@@ -17,6 +17,7 @@ from ..errors import DumpError, MalformedXML, OutputError
 from ..fastxml import Fallback
 from ..parse.readers import AUTO
 from ..progress import Reporter
+from ..records import RevisionBatch
 from ..schema import TABLES
 from ..sink import PartWriter, partition_dir
 from ..sources import open_dump
@@ -78,6 +79,8 @@ class _UnitTables:
         self.totals = UserTotals()
         self.accounts = AccountKinds(options.temp_user_pattern)
         self.with_diffs = self.revisions is not None or self.diffs is not None
+        #: pages are read as columns where the reader gives them (``records.RevisionBatch``)
+        self.columnar = options.ips.mode == "keep" and self.content is None
         self.page_count = self.revision_count = self.coarse = 0
         self.sha1s_not_base36 = 0
         #: the page a fault cut short, its revisions read whole kept (at most one: the fault ends the unit)
@@ -98,7 +101,8 @@ class _UnitTables:
                                   "bytes" if self.diffs is not None else "none", self.accounts)
         diffs, content = self.diffs, self.content
         count = 0
-        revisions = iter(page)
+        # columns where the reader has them and every row is the dump's own (no IP replaced, no text kept)
+        revisions = page.segments() if self.columnar and hasattr(page, "segments") else iter(page)
         while True:
             try:
                 revision = next(revisions)
@@ -113,6 +117,15 @@ class _UnitTables:
                                                "revision_id_at_fault": exc.revision_id})
                     self._page_done(assembler, count)
                 raise
+            if isinstance(revision, RevisionBatch):
+                count += len(revision)
+                if tick is not None:
+                    tick(count)
+                rows = assembler.add_batch(revision)
+                if diffs is not None:
+                    for row in rows:
+                        diffs.append(row)
+                continue
             count += 1
             if tick is not None:
                 tick(count)
