@@ -30,8 +30,14 @@ a last line without one is a line too); words are the runs of Unicode word
 characters (UTS #18's ``\\w``: letters, marks, digits, connector punctuation, join
 controls), as ``count_words`` counts them.
 
-The compiled kernels live in ``pairs`` (one diff, ``_diff_pair``), ``lines`` (line level)
-and ``tokens`` (inside hunks).
+``diff_page`` is the same diff for a batch of a page's revisions whose texts are spans
+of one buffer (the columns a compiled reader writes): every pair in one compiled
+call that releases the GIL, returning NumPy columns (``PageDiffs``) instead of one
+Python object per revision and op; ``PageDiffer.next_batch`` carries the last
+visible text from batch to batch, as ``PageDiffer.next`` does from text to text.
+
+The compiled kernels live in ``pairs`` (one diff, and a batch of them, both through
+``_diff_pair``), ``lines`` (line level) and ``tokens`` (inside hunks).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .pairs import _diff_pair
+from .pairs import NOT_DIFFED, PREVIOUS, _diff_batch, _diff_pair
 from .tokens import WORD, _classes
 
 #: Beyond this many edits (insertions plus deletions) a hunk is kept whole ...
@@ -120,6 +126,89 @@ def diff_utf8(ab: bytes, bb: bytes, ops_text: str = "str") -> DiffResult:
                       int(coarse) + (0 if exact else 1))
 
 
+class PageDiffs(NamedTuple):
+    """``diff_page``'s result: NumPy int64 columns, one value per revision of the batch, then one per op.
+
+    ``base`` is the position in the batch of the revision each one is diffed against, ``PREVIOUS``
+    (-1) for the text before the batch (``diff_page``'s ``previous``), or ``NOT_DIFFED`` (-2) for a
+    revision whose text is not visible (its counters are 0 and it has no ops). The ops of revision
+    ``i`` are ``op_offsets[i]:op_offsets[i + 1]`` of the op columns (ready as an Arrow list's
+    offsets), in order; each replaces the base's lines ``a_start:a_end`` with the new text's lines
+    ``b_start:b_end``, which are ``out[text_start:text_end]``.
+    """
+
+    base: np.ndarray
+    lines_added: np.ndarray
+    lines_removed: np.ndarray
+    words_added: np.ndarray
+    words_removed: np.ndarray
+    chars_added: np.ndarray
+    chars_removed: np.ndarray
+    coarse: np.ndarray
+    op_offsets: np.ndarray
+    op_revision: np.ndarray
+    a_start: np.ndarray
+    a_end: np.ndarray
+    b_start: np.ndarray
+    b_end: np.ndarray
+    text_start: np.ndarray
+    text_end: np.ndarray
+
+    def results(self, out, ops_text: str = "str") -> list[DiffResult | None]:
+        """The ``DiffResult`` of each revision, as ``diff_utf8`` gives it (None: not diffed); ``out``
+        is the buffer given to ``diff_page``, ``ops_text`` as for ``diff_utf8``."""
+        data = memoryview(np.ascontiguousarray(out, np.uint8)).cast("B")
+        ops = list(zip(self.a_start.tolist(), self.a_end.tolist(), self.b_start.tolist(), self.b_end.tolist(),
+                       self._texts(data, ops_text)))
+        offsets = self.op_offsets.tolist()
+        results: list[DiffResult | None] = []
+        for i, (base, *counters) in enumerate(zip(*(column.tolist() for column in self[:8]))):
+            if base == NOT_DIFFED:
+                results.append(None)
+            else:
+                results.append(DiffResult(ops[offsets[i]:offsets[i + 1]], *counters))
+        return results
+
+    def _texts(self, data: memoryview, ops_text: str):
+        spans = zip(self.text_start.tolist(), self.text_end.tolist())
+        if ops_text == "none":
+            return [None] * len(self.text_start)
+        if ops_text == "bytes":
+            return [bytes(data[start:end]) for start, end in spans]
+        return [str(data[start:end], "utf-8") for start, end in spans]
+
+
+def diff_page(out: np.ndarray, starts: np.ndarray, ends: np.ndarray, previous=b"") -> PageDiffs:
+    """Diff every visible text of a batch of a page's consecutive revisions against the last
+    visible one before it, in one compiled call that releases the GIL.
+
+    ``out`` holds the texts as valid UTF-8 (np.uint8); revision ``i``'s is ``out[starts[i]:ends[i]]``,
+    or not visible when ``starts[i] == -1`` (deleted or not in the dump: not diffed, and the next
+    visible text is diffed against the last visible one before it). The first visible text is
+    diffed against ``previous`` (bytes or a uint8 array: the page's last visible text before the
+    batch, empty at the page's start). The same diffs as ``diff_utf8`` pair after pair.
+    """
+    data = _read_only(out)
+    starts = np.ascontiguousarray(starts, np.int64)
+    ends = np.ascontiguousarray(ends, np.int64)
+    if starts.shape != ends.shape or starts.ndim != 1:
+        raise ValueError(f"starts and ends must be two 1-d arrays of one length, not {starts.shape} and {ends.shape}")
+    visible = starts >= 0
+    if visible.any() and ((ends[visible] < starts[visible]).any() or ends[visible].max() > len(data)):
+        raise ValueError("a text's span lies outside the buffer")
+    base, counters, op_offsets, ops = _diff_batch(data, starts, ends, _read_only(previous), _classes(), *_limits())
+    return PageDiffs(base, *counters, op_offsets, *ops)
+
+
+def _read_only(data) -> np.ndarray:
+    """A read-only contiguous uint8 view, so that bytes and buffers meet one compiled signature."""
+    view = np.frombuffer(data, np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data.view()
+    if view.dtype != np.uint8 or view.ndim != 1 or not view.flags.c_contiguous:
+        raise TypeError(f"texts must be a 1-d contiguous uint8 array or bytes, not {view.dtype} {view.shape}")
+    view.flags.writeable = False
+    return view
+
+
 class PageDiffer:
     """Diffs each visible revision of a page against the last visible text before it."""
 
@@ -137,6 +226,23 @@ class PageDiffer:
         base = self.base_revision_id
         self.base_revision_id, self._utf8 = revision_id, utf8
         return base, result
+
+    def next_batch(self, revision_ids: np.ndarray, out: np.ndarray, starts: np.ndarray,
+                   ends: np.ndarray) -> tuple[np.ndarray, PageDiffs]:
+        """``diff_page`` for the page's next revisions (texts as there), carrying the last visible
+        text on to the next call; returns also each revision's base revision id (-1 for none: the
+        page's first visible revision, or one not diffed), as ``next`` would give them one by one."""
+        diffs = diff_page(out, starts, ends, self._utf8)
+        ids = np.asarray(revision_ids, np.int64)
+        base = diffs.base
+        base_ids = np.where(base >= 0, ids[np.maximum(base, 0)], -1)
+        base_ids[base == PREVIOUS] = -1 if self.base_revision_id is None else self.base_revision_id
+        shown = np.flatnonzero(base != NOT_DIFFED)
+        if len(shown):
+            last = shown[-1]
+            self.base_revision_id = int(ids[last])
+            self._utf8 = bytes(memoryview(np.ascontiguousarray(out, np.uint8))[starts[last]:ends[last]])
+        return base_ids, diffs
 
 
 def apply_ops(base: str, ops) -> str:
@@ -161,4 +267,5 @@ def warm_up() -> None:
 
     kernels.announce(*(sys.modules[f"{__name__}.{name}"] for name in ("pairs", "lines", "tokens")))
     diff("a\nb\nc\n", "a\nx y\nc\n")
-
+    texts = np.frombuffer(b"a\nb\nc\na\nx y\nc\n", np.uint8)
+    diff_page(texts, np.array([0, -1, 6]), np.array([6, -1, 14]))
