@@ -14,7 +14,7 @@ numba keys each cached kernel on its own source file only: a kernel that calls
 one in another file (``diff.pairs`` calls ``diff.lines`` and ``diff.tokens``)
 would be loaded stale, the callee's old code compiled in, after that other file
 changed. So the folder is one per version of the kernels' sources,
-``kernels/<digest>``, the digest taken over every file of ``KERNEL_SOURCES``.
+``kernels/<digest>``, the digest taken over the files of ``KERNEL_SOURCES`` that import numba.
 
 Compiling takes about half a minute, once per installation; ``announce``
 says so on the first run instead of leaving the user in silence.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import tempfile
 from typing import Callable
@@ -33,6 +34,8 @@ COMPILING = "compiling kernels, first run only (about 30 s)"
 
 #: The package's files and folders (their ``.py`` files) that define or call compiled kernels.
 KERNEL_SOURCES = ("diff", "fastxml", os.path.join("sources", "bz2blocks.py"))
+
+_IMPORTS_NUMBA = re.compile(rb"^[ \t]*(?:from|import)[ \t]+numba\b", re.MULTILINE)
 
 _notify: Callable[[str], None] | None = None
 _announced = False
@@ -59,8 +62,9 @@ def _writable(folder: str) -> bool:
 
 
 def sources_digest(package: str = os.path.dirname(os.path.abspath(__file__))) -> str:
-    """A digest of the kernels' sources under ``package`` (``KERNEL_SOURCES``): it changes when any
-    kernel, or anything a kernel calls, changes. Reads a few hundred KB: about a millisecond."""
+    """A digest of the kernels' sources under ``package``: the files of ``KERNEL_SOURCES`` that import
+    numba (only they can hold a kernel or what a kernel calls), so that it changes when any kernel,
+    or anything a kernel calls, changes, and not when plain Python beside them does. About a ms."""
     digest = hashlib.sha1()
     for source in KERNEL_SOURCES:
         path = os.path.join(package, source)
@@ -71,7 +75,9 @@ def sources_digest(package: str = os.path.dirname(os.path.abspath(__file__))) ->
                 if os.path.isdir(path) else []
         for name in files:
             with open(name, "rb") as file:
-                digest.update(os.path.relpath(name, package).encode() + b"\0" + file.read() + b"\0")
+                text = file.read()
+            if _IMPORTS_NUMBA.search(text):
+                digest.update(os.path.relpath(name, package).encode() + b"\0" + text + b"\0")
     return digest.hexdigest()[:16]
 
 

@@ -38,8 +38,9 @@ def test_the_cache_folder_changes_with_any_kernel_source(tmp_path):
     before = kernels.sources_digest(str(package))
     assert before == kernels.sources_digest(str(ROOT / "dumpproc")) == kernels.sources_digest(str(package))
     (package / "cli.py").write_text("# not a kernel\n")
+    (package / "diff" / "__init__.py").write_text("# Python only, no kernel\n")
     assert kernels.sources_digest(str(package)) == before
-    for name in ["diff/lines.py", "diff/tokens.py", "fastxml/scan.py", "sources/bz2blocks.py"]:
+    for name in ["diff/pairs.py", "diff/lines.py", "diff/tokens.py", "fastxml/scan.py", "sources/bz2blocks.py"]:
         path = package / name
         original = path.read_bytes()
         path.write_bytes(original + b"\n")
