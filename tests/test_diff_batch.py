@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from test_diff import LINES, TEXT
 
 from dumpproc import diff as diff_module
-from dumpproc.diff import NOT_DIFFED, PREVIOUS, PageDiffer, apply_ops, diff_page
+from dumpproc.diff import NO_BASE, NOT_DIFFED, PREVIOUS, PageDiffer, apply_ops, diff_page
 from dumpproc.diff.pairs import _diff_batch
 
 
@@ -90,15 +90,20 @@ def test_diff_page_columns(texts, before):
     out, starts, ends = pack(texts)
     previous = b"" if before is None else before.encode("utf-8")
     diffs = diff_page(out, starts, ends, previous)
-    assert all(len(column) == len(texts) for column in diffs[:8]) and len(diffs.op_offsets) == len(texts) + 1
-    assert all(len(column) == diffs.op_offsets[-1] for column in diffs[9:])
-    assert all(column.dtype == np.int64 for column in diffs)
+    per_revision = [diffs.base, *diffs.counters]
+    per_op = [diffs.op_revision, diffs.a_start, diffs.a_end, diffs.b_start, diffs.b_end, diffs.text_start,
+              diffs.text_end]
+    assert [len(column) for column in per_revision] == [len(texts)] * 8 and len(diffs.op_offsets) == len(texts) + 1
+    assert [len(column) for column in per_op] == [diffs.op_offsets[-1]] * 7
+    for column in per_revision + per_op + [diffs.op_offsets]:
+        assert column.dtype == np.int64 and column.flags.c_contiguous
+    assert (diffs.lines_added == diffs.counters[0]).all() and (diffs.coarse == diffs.counters[6]).all()
     last, base_text = PREVIOUS, previous.decode("utf-8")
     for i, text in enumerate(texts):
         ops = slice(diffs.op_offsets[i], diffs.op_offsets[i + 1])
         if text is None:
             assert diffs.base[i] == NOT_DIFFED and ops.start == ops.stop
-            assert all(column[i] == 0 for column in diffs[1:8])
+            assert not diffs.counters[:, i].any()
             continue
         assert diffs.base[i] == last
         assert (diffs.op_revision[ops] == i).all()
@@ -108,6 +113,57 @@ def test_diff_page_columns(texts, before):
         assert rebuilt == text
         assert diffs.chars_added[i] - diffs.chars_removed[i] == len(text) - len(base_text)
         last, base_text = i, text
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(histories(), max_size=5), st.booleans(), st.one_of(st.none(), TEXT))
+def test_a_batch_of_several_pages(pages, continues, before):
+    """Pages one after another in one batch, the first maybe the rest of a page begun before."""
+    texts = [text for page in pages for text in page]
+    first = [at == 0 and not (continues and number == 0) for number, page in enumerate(pages) for at in range(len(page))]
+    previous = "" if before is None else before
+    out, starts, ends = pack(texts)
+    diffs = diff_page(out, starts, ends, previous.encode("utf-8"), page_first=np.array(first, bool))
+    got = diffs.results(out)
+    at = 0
+    for number, page in enumerate(pages):
+        carried = [previous] if continues and number == 0 else []
+        ids = list(range(at - len(carried), at + len(page)))
+        expected = one_by_one(ids, carried + page)[len(carried):]
+        for offset, want in enumerate(expected):
+            i = at + offset
+            if want is None:
+                assert got[i] is None and diffs.base[i] == NOT_DIFFED
+                continue
+            assert got[i] == want[1]
+            if want[0] is None:
+                assert diffs.base[i] == NO_BASE
+            else:
+                assert diffs.base[i] == (PREVIOUS if want[0] < 0 else want[0])
+        at += len(page)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(histories(), max_size=5), st.lists(st.integers(0, 40), max_size=4))
+def test_pages_cut_into_blocks_anywhere(pages, cuts):
+    """``next_batch`` over a reader's blocks: pages go on from block to block, cut anywhere."""
+    revisions = [(number, at) for number, page in enumerate(pages) for at in range(len(page))]
+    ids = list(range(1, len(revisions) + 1))
+    texts = [pages[number][at] for number, at in revisions]
+    first = np.array([at == 0 for _, at in revisions], bool)
+    expected = []
+    for number, page in enumerate(pages):
+        low = revisions.index((number, 0)) if page else 0
+        expected += one_by_one(ids[low:low + len(page)], page)
+    differ = PageDiffer()
+    got = []
+    bounds = [0, *sorted({cut for cut in cuts if cut <= len(texts)}), len(texts)]
+    for low, high in zip(bounds, bounds[1:]):
+        out, starts, ends = pack(texts[low:high])
+        base_ids, diffs = differ.next_batch(np.array(ids[low:high], np.int64), out, starts, ends, first[low:high])
+        for base_id, result in zip(base_ids.tolist(), diffs.results(out)):
+            got.append(None if result is None else (None if base_id == -1 else base_id, result))
+    assert got == expected
 
 
 def test_deleted_texts_between_and_around_are_skipped():
@@ -144,7 +200,8 @@ def test_empty_texts_and_an_empty_batch():
     texts = ["", "", "x", "", "\n", "\n\n", ""]
     assert batched(list(range(len(texts))), texts, [3]) == one_by_one(list(range(len(texts))), texts)
     diffs = diff_page(np.zeros(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64), b"a\n")
-    assert diffs.op_offsets.tolist() == [0] and all(len(column) == 0 for column in diffs[:8] + diffs[9:])
+    assert diffs.op_offsets.tolist() == [0] and diffs.base.shape == (0,)
+    assert diffs.counters.shape == (7, 0) and diffs.ops.shape == (7, 0)
 
 
 def test_a_writable_buffer_and_plain_lists_give_the_same():
@@ -196,6 +253,8 @@ def test_bad_spans_and_buffers_are_refused():
         diff_page(out, starts, ends + 100)
     with pytest.raises(ValueError):
         diff_page(out, starts, np.array([0, 1]))
+    with pytest.raises(ValueError):
+        diff_page(out, starts, ends, page_first=np.array([True, False]))
     with pytest.raises(TypeError):
         diff_page(out.astype(np.int32), starts, ends)
 

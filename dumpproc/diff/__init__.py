@@ -46,8 +46,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .pairs import NOT_DIFFED, PREVIOUS, _diff_batch, _diff_pair
+from .pairs import NO_BASE, NOT_DIFFED, PREVIOUS, _diff_batch, _diff_pair
 from .tokens import WORD, _classes
+
+__all__ = ["MAX_EDITS", "NOT_DIFFED", "NO_BASE", "PREVIOUS", "TOKEN_BUDGET", "TOKEN_MAX_BYTES", "TOKEN_MAX_EDITS",
+           "WORK_BUDGET", "DiffResult", "PageDiffer", "PageDiffs", "apply_ops", "count_words", "diff", "diff_page",
+           "diff_utf8", "split_lines", "warm_up"]
 
 #: Beyond this many edits (insertions plus deletions) a hunk is kept whole ...
 MAX_EDITS = 2_000
@@ -130,29 +134,37 @@ class PageDiffs(NamedTuple):
     """``diff_page``'s result: NumPy int64 columns, one value per revision of the batch, then one per op.
 
     ``base`` is the position in the batch of the revision each one is diffed against, ``PREVIOUS``
-    (-1) for the text before the batch (``diff_page``'s ``previous``), or ``NOT_DIFFED`` (-2) for a
-    revision whose text is not visible (its counters are 0 and it has no ops). The ops of revision
-    ``i`` are ``op_offsets[i]:op_offsets[i + 1]`` of the op columns (ready as an Arrow list's
-    offsets), in order; each replaces the base's lines ``a_start:a_end`` with the new text's lines
-    ``b_start:b_end``, which are ``out[text_start:text_end]``.
+    (-1) for the text before the batch (``diff_page``'s ``previous``), ``NO_BASE`` (-3) for a page's
+    first visible text when the page starts in the batch (diffed against the empty text), or
+    ``NOT_DIFFED`` (-2) for a revision whose text is not visible (its counters are 0, no ops).
+    ``counters`` holds a row per counter (``lines_added`` ... ``coarse``, also named one by one
+    below), a column per revision. The ops of revision ``i`` are the columns
+    ``op_offsets[i]:op_offsets[i + 1]`` of ``ops`` (``op_offsets`` is ready as an Arrow list's
+    offsets), whose rows are ``op_revision`` (the revision's position), ``a_start``, ``a_end``,
+    ``b_start``, ``b_end``, ``text_start``, ``text_end``: each op replaces the base's lines
+    ``a_start:a_end`` with the new text's lines ``b_start:b_end``, which are
+    ``out[text_start:text_end]``. Every row is a contiguous array.
     """
 
     base: np.ndarray
-    lines_added: np.ndarray
-    lines_removed: np.ndarray
-    words_added: np.ndarray
-    words_removed: np.ndarray
-    chars_added: np.ndarray
-    chars_removed: np.ndarray
-    coarse: np.ndarray
+    counters: np.ndarray
     op_offsets: np.ndarray
-    op_revision: np.ndarray
-    a_start: np.ndarray
-    a_end: np.ndarray
-    b_start: np.ndarray
-    b_end: np.ndarray
-    text_start: np.ndarray
-    text_end: np.ndarray
+    ops: np.ndarray
+
+    lines_added = property(lambda self: self.counters[0])
+    lines_removed = property(lambda self: self.counters[1])
+    words_added = property(lambda self: self.counters[2])
+    words_removed = property(lambda self: self.counters[3])
+    chars_added = property(lambda self: self.counters[4])
+    chars_removed = property(lambda self: self.counters[5])
+    coarse = property(lambda self: self.counters[6])
+    op_revision = property(lambda self: self.ops[0])
+    a_start = property(lambda self: self.ops[1])
+    a_end = property(lambda self: self.ops[2])
+    b_start = property(lambda self: self.ops[3])
+    b_end = property(lambda self: self.ops[4])
+    text_start = property(lambda self: self.ops[5])
+    text_end = property(lambda self: self.ops[6])
 
     def results(self, out, ops_text: str = "str") -> list[DiffResult | None]:
         """The ``DiffResult`` of each revision, as ``diff_utf8`` gives it (None: not diffed); ``out``
@@ -162,7 +174,7 @@ class PageDiffs(NamedTuple):
                        self._texts(data, ops_text)))
         offsets = self.op_offsets.tolist()
         results: list[DiffResult | None] = []
-        for i, (base, *counters) in enumerate(zip(*(column.tolist() for column in self[:8]))):
+        for i, (base, *counters) in enumerate(zip(self.base.tolist(), *self.counters.tolist())):
             if base == NOT_DIFFED:
                 results.append(None)
             else:
@@ -178,7 +190,7 @@ class PageDiffs(NamedTuple):
         return [str(data[start:end], "utf-8") for start, end in spans]
 
 
-def diff_page(out: np.ndarray, starts: np.ndarray, ends: np.ndarray, previous=b"") -> PageDiffs:
+def diff_page(out: np.ndarray, starts: np.ndarray, ends: np.ndarray, previous=b"", page_first=None) -> PageDiffs:
     """Diff every visible text of a batch of a page's consecutive revisions against the last
     visible one before it, in one compiled call that releases the GIL.
 
@@ -187,17 +199,20 @@ def diff_page(out: np.ndarray, starts: np.ndarray, ends: np.ndarray, previous=b"
     visible text is diffed against the last visible one before it). The first visible text is
     diffed against ``previous`` (bytes or a uint8 array: the page's last visible text before the
     batch, empty at the page's start). The same diffs as ``diff_utf8`` pair after pair.
+
+    A batch may hold several pages, so that a wiki of short histories costs one call per block
+    rather than per page: ``page_first`` (bools, one per revision) marks each revision that starts
+    a page; a page's first visible text is then diffed against the empty text (base ``NO_BASE``),
+    and ``previous`` applies to the revisions before the first such mark only.
     """
-    data = _read_only(out)
-    starts = np.ascontiguousarray(starts, np.int64)
-    ends = np.ascontiguousarray(ends, np.int64)
-    if starts.shape != ends.shape or starts.ndim != 1:
-        raise ValueError(f"starts and ends must be two 1-d arrays of one length, not {starts.shape} and {ends.shape}")
-    visible = starts >= 0
-    if visible.any() and ((ends[visible] < starts[visible]).any() or ends[visible].max() > len(data)):
-        raise ValueError("a text's span lies outside the buffer")
-    base, counters, op_offsets, ops = _diff_batch(data, starts, ends, _read_only(previous), _classes(), *_limits())
-    return PageDiffs(base, *counters, op_offsets, *ops)
+    flags = _NO_PAGES if page_first is None else np.ascontiguousarray(page_first, np.bool_)
+    base, counters, op_offsets, ops = _diff_batch(
+        _read_only(out), np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(ends, np.int64), flags,
+        _read_only(previous), _classes(), *_limits())
+    return PageDiffs(base, counters, op_offsets, ops)
+
+
+_NO_PAGES = np.zeros(0, np.bool_)
 
 
 def _read_only(data) -> np.ndarray:
@@ -210,7 +225,8 @@ def _read_only(data) -> np.ndarray:
 
 
 class PageDiffer:
-    """Diffs each visible revision of a page against the last visible text before it."""
+    """Diffs each visible revision of a page against the last visible text before it: one text at a
+    time (``next``, the record path), or a batch of them given as spans of a buffer (``next_batch``)."""
 
     __slots__ = ("base_revision_id", "ops_text", "_utf8")
 
@@ -227,21 +243,30 @@ class PageDiffer:
         self.base_revision_id, self._utf8 = revision_id, utf8
         return base, result
 
-    def next_batch(self, revision_ids: np.ndarray, out: np.ndarray, starts: np.ndarray,
-                   ends: np.ndarray) -> tuple[np.ndarray, PageDiffs]:
+    def next_batch(self, revision_ids: np.ndarray, out: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                   page_first: np.ndarray | None = None) -> tuple[np.ndarray, PageDiffs]:
         """``diff_page`` for the page's next revisions (texts as there), carrying the last visible
-        text on to the next call; returns also each revision's base revision id (-1 for none: the
-        page's first visible revision, or one not diffed), as ``next`` would give them one by one."""
-        diffs = diff_page(out, starts, ends, self._utf8)
-        ids = np.asarray(revision_ids, np.int64)
+        text and its id on to the next call; returns also each revision's base revision id (-1 for
+        none: a page's first visible revision, or one not diffed), as ``next`` gives them one by one.
+
+        With ``page_first`` the batch may go on into the next pages (a reader's block): the differ
+        then follows the batch's last page, whose revisions may go on in the next batch."""
+        diffs = diff_page(out, starts, ends, self._utf8, page_first)
         base = diffs.base
-        base_ids = np.where(base >= 0, ids[np.maximum(base, 0)], -1)
-        base_ids[base == PREVIOUS] = -1 if self.base_revision_id is None else self.base_revision_id
+        ids = np.asarray(revision_ids, np.int64)
+        base_ids = np.where(base >= 0, ids.take(base, mode="clip"), -1)
+        if self.base_revision_id is not None:
+            base_ids[base == PREVIOUS] = self.base_revision_id
         shown = np.flatnonzero(base != NOT_DIFFED)
+        if page_first is not None:
+            opened = np.flatnonzero(page_first)
+            if len(opened):  # the last page starts here: it alone goes on
+                shown = shown[shown >= opened[-1]]
+                self.base_revision_id, self._utf8 = None, b""
         if len(shown):
             last = shown[-1]
             self.base_revision_id = int(ids[last])
-            self._utf8 = bytes(memoryview(np.ascontiguousarray(out, np.uint8))[starts[last]:ends[last]])
+            self._utf8 = _read_only(out)[starts[last]:ends[last]].tobytes()
         return base_ids, diffs
 
 
@@ -268,4 +293,4 @@ def warm_up() -> None:
     kernels.announce(*(sys.modules[f"{__name__}.{name}"] for name in ("pairs", "lines", "tokens")))
     diff("a\nb\nc\n", "a\nx y\nc\n")
     texts = np.frombuffer(b"a\nb\nc\na\nx y\nc\n", np.uint8)
-    diff_page(texts, np.array([0, -1, 6]), np.array([6, -1, 14]))
+    diff_page(texts, np.array([0, -1, 6]), np.array([6, -1, 14]), page_first=np.array([True, False, False]))

@@ -21,6 +21,9 @@ from .tokens import _hunk_counts
 NOT_DIFFED = -2
 #: ``_diff_batch``'s base of a revision diffed against the text before the batch.
 PREVIOUS = -1
+#: ``_diff_batch``'s base of a page's first visible revision when the page starts inside the batch:
+#: it is diffed against the empty text.
+NO_BASE = -3
 #: Rows of ``_diff_batch``'s counters, one column per revision.
 COUNTERS = ("lines_added", "lines_removed", "words_added", "words_removed", "chars_added", "chars_removed",
             "coarse")
@@ -62,13 +65,21 @@ def _diff_pair(a, b, classes, max_edits, budget, token_budget, token_edits, toke
 
 
 @njit(cache=True, nogil=True)
-def _diff_batch(out, starts, ends, previous, classes, max_edits, budget, token_budget, token_edits,
+def _diff_batch(out, starts, ends, page_first, previous, classes, max_edits, budget, token_budget, token_edits,
                 token_bytes):  # pragma: no cover - compiled
     """Each visible text ``out[starts[i]:ends[i]]`` (``starts[i] < 0``: not visible) diffed against
-    the last visible one before it, the first against ``previous``. Returns (base per revision: its
-    position, ``PREVIOUS`` or ``NOT_DIFFED``; counters, ``COUNTERS`` by revision; op offsets per
-    revision, one more than revisions; ops, ``OP_FIELDS`` by op)."""
+    the last visible one before it in its page, the first against ``previous``; ``page_first[i]``
+    (when ``page_first`` is not empty) says revision ``i`` starts a page, whose first visible text is
+    diffed against the empty text. Returns (base per revision: its position, ``PREVIOUS``,
+    ``NO_BASE`` or ``NOT_DIFFED``; counters, ``COUNTERS`` by revision; op offsets per revision, one
+    more than revisions; ops, ``OP_FIELDS`` by op)."""
     count = starts.shape[0]
+    if ends.shape[0] != count or (page_first.shape[0] != count and page_first.shape[0] != 0):
+        raise ValueError("starts, ends and page_first must be of one length")
+    for i in range(count):
+        if starts[i] >= 0 and (ends[i] < starts[i] or ends[i] > out.shape[0]):
+            raise ValueError("a text's span lies outside the buffer")
+    pages = page_first.shape[0] != 0
     base = np.full(count, NOT_DIFFED, np.int64)
     counters = np.zeros((7, count), np.int64)
     op_offsets = np.zeros(count + 1, np.int64)
@@ -77,6 +88,9 @@ def _diff_batch(out, starts, ends, previous, classes, max_edits, budget, token_b
     a = previous
     last = PREVIOUS
     for i in range(count):
+        if pages and page_first[i]:
+            a = previous[:0]
+            last = NO_BASE
         if starts[i] >= 0:
             start = starts[i]
             b = out[start:ends[i]]
