@@ -169,7 +169,7 @@ class PageDiffs(NamedTuple):
     def results(self, out, ops_text: str = "str") -> list[DiffResult | None]:
         """The ``DiffResult`` of each revision, as ``diff_utf8`` gives it (None: not diffed); ``out``
         is the buffer given to ``diff_page``, ``ops_text`` as for ``diff_utf8``."""
-        data = memoryview(np.ascontiguousarray(out, np.uint8)).cast("B")
+        data = memoryview(_read_only(out))
         ops = list(zip(self.a_start.tolist(), self.a_end.tolist(), self.b_start.tolist(), self.b_end.tolist(),
                        self._texts(data, ops_text)))
         offsets = self.op_offsets.tolist()
