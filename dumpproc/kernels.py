@@ -10,19 +10,32 @@ set, else ``$XDG_CACHE_HOME/dumpproc/kernels``, else
 be written). ``configure`` runs when the package is imported, before any
 module that defines a kernel; a ``NUMBA_CACHE_DIR`` the user set is respected.
 
+numba keys each cached kernel on its own source file only: a kernel that calls
+one in another file (``diff.pairs`` calls ``diff.lines`` and ``diff.tokens``)
+would be loaded stale, the callee's old code compiled in, after that other file
+changed. So the folder is one per version of the kernels' sources,
+``kernels/<digest>``, the digest taken over the files of ``KERNEL_SOURCES`` that import numba.
+
 Compiling takes about half a minute, once per installation; ``announce``
 says so on the first run instead of leaving the user in silence.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import sys
 import tempfile
 from typing import Callable
 
 #: What the user is told while the kernels compile.
 COMPILING = "compiling kernels, first run only (about 30 s)"
+
+#: The package's files and folders (their ``.py`` files) that define or call compiled kernels.
+KERNEL_SOURCES = ("diff", "fastxml", os.path.join("sources", "bz2blocks.py"))
+
+_IMPORTS_NUMBA = re.compile(rb"^[ \t]*(?:from|import)[ \t]+numba\b", re.MULTILINE)
 
 _notify: Callable[[str], None] | None = None
 _announced = False
@@ -40,6 +53,7 @@ def cache_root() -> str:
 
 def _writable(folder: str) -> bool:
     try:
+        os.makedirs(os.path.dirname(folder), mode=0o700, exist_ok=True)  # kernels/, owner-only as before
         os.makedirs(folder, mode=0o700, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
             return True
@@ -47,12 +61,33 @@ def _writable(folder: str) -> bool:
         return False
 
 
+def sources_digest(package: str = os.path.dirname(os.path.abspath(__file__))) -> str:
+    """A digest of the kernels' sources under ``package``: the files of ``KERNEL_SOURCES`` that import
+    numba (only they can hold a kernel or what a kernel calls), so that it changes when any kernel,
+    or anything a kernel calls, changes, and not when plain Python beside them does. About a ms."""
+    digest = hashlib.sha1()
+    for source in KERNEL_SOURCES:
+        path = os.path.join(package, source)
+        if path.endswith(".py"):
+            files = [path] if os.path.isfile(path) else []
+        else:
+            files = sorted(os.path.join(path, name) for name in os.listdir(path) if name.endswith(".py")) \
+                if os.path.isdir(path) else []
+        for name in files:
+            with open(name, "rb") as file:
+                text = file.read()
+            if _IMPORTS_NUMBA.search(text):
+                digest.update(os.path.relpath(name, package).encode() + b"\0" + text + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def kernel_cache_dir() -> str:
-    """The folder numba caches the kernels in (created, owner-only, if missing)."""
-    folder = os.path.join(cache_root(), "kernels")
+    """The folder numba caches this version of the kernels in (created, owner-only, if missing)."""
+    stamp = sources_digest()
+    folder = os.path.join(cache_root(), "kernels", stamp)
     if _writable(folder):
         return folder
-    fallback = os.path.join(tempfile.gettempdir(), f"dumpproc-{os.getuid()}", "kernels")
+    fallback = os.path.join(tempfile.gettempdir(), f"dumpproc-{os.getuid()}", "kernels", stamp)
     _writable(fallback)
     return fallback
 

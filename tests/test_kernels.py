@@ -24,8 +24,29 @@ def test_the_cache_folder_is_per_user_and_can_be_set(monkeypatch, tmp_path):
     assert kernels.cache_root() == str(tmp_path / "home" / ".cache" / "dumpproc")
     monkeypatch.setenv("DUMPPROC_CACHE_DIR", str(tmp_path / "mine"))
     assert kernels.cache_root() == str(tmp_path / "mine")
-    assert kernels.kernel_cache_dir() == str(tmp_path / "mine" / "kernels")
+    assert kernels.kernel_cache_dir() == str(tmp_path / "mine" / "kernels" / kernels.sources_digest())
     assert oct(os.stat(tmp_path / "mine" / "kernels").st_mode & 0o777) == "0o700"
+
+
+def test_the_cache_folder_changes_with_any_kernel_source(tmp_path):
+    """numba keys a cached kernel on its own file only, so a kernel calling into a changed file
+    (diff.pairs into diff.lines) would load stale: the folder is one per version of the sources."""
+    import shutil
+
+    package = tmp_path / "dumpproc"
+    shutil.copytree(ROOT / "dumpproc", package, ignore=shutil.ignore_patterns("__pycache__"))
+    before = kernels.sources_digest(str(package))
+    assert before == kernels.sources_digest(str(ROOT / "dumpproc")) == kernels.sources_digest(str(package))
+    (package / "cli.py").write_text("# not a kernel\n")
+    (package / "diff" / "__init__.py").write_text("# Python only, no kernel\n")
+    assert kernels.sources_digest(str(package)) == before
+    for name in ["diff/pairs.py", "diff/lines.py", "diff/tokens.py", "fastxml/scan.py", "sources/bz2blocks.py"]:
+        path = package / name
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n")
+        assert kernels.sources_digest(str(package)) != before, name
+        path.write_bytes(original)
+    assert kernels.sources_digest(str(package)) == before
 
 
 def test_an_unwritable_cache_folder_falls_back_to_a_private_temporary_one(monkeypatch, tmp_path):
@@ -33,7 +54,8 @@ def test_an_unwritable_cache_folder_falls_back_to_a_private_temporary_one(monkey
     blocker.write_text("")
     monkeypatch.setenv("DUMPPROC_CACHE_DIR", str(blocker / "below-a-file"))
     folder = kernels.kernel_cache_dir()
-    assert folder.endswith(os.path.join(f"dumpproc-{os.getuid()}", "kernels")) and os.path.isdir(folder)
+    assert folder.endswith(os.path.join(f"dumpproc-{os.getuid()}", "kernels", kernels.sources_digest()))
+    assert os.path.isdir(folder)
 
 
 def _run(env: dict, out: Path) -> subprocess.CompletedProcess:

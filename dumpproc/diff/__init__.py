@@ -30,7 +30,14 @@ a last line without one is a line too); words are the runs of Unicode word
 characters (UTS #18's ``\\w``: letters, marks, digits, connector punctuation, join
 controls), as ``count_words`` counts them.
 
-The compiled kernels live in ``lines`` (line level) and ``tokens`` (inside hunks).
+``diff_page`` is the same diff for a batch of a page's revisions whose texts are spans
+of one buffer (the columns a compiled reader writes): every pair in one compiled
+call that releases the GIL, returning NumPy columns (``PageDiffs``) instead of one
+Python object per revision and op; ``PageDiffer.next_batch`` carries the last
+visible text from batch to batch, as ``PageDiffer.next`` does from text to text.
+
+The compiled kernels live in ``pairs`` (one diff, and a batch of them, both through
+``_diff_pair``), ``lines`` (line level) and ``tokens`` (inside hunks).
 """
 
 from __future__ import annotations
@@ -38,10 +45,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
-from .lines import _common_prefix, _common_suffix, _line_hunks
-from .tokens import WORD, _classes, _hunk_counts
+from .pairs import NO_BASE, NOT_DIFFED, PREVIOUS, _diff_batch, _diff_pair
+from .tokens import WORD, _classes
+
+__all__ = ["MAX_EDITS", "NOT_DIFFED", "NO_BASE", "PREVIOUS", "TOKEN_BUDGET", "TOKEN_MAX_BYTES", "TOKEN_MAX_EDITS",
+           "WORK_BUDGET", "DiffResult", "PageDiffer", "PageDiffs", "apply_ops", "count_words", "diff", "diff_page",
+           "diff_utf8", "split_lines", "warm_up"]
 
 #: Beyond this many edits (insertions plus deletions) a hunk is kept whole ...
 MAX_EDITS = 2_000
@@ -86,44 +96,9 @@ def count_words(text: str) -> int:
     return sum(1 for _ in WORD.finditer(text))
 
 
-# -- Myers' O(ND) diff on integer sequences ------------------------------------------------
-def _tail_words(data: np.ndarray) -> np.ndarray:
-    """The last whole eight-byte words of a byte array, as (possibly unaligned) uint64."""
-    return data[len(data) % 8:].view(np.uint64)
-
-
-@njit(cache=True, nogil=True)
-def _diff_kernel(a, b, a64, b64, a_tail, b_tail, classes, max_edits, budget, token_budget, token_edits,
-                 token_bytes):  # pragma: no cover - compiled
-    """The whole compiled part of a diff, in one call: trim to whole lines, align the lines left,
-    count inside the hunks. Returns (exact, hunks, b line offsets, prefix bytes, prefix lines,
-    words added, words removed, chars added, chars removed, coarse)."""
-    n = a.shape[0]
-    m = b.shape[0]
-    limit = min(n, m)
-    prefix = _common_prefix(a, b, a64, b64, limit)
-    while prefix > 0 and a[prefix - 1] != 10:  # back to a line start
-        prefix -= 1
-    suffix = _common_suffix(a, b, a_tail, b_tail, limit - prefix) if limit > prefix else 0
-    if suffix > 0:
-        a_starts = n - suffix == prefix or a[n - suffix - 1] == 10
-        b_starts = m - suffix == prefix or b[m - suffix - 1] == 10
-        if not (a_starts and b_starts):
-            # a newline inside the common part ends a line in both texts alike
-            at = n - suffix
-            while at < n and a[at] != 10:
-                at += 1
-            suffix = n - at - 1 if at < n else 0
-    a_mid = a[prefix:n - suffix]
-    b_mid = b[prefix:m - suffix]
-    exact, hunks, a_offsets, b_offsets = _line_hunks(a_mid, b_mid, max_edits, budget)
-    first_line = 0
-    for i in range(prefix):
-        if a[i] == 10:
-            first_line += 1
-    wa, wr, ca, cr, coarse = _hunk_counts(a_mid, b_mid, a_offsets, b_offsets, hunks, classes, token_budget,
-                                          token_edits, token_bytes)
-    return exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse
+def _limits() -> tuple[int, int, int, int, int]:
+    """The budgets, read at each call (tests lower them)."""
+    return MAX_EDITS, WORK_BUDGET, TOKEN_BUDGET, TOKEN_MAX_EDITS, TOKEN_MAX_BYTES
 
 
 def diff(a: str, b: str) -> DiffResult:
@@ -138,12 +113,8 @@ def diff_utf8(ab: bytes, bb: bytes, ops_text: str = "str") -> DiffResult:
     for a string column, without a Python string's up to four bytes a character), or
     ``"none"`` (None: only the counters are wanted).
     """
-    av = np.frombuffer(ab, np.uint8)
-    bv = np.frombuffer(bb, np.uint8)
-    words = min(len(ab), len(bb)) // 8
-    exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse = _diff_kernel(
-        av, bv, av[: words * 8].view(np.uint64), bv[: words * 8].view(np.uint64), _tail_words(av), _tail_words(bv),
-        _classes(), MAX_EDITS, WORK_BUDGET, TOKEN_BUDGET, TOKEN_MAX_EDITS, TOKEN_MAX_BYTES)
+    exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse = _diff_pair(
+        np.frombuffer(ab, np.uint8), np.frombuffer(bb, np.uint8), _classes(), *_limits())
     ops = []
     lines_added = lines_removed = 0
     for a_start, a_end, b_start, b_end in hunks.tolist():
@@ -159,8 +130,103 @@ def diff_utf8(ab: bytes, bb: bytes, ops_text: str = "str") -> DiffResult:
                       int(coarse) + (0 if exact else 1))
 
 
+class PageDiffs(NamedTuple):
+    """``diff_page``'s result: NumPy int64 columns, one value per revision of the batch, then one per op.
+
+    ``base`` is the position in the batch of the revision each one is diffed against, ``PREVIOUS``
+    (-1) for the text before the batch (``diff_page``'s ``previous``), ``NO_BASE`` (-3) for a page's
+    first visible text when the page starts in the batch (diffed against the empty text), or
+    ``NOT_DIFFED`` (-2) for a revision whose text is not visible (its counters are 0, no ops).
+    ``counters`` holds a row per counter (``lines_added`` ... ``coarse``, also named one by one
+    below), a column per revision. The ops of revision ``i`` are the columns
+    ``op_offsets[i]:op_offsets[i + 1]`` of ``ops`` (``op_offsets`` is ready as an Arrow list's
+    offsets), whose rows are ``op_revision`` (the revision's position), ``a_start``, ``a_end``,
+    ``b_start``, ``b_end``, ``text_start``, ``text_end``: each op replaces the base's lines
+    ``a_start:a_end`` with the new text's lines ``b_start:b_end``, which are
+    ``out[text_start:text_end]``. Every row is a contiguous array.
+    """
+
+    base: np.ndarray
+    counters: np.ndarray
+    op_offsets: np.ndarray
+    ops: np.ndarray
+
+    lines_added = property(lambda self: self.counters[0])
+    lines_removed = property(lambda self: self.counters[1])
+    words_added = property(lambda self: self.counters[2])
+    words_removed = property(lambda self: self.counters[3])
+    chars_added = property(lambda self: self.counters[4])
+    chars_removed = property(lambda self: self.counters[5])
+    coarse = property(lambda self: self.counters[6])
+    op_revision = property(lambda self: self.ops[0])
+    a_start = property(lambda self: self.ops[1])
+    a_end = property(lambda self: self.ops[2])
+    b_start = property(lambda self: self.ops[3])
+    b_end = property(lambda self: self.ops[4])
+    text_start = property(lambda self: self.ops[5])
+    text_end = property(lambda self: self.ops[6])
+
+    def results(self, out, ops_text: str = "str") -> list[DiffResult | None]:
+        """The ``DiffResult`` of each revision, as ``diff_utf8`` gives it (None: not diffed); ``out``
+        is the buffer given to ``diff_page``, ``ops_text`` as for ``diff_utf8``."""
+        data = memoryview(_read_only(out))
+        ops = list(zip(self.a_start.tolist(), self.a_end.tolist(), self.b_start.tolist(), self.b_end.tolist(),
+                       self._texts(data, ops_text)))
+        offsets = self.op_offsets.tolist()
+        results: list[DiffResult | None] = []
+        for i, (base, *counters) in enumerate(zip(self.base.tolist(), *self.counters.tolist())):
+            if base == NOT_DIFFED:
+                results.append(None)
+            else:
+                results.append(DiffResult(ops[offsets[i]:offsets[i + 1]], *counters))
+        return results
+
+    def _texts(self, data: memoryview, ops_text: str):
+        spans = zip(self.text_start.tolist(), self.text_end.tolist())
+        if ops_text == "none":
+            return [None] * len(self.text_start)
+        if ops_text == "bytes":
+            return [bytes(data[start:end]) for start, end in spans]
+        return [str(data[start:end], "utf-8") for start, end in spans]
+
+
+def diff_page(out: np.ndarray, starts: np.ndarray, ends: np.ndarray, previous=b"", page_first=None) -> PageDiffs:
+    """Diff every visible text of a batch of a page's consecutive revisions against the last
+    visible one before it, in one compiled call that releases the GIL.
+
+    ``out`` holds the texts as valid UTF-8 (np.uint8); revision ``i``'s is ``out[starts[i]:ends[i]]``,
+    or not visible when ``starts[i] == -1`` (deleted or not in the dump: not diffed, and the next
+    visible text is diffed against the last visible one before it). The first visible text is
+    diffed against ``previous`` (bytes or a uint8 array: the page's last visible text before the
+    batch, empty at the page's start). The same diffs as ``diff_utf8`` pair after pair.
+
+    A batch may hold several pages, so that a wiki of short histories costs one call per block
+    rather than per page: ``page_first`` (bools, one per revision) marks each revision that starts
+    a page; a page's first visible text is then diffed against the empty text (base ``NO_BASE``),
+    and ``previous`` applies to the revisions before the first such mark only.
+    """
+    flags = _NO_PAGES if page_first is None else np.ascontiguousarray(page_first, np.bool_)
+    base, counters, op_offsets, ops = _diff_batch(
+        _read_only(out), np.ascontiguousarray(starts, np.int64), np.ascontiguousarray(ends, np.int64), flags,
+        _read_only(previous), _classes(), *_limits())
+    return PageDiffs(base, counters, op_offsets, ops)
+
+
+_NO_PAGES = np.zeros(0, np.bool_)
+
+
+def _read_only(data) -> np.ndarray:
+    """A read-only contiguous uint8 view, so that bytes and buffers meet one compiled signature."""
+    view = np.frombuffer(data, np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data.view()
+    if view.dtype != np.uint8 or view.ndim != 1 or not view.flags.c_contiguous:
+        raise TypeError(f"texts must be a 1-d contiguous uint8 array or bytes, not {view.dtype} {view.shape}")
+    view.flags.writeable = False
+    return view
+
+
 class PageDiffer:
-    """Diffs each visible revision of a page against the last visible text before it."""
+    """Diffs each visible revision of a page against the last visible text before it: one text at a
+    time (``next``, the record path), or a batch of them given as spans of a buffer (``next_batch``)."""
 
     __slots__ = ("base_revision_id", "ops_text", "_utf8")
 
@@ -176,6 +242,32 @@ class PageDiffer:
         base = self.base_revision_id
         self.base_revision_id, self._utf8 = revision_id, utf8
         return base, result
+
+    def next_batch(self, revision_ids: np.ndarray, out: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                   page_first: np.ndarray | None = None) -> tuple[np.ndarray, PageDiffs]:
+        """``diff_page`` for the page's next revisions (texts as there), carrying the last visible
+        text and its id on to the next call; returns also each revision's base revision id (-1 for
+        none: a page's first visible revision, or one not diffed), as ``next`` gives them one by one.
+
+        With ``page_first`` the batch may go on into the next pages (a reader's block): the differ
+        then follows the batch's last page, whose revisions may go on in the next batch."""
+        diffs = diff_page(out, starts, ends, self._utf8, page_first)
+        base = diffs.base
+        ids = np.asarray(revision_ids, np.int64)
+        base_ids = np.where(base >= 0, ids.take(base, mode="clip"), -1)
+        if self.base_revision_id is not None:
+            base_ids[base == PREVIOUS] = self.base_revision_id
+        shown = np.flatnonzero(base != NOT_DIFFED)
+        if page_first is not None:
+            opened = np.flatnonzero(page_first)
+            if len(opened):  # the last page starts here: it alone goes on
+                shown = shown[shown >= opened[-1]]
+                self.base_revision_id, self._utf8 = None, b""
+        if len(shown):
+            last = shown[-1]
+            self.base_revision_id = int(ids[last])
+            self._utf8 = _read_only(out)[starts[last]:ends[last]].tobytes()
+        return base_ids, diffs
 
 
 def apply_ops(base: str, ops) -> str:
@@ -198,5 +290,7 @@ def warm_up() -> None:
 
     from .. import kernels
 
-    kernels.announce(*(sys.modules[name] for name in (__name__, f"{__name__}.lines", f"{__name__}.tokens")))
+    kernels.announce(*(sys.modules[f"{__name__}.{name}"] for name in ("pairs", "lines", "tokens")))
     diff("a\nb\nc\n", "a\nx y\nc\n")
+    texts = np.frombuffer(b"a\nb\nc\na\nx y\nc\n", np.uint8)
+    diff_page(texts, np.array([0, -1, 6]), np.array([6, -1, 14]), page_first=np.array([True, False, False]))

@@ -1,5 +1,8 @@
 """Line-level kernels of the diff, compiled by numba: trimming, splitting, hashing, aligning.
 
+The common prefix and suffix are compared eight bytes at a time with unaligned loads
+(``_word_at``), since a text is often a slice at any offset of a larger buffer.
+
 ``_myers`` is Myers' O(ND) greedy algorithm with a trace for the walk back;
 ``_lcs_hunks`` a full LCS table, cheaper when one side is short. Both return
 hunks ``(a_start, a_end, b_start, b_end)`` of an int64 array; they serve the
@@ -9,7 +12,9 @@ token level too (``tokens``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 
 @njit(cache=True, nogil=True)
@@ -219,30 +224,42 @@ def _line_hunks(a, b, max_edits, budget):  # pragma: no cover - compiled
     return True, hunks, a_offsets, b_offsets
 
 
+@intrinsic
+def _word_at(typingctx, data, index):  # pragma: no cover - compiled
+    """The eight bytes ``data[index:index + 8]`` as one uint64, at any alignment: a compiled text
+    is a slice of a larger buffer (a page's texts, one after another), so it seldom starts on a
+    word boundary, and a uint64 view of it would claim an alignment it does not have."""
+    if not (isinstance(data, types.Array) and data.ndim == 1 and data.dtype == types.uint8
+            and data.layout == "C" and isinstance(index, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        at = builder.gep(array.data, [args[1]])
+        return builder.load(builder.bitcast(at, ir.IntType(64).as_pointer()), align=1)
+
+    return types.uint64(data, index), codegen
+
+
 @njit(cache=True, nogil=True)
-def _common_prefix(a, b, a64, b64, limit):  # pragma: no cover - compiled
-    """Length of the common prefix of two uint8 arrays (and their uint64 views), at most ``limit``."""
+def _common_prefix(a, b, limit):  # pragma: no cover - compiled
+    """Length of the common prefix of two uint8 arrays, at most ``limit``."""
     i = 0
-    words = min(limit // 8, a64.shape[0], b64.shape[0])
-    while i < words and a64[i] == b64[i]:  # eight bytes at a time
-        i += 1
-    i *= 8
+    while i + 8 <= limit and _word_at(a, i) == _word_at(b, i):  # eight bytes at a time
+        i += 8
     while i < limit and a[i] == b[i]:
         i += 1
     return i
 
 
 @njit(cache=True, nogil=True)
-def _common_suffix(a, b, a64, b64, limit):  # pragma: no cover - compiled
-    """Length of the common suffix of two uint8 arrays, at most ``limit``; ``a64``/``b64`` are
-    uint64 views of their last whole eight-byte words."""
+def _common_suffix(a, b, limit):  # pragma: no cover - compiled
+    """Length of the common suffix of two uint8 arrays, at most ``limit``."""
     la = a.shape[0]
     lb = b.shape[0]
-    words = min(limit // 8, a64.shape[0], b64.shape[0])
     i = 0
-    while i < words and a64[a64.shape[0] - 1 - i] == b64[b64.shape[0] - 1 - i]:
-        i += 1
-    i *= 8
+    while i + 8 <= limit and _word_at(a, la - 8 - i) == _word_at(b, lb - 8 - i):
+        i += 8
     while i < limit and a[la - 1 - i] == b[lb - 1 - i]:
         i += 1
     return i
