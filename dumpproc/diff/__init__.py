@@ -30,18 +30,16 @@ a last line without one is a line too); words are the runs of Unicode word
 characters (UTS #18's ``\\w``: letters, marks, digits, connector punctuation, join
 controls), as ``count_words`` counts them.
 
-The compiled kernels live in ``lines`` (line level) and ``tokens`` (inside hunks).
+The compiled kernels live in ``lines`` (line level) and ``tokens`` (inside hunks), and
+``kernel`` runs them in one call; this module imports them (and numba) on the first diff,
+not when it is imported, so a run that writes no diff counters never loads numba.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-import numpy as np
-from numba import njit
-
-from .lines import _common_prefix, _common_suffix, _line_hunks
-from .tokens import WORD, _classes, _hunk_counts
+from .words import WORD
 
 #: Beyond this many edits (insertions plus deletions) a hunk is kept whole ...
 MAX_EDITS = 2_000
@@ -86,44 +84,15 @@ def count_words(text: str) -> int:
     return sum(1 for _ in WORD.finditer(text))
 
 
-# -- Myers' O(ND) diff on integer sequences ------------------------------------------------
-def _tail_words(data: np.ndarray) -> np.ndarray:
-    """The last whole eight-byte words of a byte array, as (possibly unaligned) uint64."""
-    return data[len(data) % 8:].view(np.uint64)
+_kernel = None  # the compiled side, ``kernel``, imported on the first diff: numba costs half a second
 
 
-@njit(cache=True, nogil=True)
-def _diff_kernel(a, b, a64, b64, a_tail, b_tail, classes, max_edits, budget, token_budget, token_edits,
-                 token_bytes):  # pragma: no cover - compiled
-    """The whole compiled part of a diff, in one call: trim to whole lines, align the lines left,
-    count inside the hunks. Returns (exact, hunks, b line offsets, prefix bytes, prefix lines,
-    words added, words removed, chars added, chars removed, coarse)."""
-    n = a.shape[0]
-    m = b.shape[0]
-    limit = min(n, m)
-    prefix = _common_prefix(a, b, a64, b64, limit)
-    while prefix > 0 and a[prefix - 1] != 10:  # back to a line start
-        prefix -= 1
-    suffix = _common_suffix(a, b, a_tail, b_tail, limit - prefix) if limit > prefix else 0
-    if suffix > 0:
-        a_starts = n - suffix == prefix or a[n - suffix - 1] == 10
-        b_starts = m - suffix == prefix or b[m - suffix - 1] == 10
-        if not (a_starts and b_starts):
-            # a newline inside the common part ends a line in both texts alike
-            at = n - suffix
-            while at < n and a[at] != 10:
-                at += 1
-            suffix = n - at - 1 if at < n else 0
-    a_mid = a[prefix:n - suffix]
-    b_mid = b[prefix:m - suffix]
-    exact, hunks, a_offsets, b_offsets = _line_hunks(a_mid, b_mid, max_edits, budget)
-    first_line = 0
-    for i in range(prefix):
-        if a[i] == 10:
-            first_line += 1
-    wa, wr, ca, cr, coarse = _hunk_counts(a_mid, b_mid, a_offsets, b_offsets, hunks, classes, token_budget,
-                                          token_edits, token_bytes)
-    return exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse
+def _load_kernel():
+    global _kernel
+    from . import kernel
+
+    _kernel = kernel
+    return kernel
 
 
 def diff(a: str, b: str) -> DiffResult:
@@ -138,12 +107,8 @@ def diff_utf8(ab: bytes, bb: bytes, ops_text: str = "str") -> DiffResult:
     for a string column, without a Python string's up to four bytes a character), or
     ``"none"`` (None: only the counters are wanted).
     """
-    av = np.frombuffer(ab, np.uint8)
-    bv = np.frombuffer(bb, np.uint8)
-    words = min(len(ab), len(bb)) // 8
-    exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse = _diff_kernel(
-        av, bv, av[: words * 8].view(np.uint64), bv[: words * 8].view(np.uint64), _tail_words(av), _tail_words(bv),
-        _classes(), MAX_EDITS, WORK_BUDGET, TOKEN_BUDGET, TOKEN_MAX_EDITS, TOKEN_MAX_BYTES)
+    exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse = (_kernel or _load_kernel()).run(
+        ab, bb, MAX_EDITS, WORK_BUDGET, TOKEN_BUDGET, TOKEN_MAX_EDITS, TOKEN_MAX_BYTES)
     ops = []
     lines_added = lines_removed = 0
     for a_start, a_end, b_start, b_end in hunks.tolist():
@@ -198,5 +163,6 @@ def warm_up() -> None:
 
     from .. import kernels
 
-    kernels.announce(*(sys.modules[name] for name in (__name__, f"{__name__}.lines", f"{__name__}.tokens")))
+    _load_kernel()
+    kernels.announce(*(sys.modules[f"{__name__}.{name}"] for name in ("kernel", "lines", "tokens")))
     diff("a\nb\nc\n", "a\nx y\nc\n")
