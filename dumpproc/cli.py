@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-from contextlib import contextmanager
 
 from . import __version__
 from .accounts import DEFAULT_TEMP_USER_PATTERN
@@ -369,9 +368,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     handler = {"process": _process, "inspect": _inspect, "report": _report}[args.command]
     try:
-        if args.command == "process":  # the one command with worker processes
-            with _worker_records():
-                return handler(args)
         return handler(args)
     except (InputNotFound, IncompleteDump, MissingDependency) as exc:
         print(f"dumpproc: {exc}", file=sys.stderr)
@@ -397,42 +393,6 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-
-
-class _KeepOpen(logging.Handler):
-    """Hands records to a handler that someone else owns, and leaves it open when closed."""
-
-    def __init__(self, handler: logging.Handler):
-        super().__init__()
-        self.handler = handler
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.handler.handle(record)
-
-
-@contextmanager
-def _worker_records():
-    """While ``process`` runs, worker processes' log records reach this process's handlers.
-
-    multiprocessing_logging wraps each handler of the root logger in one fed by a queue (a pipe
-    and a thread each). The wrappers come off again when the command ends, once the records
-    still queued are handled, and the handlers they wrapped stay open: so ``main`` can be called
-    again in one process (the tests, a notebook) without each call keeping its pipes and thread.
-    """
-    import multiprocessing_logging
-
-    root = logging.getLogger()
-    before = list(root.handlers)
-    multiprocessing_logging.install_mp_handler(root)
-    try:
-        yield
-    finally:
-        for wrapper in [h for h in root.handlers if h not in before]:
-            wrapped = wrapper.sub_handler
-            root.removeHandler(wrapper)
-            root.addHandler(wrapped)
-            wrapper.sub_handler = _KeepOpen(wrapped)  # close() drains the queue into it, then closes it
-            wrapper.close()
 
 
 def _interrupted_line(exc: BaseException) -> str:

@@ -9,12 +9,14 @@ executor and the driver see alike (a shared mount); see ``docs/spark.md``.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from . import interrupts
@@ -32,6 +34,44 @@ _PROGRESS = None  # a worker's queue to the parent's progress display
 
 #: Seconds the workers get, once told to stop, to abandon their units before they are killed.
 STOP_GRACE = 20.0
+
+
+class _KeepOpen(logging.Handler):
+    """Hands records to a handler that someone else owns, and leaves it open when closed."""
+
+    def __init__(self, handler: logging.Handler):
+        super().__init__()
+        self.handler = handler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.handler.handle(record)
+
+
+@contextmanager
+def worker_records():
+    """While a pool runs, its workers' log records reach this process's handlers.
+
+    multiprocessing_logging wraps each handler of the root logger in one fed by a queue (a pipe
+    and a thread each) before the workers fork. The wrappers come off again when the pool is
+    done, once the records still queued are handled, and the handlers they wrapped stay open: so
+    a run can be called again in one process (the tests, a notebook) without each call keeping
+    its pipes and thread. Units run in this process need none of it, and a small run is spared
+    the wait for the thread to end (up to 0.2 s: it polls its queue).
+    """
+    import multiprocessing_logging
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    multiprocessing_logging.install_mp_handler(root)
+    try:
+        yield
+    finally:
+        for wrapper in [h for h in root.handlers if h not in before]:
+            wrapped = wrapper.sub_handler
+            root.removeHandler(wrapper)
+            root.addHandler(wrapped)
+            wrapper.sub_handler = _KeepOpen(wrapped)  # close() drains the queue into it, then closes it
+            wrapper.close()
 
 
 def _init_worker(queue) -> None:
@@ -114,7 +154,7 @@ def run_local(job: Callable, units: list["Unit"], options: "Options",
     by_id = {unit.id: unit for unit in units}
     fault = None
     try:
-        with Pool(workers, _init_worker, (queue,)) as pool:
+        with worker_records(), Pool(workers, _init_worker, (queue,)) as pool:
             tasks = ((unit.id, _local_task, (job, unit, options, threads)) for unit in units)
             stopper = _Stopper(pool)
             try:

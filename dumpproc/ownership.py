@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from typing import Iterable, Iterator
 
 from .errors import OutputError
-from .sink import output_error
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +72,7 @@ def remove_own(out: str, relatives: Iterable[object]) -> int:
         except FileNotFoundError:
             pass
         except OSError as exc:
+            from .sink import output_error  # only on a fault: sink imports pyarrow
             raise output_error(exc, path) from exc
     return removed
 
@@ -146,6 +146,7 @@ def lock(out: str, file_mode: int = 0o600) -> Iterator[None]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, file_mode)
     except OSError as exc:
+        from .sink import output_error  # only on a fault: sink imports pyarrow
         raise output_error(exc, path) from exc
     try:
         try:
@@ -186,6 +187,7 @@ def tighten(out: str, file_mode: int, dir_mode: int) -> None:
         except FileNotFoundError:
             pass
         except OSError as exc:
+            from .sink import output_error  # only on a fault: sink imports pyarrow
             raise output_error(exc, path) from exc
 
     chmod(out, dir_mode)

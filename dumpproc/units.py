@@ -85,11 +85,13 @@ def _split(unit: Unit, split_size: int) -> list[Unit]:
     first block damaged, no page near its start) stays one unit, which meets it again when it runs
     and fails as a unit, with the run going on.
     """
+    if unit.end is None or unit.end <= split_size:
+        return [unit]  # before the import: splitting loads numba's kernel of the bzip2 block scan
     from .errors import DumpError
     from .sources.split import file_header, piece_spans, plan_ranges, split_format, split_points
 
     fmt = split_format(unit.path)
-    if fmt is None or unit.end is None or unit.end <= split_size:
+    if fmt is None:
         return [unit]
     try:
         spans = piece_spans(unit.path, fmt)

@@ -304,6 +304,41 @@ def test_resume_refuses_another_temp_user_pattern(tmp_path):
                    check=True).stdout.startswith("dumpproc: nothing to do (--resume)")
 
 
+def test_importing_the_command_loads_neither_numba_nor_pyarrow():
+    """``dumpproc --help`` and ``inspect`` do without them (issue 16: start-up); a run loads them
+    when it starts (the fast reader and the diff are compiled)."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run([sys.executable, "-c", "import sys, dumpproc.cli; print('numba' in sys.modules, "
+                             "'pyarrow' in sys.modules)"], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "False False"
+
+
+def test_one_unit_runs_in_this_process_with_no_pool_and_no_log_forwarding(tmp_path, monkeypatch):
+    """-j 2 on one small file: no worker to fork, so neither the pool nor the log wrappers start
+    (closing those waits for a polling thread); the manifest still records the -j asked for."""
+    import logging
+
+    import multiprocessing_logging
+
+    from dumpproc import engines
+    from dumpproc.cli import main
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("started for a single unit")
+
+    monkeypatch.setattr(engines, "Pool", not_here)
+    monkeypatch.setattr(multiprocessing_logging, "install_mp_handler", not_here)
+    handlers = list(logging.getLogger().handlers)
+    out = tmp_path / "out"
+    assert main(["process", str(_accounts_dump(tmp_path)), "-o", str(out), "-j", "2"]) == 0
+    assert logging.getLogger().handlers == handlers
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["options"]["workers"] == 2
+    assert [u["status"] for u in manifest["units"]] == ["committed"]
+
+
 def test_main_again_in_one_process_leaves_no_pipes_and_still_hears_its_workers(tmp_path, caplog):
     """Each ``process`` wraps the log handlers so that workers' records reach them; the wrappers (a
     pipe and a thread each) come off when it returns, so a test session or a notebook calling main

@@ -47,7 +47,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .pairs import NO_BASE, NOT_DIFFED, PREVIOUS, _diff_batch, _diff_pair
-from .tokens import WORD, _classes
+from .tokens import _classes
+from .words import WORD
 
 __all__ = ["MAX_EDITS", "NOT_DIFFED", "NO_BASE", "PREVIOUS", "TOKEN_BUDGET", "TOKEN_MAX_BYTES", "TOKEN_MAX_EDITS",
            "WORK_BUDGET", "DiffResult", "PageDiffer", "PageDiffs", "apply_ops", "count_words", "diff", "diff_page",

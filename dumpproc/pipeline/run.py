@@ -29,6 +29,9 @@ from .unit import run_unit
 
 log = logging.getLogger(__name__)
 
+#: The tables whose rows need the diff (its counters or its ops): without them numba is never loaded.
+DIFFED = frozenset({"revisions", "diffs"})
+
 
 @dataclass
 class RunResult:
@@ -259,7 +262,7 @@ def _run(units: list[Unit], options: Options, progress: Progress | None, started
             progress.update(entry["id"], entry["end"] - entry["start"], entry["pages"], entry["revisions"])
     kernels.set_notifier(progress.note if progress is not None else log.info)
     try:
-        if todo:
+        if todo and DIFFED & set(options.tables):
             warm_up()  # compile or load the diff kernels once, before workers fork
             if progress is not None:
                 progress.restart_clock()  # rates and ETA from here: a first run's compile is no reading
