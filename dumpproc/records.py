@@ -182,11 +182,13 @@ class RevisionBatch:
     """
 
     __slots__ = ("out", "ids", "parent_ids", "timestamps_us", "user_ids", "anonymous", "user_deleted", "minor",
-                 "comment_deleted", "text_deleted", "text_bytes", "text_start", "text_end", "spans")
+                 "comment_deleted", "text_deleted", "text_bytes", "text_start", "text_end", "spans", "_decoded")
 
-    def __init__(self, **columns):
-        for name in self.__slots__:
+    def __init__(self, decoded=None, **columns):
+        for name in self.__slots__[:-1]:
             setattr(self, name, columns[name])
+        #: ``strings(name)`` as the reader decoded it already (a block's columns at once), if it did
+        self._decoded = decoded
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -198,6 +200,8 @@ class RevisionBatch:
 
     def strings(self, name: str) -> list:
         """Column ``name`` as Python strings (None where None)."""
+        if self._decoded is not None:
+            return self._decoded(name)
         starts, ends = self.spans[name]
         out = self.out
         return [None if s < 0 else out[s:e].tobytes().decode("utf-8") for s, e in zip(starts.tolist(), ends.tolist())]

@@ -234,7 +234,11 @@ class PartWriter:
         """Append rows given as Python columns in schema order."""
         for column, values in zip(self._columns, columns):
             column.extend(values)
-        if len(self._columns[0]) >= BATCH_ROWS:
+        for i, chars in self._text_columns:
+            self._buffered_text += sum(chars(value) for value in columns[i] if value)
+        if self._buffered_text >= ROW_GROUP_TEXT_BYTES:
+            self._full()
+        elif len(self._columns[0]) >= BATCH_ROWS:
             self._pack()
             if self._group_full():
                 self._full()

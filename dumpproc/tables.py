@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 
 from .accounts import AccountKinds
-from .diff import DiffResult, PageDiffer
+from .diff import NOT_DIFFED, DiffResult, PageDiffer
 from .privacy import IpPolicy, is_ip_name
 from .records import PageHeader, Revision, RevisionBatch, is_base36_sha1, sha1_base36
 from .schema import REVISIONS, USERS
@@ -151,7 +151,8 @@ class PageAssembler:
     def add_batch(self, batch: RevisionBatch) -> list | None:
         """Take the page's next revisions as columns (``RevisionBatch``: one-slot revisions, IPs
         kept, no ``content`` table); the same rows as ``add`` one by one. Returns the ``diffs``
-        rows (page id, revision id, base revision id, ops), or None without a diffs table."""
+        rows as the table's columns (page id, revision id, base revision id, ops), or None without
+        a diffs table."""
         n = len(batch)
         counters = self.counters
         ids = batch.ids.tolist()
@@ -223,23 +224,17 @@ class PageAssembler:
         self.users.extend(None if text is None else (a, u, text, t, b)
                           for a, u, text, t, b in zip(anonymous, user_ids, user_texts, temporary, bot))
         self.last_text_bytes = max(int(sizes[-1]), 0)
-        # diffs of the visible texts, each against the last visible one before it
+        # diffs of the visible texts, each against the last visible one before it: one compiled call
         diff_counts = [[None] * n for _ in range(6)]
-        diff_rows = [] if self.differ.ops_text != "none" else None
+        diff_rows = None
         if self.with_diffs:
-            differ = self.differ
-            starts, ends, out = batch.text_start.tolist(), batch.text_end.tolist(), batch.out
-            for i in range(n):
-                if starts[i] < 0:
-                    continue
-                base, result = differ.next(ids[i], out[starts[i]:ends[i]].tobytes())
-                self.coarse_diffs += result.coarse
-                for column, value in zip(diff_counts, (result.lines_added, result.lines_removed, result.words_added,
-                                                       result.words_removed, result.chars_added,
-                                                       result.chars_removed)):
-                    column[i] = value
-                if diff_rows is not None:
-                    diff_rows.append((self.page.id, ids[i], base, result.ops))
+            base_ids, page_diffs = self.differ.next_batch(batch.ids, batch.out, batch.text_start, batch.text_end)
+            shown = (page_diffs.base != NOT_DIFFED).tolist()
+            counters = page_diffs.counters.tolist()
+            diff_counts = [[v if s else None for v, s in zip(row, shown)] for row in counters[:6]]
+            self.coarse_diffs += sum(counters[6])
+            if self.differ.ops_text != "none":
+                diff_rows = _diff_columns(page_diffs, batch.out, self.page.id, ids, base_ids.tolist(), shown)
         page = self.page
         none_if = lambda values, absent: [None if a else v for v, a in zip(values.tolist(), absent.tolist())]
         sizes_or_none = none_if(sizes, ~known_size)
@@ -325,6 +320,18 @@ class PageAssembler:
         )
         contributions = list(zip(self.users, times, self.reverts, is_reverted))
         return PageSummary(revisions, page_row, self.coarse_diffs, contributions, self.sha1s_not_base36)
+
+
+def _diff_columns(page_diffs, out, page_id: int, ids: list, base_ids: list, shown: list) -> list[list]:
+    """The ``diffs`` columns of a batch's visible revisions, from ``diff_page``'s arrays."""
+    data = memoryview(out)
+    texts = [bytes(data[a:b]) for a, b in zip(page_diffs.text_start.tolist(), page_diffs.text_end.tolist())]
+    ops = list(zip(page_diffs.a_start.tolist(), page_diffs.a_end.tolist(), page_diffs.b_start.tolist(),
+                   page_diffs.b_end.tolist(), texts))
+    offsets = page_diffs.op_offsets.tolist()
+    kept = [i for i, s in enumerate(shown) if s]
+    return [[page_id] * len(kept), [ids[i] for i in kept], [None if base_ids[i] < 0 else base_ids[i] for i in kept],
+            [ops[offsets[i]:offsets[i + 1]] for i in kept]]
 
 
 class UserTotals:

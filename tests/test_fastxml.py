@@ -11,6 +11,7 @@ import pytest
 
 import gen_dump
 from conftest import FIXTURES, SAMPLE
+from dumpproc.errors import MalformedXML
 from dumpproc.fastxml import Fallback
 from dumpproc.fastxml.reader import FastDump
 from dumpproc.parse import Dump
@@ -228,6 +229,33 @@ def test_what_mediawiki_does_not_write_falls_back(inside):
     data = (ROOT + SITEINFO + PAGE.format(inside) + "</mediawiki>").encode()
     with pytest.raises(Fallback):
         read_fast(data)
+
+
+def _with_text(body: bytes) -> bytes:
+    return (ROOT + SITEINFO).encode() + PAGE.format("<text>{}</text>").encode().replace(b"{}", body) + b"</mediawiki>"
+
+
+# UTF-8 that is not, or not XML's: overlong forms, surrogates, U+FFFE/U+FFFF, stray or cut-short
+# continuation bytes, past U+10FFFF, a control character
+@pytest.mark.parametrize("body", [b"\xc0\xaf", b"\xc1\xbf", b"\xe0\x80\xaf", b"\xe0\x9f\xbf", b"\xed\xa0\x80",
+                                  b"\xed\xbf\xbf", b"\xef\xbf\xbe", b"\xef\xbf\xbf", b"\x80", b"a\xbfb", b"\xc3",
+                                  b"\xc3a", b"\xe2\x82", b"\xe2\x82a", b"\xf0\x80\x80\x80", b"\xf4\x90\x80\x80",
+                                  b"\xf5\x80\x80\x80", b"x\x1fy"])
+def test_bad_utf8_falls_back_where_lxml_refuses_it(body):
+    data = _with_text(b"ok \xc3\xa9 " + body + b" \xe2\x82\xac")
+    with pytest.raises(MalformedXML):
+        read_lxml(data)
+    for block_size in (1, 2, 3, 1 << 16):
+        with pytest.raises(Fallback):
+            read_fast(data, block_size)
+
+
+def test_every_width_of_utf8_is_read_as_lxml_reads_it():
+    """One to four bytes, the edges of each width, cut by blocks anywhere."""
+    body = "a é ߿ ࠀ € 한 \ud7ff \ue000 \ufffd 𐀀 🙂 \U0010ffff z".encode()
+    data = _with_text(body * 3)
+    for block_size in range(1, 40):
+        assert_same(data, block_size)
 
 
 @pytest.mark.parametrize("data", [

@@ -242,6 +242,13 @@ def _values(out, r, row):  # pragma: no cover - compiled
             r[row, COMPLEX] = 1
             return
         r[row, V_USER_ID] = value
+    # strings as the record path has them: an empty value is None (lxml's .text), but a comment
+    # absent or empty is "" and only a deleted one None
+    for column in (USER_TEXT, MODEL, FORMAT, SHA1, TEXT_SHA1):
+        if r[row, column + 1] <= r[row, column]:
+            r[row, column] = -1
+    if r[row, COMMENT] < 0 and r[row, COMMENT_DELETED] == 0:
+        r[row, COMMENT] = r[row, COMMENT + 1] = 0
     # the main text, as normalise.text_value has it
     r[row, V_TEXT_START] = r[row, V_TEXT_END] = -1
     r[row, V_SIZE] = -1

@@ -96,10 +96,12 @@ class FastPage:
 class _Block:
     """One scan's revisions as columns (``columns.revision_columns``), and each one as a record."""
 
-    __slots__ = ("fields", "out", "r")
+    __slots__ = ("fields", "out", "r", "flags", "_strings")
 
     def __init__(self, fields: np.ndarray, out: np.ndarray, r: np.ndarray):
         self.fields, self.out, self.r = fields, out, r
+        self.flags = r[:, _FLAGS] != 0  # the boolean columns, once for the block
+        self._strings: dict[str, list] = {}
 
     def raw_revision(self, i: int):
         """Revision ``i``'s ``RawRevision`` and XML byte, read from its rows by ``rows``."""
@@ -107,25 +109,29 @@ class _Block:
         _, raw, offset = next(units(iter([Scanned(self.fields[first:last + 1], self.out)])))
         return raw, offset
 
+    def strings(self, name: str) -> list:
+        """A string column of the whole block, decoded once (None where the span is -1)."""
+        decoded = self._strings.get(name)
+        if decoded is None:
+            column = _SPANS[name]
+            data = memoryview(self.out)
+            decoded = self._strings[name] = [None if a < 0 else str(data[a:b], "utf-8") for a, b in
+                                             zip(self.r[:, column].tolist(), self.r[:, column + 1].tolist())]
+        return decoded
+
     def batch(self, lo: int, hi: int) -> RevisionBatch:
         r = self.r[lo:hi]
-        spans = {}
-        for name, column in _SPANS.items():
-            starts, ends = r[:, column], r[:, column + 1]
-            if name == "comment":  # absent or empty: "", deleted: None
-                absent = (starts < 0) & (r[:, COMMENT_DELETED] == 0)
-                starts, ends = np.where(absent, 0, starts), np.where(absent, 0, ends)
-            else:  # an empty value is None, as lxml's .text
-                starts = np.where(ends > starts, starts, -1)
-            spans[name] = (starts, ends)
+        flags = self.flags[lo:hi]
         return RevisionBatch(
             out=self.out, ids=r[:, V_ID], parent_ids=r[:, V_PARENT], timestamps_us=r[:, V_US],
-            user_ids=r[:, V_USER_ID], anonymous=r[:, ANONYMOUS] != 0, user_deleted=r[:, USER_DELETED] != 0,
-            minor=r[:, MINOR] != 0, comment_deleted=r[:, COMMENT_DELETED] != 0,
-            text_deleted=r[:, TEXT_DELETED] != 0, text_bytes=r[:, V_SIZE], text_start=r[:, V_TEXT_START],
-            text_end=r[:, V_TEXT_END], spans=spans)
+            user_ids=r[:, V_USER_ID], anonymous=flags[:, 0], user_deleted=flags[:, 1], minor=flags[:, 2],
+            comment_deleted=flags[:, 3], text_deleted=flags[:, 4], text_bytes=r[:, V_SIZE],
+            text_start=r[:, V_TEXT_START], text_end=r[:, V_TEXT_END],
+            spans={name: (r[:, column], r[:, column + 1]) for name, column in _SPANS.items()},
+            decoded=lambda name: self.strings(name)[lo:hi])
 
 
+_FLAGS = [ANONYMOUS, USER_DELETED, MINOR, COMMENT_DELETED, TEXT_DELETED]
 #: the string columns of a ``RevisionBatch`` and where their spans are in ``R``
 _SPANS = {"user_text": USER_TEXT, "comment": COMMENT, "model": MODEL, "format": FORMAT, "sha1": SHA1,
           "text_sha1": TEXT_SHA1}

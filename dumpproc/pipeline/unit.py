@@ -121,10 +121,9 @@ class _UnitTables:
                 count += len(revision)
                 if tick is not None:
                     tick(count)
-                rows = assembler.add_batch(revision)
+                columns = assembler.add_batch(revision)
                 if diffs is not None:
-                    for row in rows:
-                        diffs.append(row)
+                    diffs.extend(columns)
                 continue
             count += 1
             if tick is not None:
