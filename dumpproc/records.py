@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Iterable, NamedTuple
 
 
@@ -207,15 +208,24 @@ class RevisionBatch:
         return [None if s < 0 else out[s:e].tobytes().decode("utf-8") for s, e in zip(starts.tolist(), ends.tolist())]
 
 
-def sha1_base36(text: str | bytes) -> str:
+_DIGITS36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@lru_cache(maxsize=1)
+def _groups36() -> list[str]:
+    """Every three-digit group of base 36 (36 ** 3 of them): a digest is written eleven groups at a time."""
+    return [a + b + c for a in _DIGITS36 for b in _DIGITS36 for c in _DIGITS36]
+
+
+def sha1_base36(text: str | bytes | memoryview) -> str:
     """MediaWiki's revision sha1: the SHA-1 of the UTF-8 text in base 36, padded to 31 digits."""
     number = int.from_bytes(hashlib.sha1(text.encode("utf-8") if isinstance(text, str) else text).digest(), "big")
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    groups = _groups36()
     out = []
     while number:
-        number, rest = divmod(number, 36)
-        out.append(digits[rest])
-    return "".join(reversed(out)).rjust(31, "0")
+        number, rest = divmod(number, 46_656)
+        out.append(groups[rest])
+    return "".join(reversed(out)).lstrip("0").rjust(31, "0")
 
 
 def slots_sha1(roles_and_sha1s: Iterable[tuple[str, str | None]]) -> str | None:

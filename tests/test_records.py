@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from hypothesis import given, strategies as st
 
 from dumpproc.parse.revision import revision_from_string
@@ -67,3 +69,14 @@ def test_is_base36_sha1():
     assert not is_base36_sha1("da39a3ee5e6b4b0d3255bfef95601890afd80709")  # hexadecimal: 40 digits
     assert not is_base36_sha1("PHOIAC9H4M842XQ45SP7S6U21ETEEQ1") and not is_base36_sha1("")
     assert not is_base36_sha1("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz")  # 31 digits, but past 2**160
+
+
+@given(st.binary(max_size=64))
+def test_sha1_base36_is_the_digest_in_base_36_padded_to_31_digits(text):
+    number = int.from_bytes(hashlib.sha1(text).digest(), "big")
+    digits = ""
+    while number:
+        number, rest = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[rest] + digits
+    assert sha1_base36(text) == digits.rjust(31, "0") == sha1_base36(memoryview(text))
+    assert int(sha1_base36(text), 36) == int.from_bytes(hashlib.sha1(text).digest(), "big")
