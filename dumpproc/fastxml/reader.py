@@ -21,6 +21,7 @@ from ..parse import normalise
 from ..records import PageHeader, Revision, RevisionBatch
 from . import Fallback
 from . import scan as kernel
+from .ahead import ReadAhead
 from .blocks import BLOCK_SIZE, Scanned, scan_blocks
 from .columns import (ANONYMOUS, CODES, COMMENT, COMMENT_DELETED, COMPLEX, FIRST_ROW, FORMAT, LAST_ROW, MINOR, MODEL,
                       SHA1, TEXT_DELETED, TEXT_SHA1, USER_DELETED, USER_TEXT, V_ID, V_PARENT, V_SIZE, V_TEXT_END,
@@ -96,7 +97,7 @@ class FastPage:
 class _Block:
     """One scan's revisions as columns (``columns.revision_columns``), and each one as a record."""
 
-    __slots__ = ("fields", "out", "r", "flags", "_strings")
+    __slots__ = ("fields", "out", "r", "flags", "marks", "revisions", "_strings")
 
     def __init__(self, fields: np.ndarray, out: np.ndarray, r: np.ndarray):
         self.fields, self.out, self.r = fields, out, r
@@ -137,9 +138,8 @@ _SPANS = {"user_text": USER_TEXT, "comment": COMMENT, "model": MODEL, "format": 
           "text_sha1": TEXT_SHA1}
 
 
-def _events(scanned: Iterator[Scanned]):
-    """``("page", RawPage)`` at each page's header end, ``("revisions", block, lo, hi)`` for the
-    revisions lo..hi-1 of a block between two page marks, ``("end",)`` at each page's end."""
+def _blocks(scanned: Iterator[Scanned]) -> Iterator[_Block]:
+    """Each scan as a ``_Block``: its revisions' columns, and where its page marks are."""
     for scanned_block in scanned:
         fields, out = scanned_block.fields, scanned_block.out
         codes = fields[:, 0]
@@ -149,10 +149,19 @@ def _events(scanned: Iterator[Scanned]):
         ends = marks[kinds == kernel.REVISION_END]
         block = _Block(fields, out, revision_columns(fields, starts, ends, out, CODES))
         page_marks = marks[(kinds == kernel.PAGE_START) | (kinds == kernel.HEADER_END) | (kinds == kernel.PAGE_END)]
+        block.marks = list(zip(page_marks.tolist(), codes[page_marks].tolist(),
+                               np.searchsorted(starts, page_marks).tolist()))
+        block.revisions = len(starts)
+        yield block
+
+
+def _events(blocks: Iterator[_Block]):
+    """``("page", RawPage)`` at each page's header end, ``("revisions", block, lo, hi)`` for the
+    revisions lo..hi-1 of a block between two page marks, ``("end",)`` at each page's end."""
+    for block in blocks:
         done = 0
         header = -1
-        for position, code, upto in zip(page_marks.tolist(), codes[page_marks].tolist(),
-                                        np.searchsorted(starts, page_marks).tolist()):
+        for position, code, upto in block.marks:
             if upto > done:
                 yield "revisions", block, done, upto
                 done = upto
@@ -161,19 +170,19 @@ def _events(scanned: Iterator[Scanned]):
             elif code == kernel.HEADER_END:
                 if header < 0:
                     raise Fallback("a page's header across two scans")  # the scanner cuts before <page>
-                yield next(units(iter([Scanned(fields[header:position + 1], out)])))
+                yield next(units(iter([Scanned(block.fields[header:position + 1], block.out)])))
                 header = -1
             else:
                 yield ("end",)
-        if done < len(starts):
-            yield "revisions", block, done, len(starts)
+        if done < block.revisions:
+            yield "revisions", block, done, block.revisions
 
 
 class FastDump:
     """One pass over a dump with the compiled scanner; ``Fallback`` where it cannot read on."""
 
     def __init__(self, stream: BinaryIO, path: str | None = None, on_error: str = "fail-unit",
-                 block_size: int = BLOCK_SIZE):
+                 block_size: int = BLOCK_SIZE, read_ahead: bool = True):
         self.path = path
         head = b""
         while b"<page>" not in head and len(head) < PROLOGUE:
@@ -201,7 +210,19 @@ class FastDump:
         self.page_count = self.revision_count = 0
         self.pages_without_revisions = self.pages_without_ns = 0
         self._revisions_in_page = 0
-        self._units = iter(()) if ended else _events(scan_blocks(stream, head[at:], at, block_size))
+        self._ahead = None
+        if ended:
+            self._units = iter(())
+        else:
+            blocks = _blocks(scan_blocks(stream, head[at:], at, block_size))
+            if read_ahead:  # the next block is read and scanned while this one is diffed
+                blocks = self._ahead = ReadAhead(blocks, lambda block: block.out.nbytes)
+            self._units = _events(blocks)
+
+    def close(self) -> None:
+        """Stop reading ahead (before the stream is closed)."""
+        if self._ahead is not None:
+            self._ahead.close()
 
     def _next(self) -> tuple:
         """The scanner's next unit (``rows.units``); a ``Fallback`` it raises names the file."""

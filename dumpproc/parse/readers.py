@@ -18,7 +18,9 @@ What a reader gives (``DumpReader``):
   under ``--on-error skip-page``, the page's ``skipped`` set), ``pages_without_revisions``,
   ``pages_without_ns``, ``page_count``, ``revision_count``;
 - faults as ``MalformedXML`` (or the codec's ``CorruptInput``), placed at the XML byte and
-  line, naming the page and revision, raised where met; ``path`` names the file in them.
+  line, naming the page and revision, raised where met; ``path`` names the file in them;
+- a reader that works on a thread of its own (the fast one reads ahead) has ``close()``, which
+  stops it: called before its stream is closed.
 
 Registered: ``lxml``, the reference (``parse.Dump``), and ``fast``, the compiled reader
 (``fastxml``), which raises ``fastxml.Fallback`` (a ``DumpError``) on anything it does not read.

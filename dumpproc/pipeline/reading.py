@@ -54,6 +54,7 @@ class UnitInput:
         return self
 
     def __exit__(self, *exc) -> None:
+        _close_reader(self._dumps[-1])  # a reader reading ahead stops before its stream is closed
         self._streams[-1].close()
 
     def pages(self) -> Iterator[ContinuedPage]:
@@ -64,6 +65,7 @@ class UnitInput:
         yield from self._dumps[0].pages()
         for before, path in zip(self.order, self.order[1:]):
             self._done_bytes += os.path.getsize(before)
+            _close_reader(self._dumps[-1])
             self._streams[-1].close()
             self._streams.append(open_dump(path, self.threads))
             self._dumps.append(open_reader(self.parser, self._streams[-1], path, self.on_error))
@@ -100,6 +102,12 @@ class UnitInput:
     def handed_out(self) -> int:
         """What the open stream handed out: a pipe's progress, when it cannot say how far it is."""
         return self._streams[-1].position() or self._streams[-1].bytes_read
+
+
+def _close_reader(dump: DumpReader) -> None:
+    close = getattr(dump, "close", None)  # the fast reader's read-ahead thread
+    if close is not None:
+        close()
 
 
 #: A revision's first fields, in the export schema's order: its id, a parent perhaps, its time.
