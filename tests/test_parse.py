@@ -1,4 +1,5 @@
-"""The parser: every field of schemas 0.3 to 0.11, constant memory, clear errors."""
+"""The readers: every field of schemas 0.3 to 0.11 (both readers alike), constant memory, clear errors (lxml's;
+the fast reader falls back on what it does not read)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 
 from conftest import shared_dump
 from dumpproc.errors import MalformedXML
+from dumpproc.fastxml import Fallback
 from dumpproc.parse import Dump
+from dumpproc.parse.readers import open_reader
 from dumpproc.records import Slot, sha1_base36
 
 NS10 = 'xmlns="http://www.mediawiki.org/xml/export-0.10/" version="0.10"'
@@ -29,25 +32,32 @@ SITEINFO = """
   </siteinfo>"""
 
 
-def dump_of(body: str, root: str = NS10, siteinfo: str = SITEINFO) -> Dump:
+def dump_of(body: str, root: str = NS10, siteinfo: str = SITEINFO, parser: str = "lxml"):
+    """The inline dump read by ``parser`` (the tests that take the ``parser`` fixture run over
+    both readers: the same records, the same counts)."""
     xml = f"<mediawiki {root}>{siteinfo}{body}</mediawiki>"
-    return Dump(io.BytesIO(xml.encode("utf-8")), path="inline.xml")
+    return open_reader(parser, io.BytesIO(xml.encode("utf-8")), "inline.xml")
+
+
+def read_with(parser: str):
+    """``dump_of`` for one reader."""
+    return lambda body, **options: dump_of(body, parser=parser, **options)
 
 
 def revisions_of(dump: Dump) -> list:
     return [(page.header, revision) for page in dump.pages() for revision in page]
 
 
-def test_siteinfo_fields_and_namespaces():
-    dump = dump_of("")
+def test_siteinfo_fields_and_namespaces(parser):
+    dump = read_with(parser)("")
     site = dump.site_info
     assert (site.dbname, site.sitename, site.schema_version, site.case) == ("testwiki", "Wikipedia", "0.10", "first-letter")
     assert site.namespaces == {0: "", 1: "Talk", 10: "Template"}
     assert list(dump.pages()) == []
 
 
-def test_every_revision_field():
-    (header, rev), = revisions_of(dump_of("""
+def test_every_revision_field(parser):
+    (header, rev), = revisions_of(read_with(parser)("""
   <page>
     <title>Template:Foo &amp; bar</title><ns>10</ns><id>7</id>
     <redirect title="Template:Baz" />
@@ -74,8 +84,8 @@ def test_every_revision_field():
     assert rev.sha1 == "abc"
 
 
-def test_deleted_fields_and_ip_editors():
-    revs = revisions_of(dump_of("""
+def test_deleted_fields_and_ip_editors(parser):
+    revs = revisions_of(read_with(parser)("""
   <page><title>A</title><ns>0</ns><id>1</id>
     <revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp>
       <contributor deleted="deleted" /><comment deleted="deleted" />
@@ -95,8 +105,8 @@ def test_deleted_fields_and_ip_editors():
     assert anonymous.comment == ""  # no <comment> is an empty comment, not a deleted one
 
 
-def test_stub_text_keeps_size_and_sha1_without_text():
-    (_, rev), = revisions_of(dump_of("""
+def test_stub_text_keeps_size_and_sha1_without_text(parser):
+    (_, rev), = revisions_of(read_with(parser)("""
   <page><title>A</title><ns>0</ns><id>1</id>
     <revision><id>5</id><timestamp>2020-01-01T00:00:00Z</timestamp>
       <contributor><username>B</username><id>2</id></contributor>
@@ -105,8 +115,8 @@ def test_stub_text_keeps_size_and_sha1_without_text():
     assert rev.text is None and rev.text_bytes == 1234 and rev.sha1 == "xyz" and not rev.text_deleted
 
 
-def test_schema_011_main_slot_feeds_text_and_other_slots_are_read_apart():
-    (_, rev), = revisions_of(dump_of("""
+def test_schema_011_main_slot_feeds_text_and_other_slots_are_read_apart(parser):
+    (_, rev), = revisions_of(read_with(parser)("""
   <page><title>File:X.jpg</title><ns>6</ns><id>3</id>
     <revision><id>8</id><timestamp>2020-01-01T00:00:00Z</timestamp>
       <contributor><username>B</username><id>2</id></contributor>
@@ -122,8 +132,8 @@ def test_schema_011_main_slot_feeds_text_and_other_slots_are_read_apart():
     assert rev.roles == ["main", "mediainfo"]
 
 
-def test_schema_011_content_element_with_main_role():
-    (_, rev), = revisions_of(dump_of("""
+def test_schema_011_content_element_with_main_role(parser):
+    (_, rev), = revisions_of(read_with(parser)("""
   <page><title>A</title><ns>0</ns><id>3</id>
     <revision><id>8</id><timestamp>2020-01-01T00:00:00Z</timestamp>
       <contributor><username>B</username><id>2</id></contributor>
@@ -135,10 +145,10 @@ def test_schema_011_content_element_with_main_role():
     assert rev.sha1 is None and rev.slots == () and rev.revision_sha1() == "s2"
 
 
-def test_schema_011_slots_without_sha1s_deleted_and_of_unknown_size():
+def test_schema_011_slots_without_sha1s_deleted_and_of_unknown_size(parser):
     """Slots as written: sizes from the bytes attribute (MediaWiki's, which for Wikibase content is
     not the JSON's bytes), a deleted slot's size and sha1 kept, bytes="-1" unknown, sorted by role."""
-    dump = dump_of("""
+    dump = read_with(parser)("""
   <page><title>File:X.jpg</title><ns>6</ns><id>3</id>
     <revision><id>8</id><timestamp>2020-01-01T00:00:00Z</timestamp>
       <contributor><username>B</username><id>2</id></contributor>
@@ -177,8 +187,8 @@ def test_schema_011_slots_without_sha1s_deleted_and_of_unknown_size():
     ("<text />", ("", 0, False)),
     ('<text bytes="-1">abc</text>', ("abc", 3, False)),  # a text: its own size
 ])
-def test_text_sizes_known_unknown_and_stubs(text, expected):
-    (_, rev), = revisions_of(dump_of(f"""
+def test_text_sizes_known_unknown_and_stubs(parser, text, expected):
+    (_, rev), = revisions_of(read_with(parser)(f"""
   <page><title>A</title><ns>0</ns><id>1</id>
     <revision><id>5</id><timestamp>2020-01-01T00:00:00Z</timestamp>
       <contributor><username>B</username><id>2</id></contributor>{text}<sha1 /></revision>
@@ -197,8 +207,8 @@ def test_line_ends_are_read_as_xml_delivers_them():
     assert rev.main_sha1() == sha1_base36(b"a\nb\nc\r") != sha1_base36(b"a\r\nb\rc\r")
 
 
-def test_hexadecimal_sha1_is_kept_as_given():
-    (_, rev), = revisions_of(dump_of("""
+def test_hexadecimal_sha1_is_kept_as_given(parser):
+    (_, rev), = revisions_of(read_with(parser)("""
   <page><title>A</title><ns>0</ns><id>1</id>
     <revision><id>5</id><timestamp>2020-01-01T00:00:00Z</timestamp>
       <contributor><username>B</username><id>2</id></contributor><text>x</text>
@@ -207,8 +217,8 @@ def test_hexadecimal_sha1_is_kept_as_given():
     assert rev.main_sha1() == rev.revision_sha1() == "11f6ad8ec52a2984abaafd7c3b516503785c2072"
 
 
-def test_old_schema_namespace_from_title_prefix():
-    dump = dump_of("""
+def test_old_schema_namespace_from_title_prefix(parser):
+    dump = read_with(parser)("""
   <page><title>Talk:Pear</title><id>4</id><redirect />
     <revision><id>1</id><timestamp>2002-01-01T00:00:00Z</timestamp>
       <contributor><ip>127.0.0.1</ip></contributor><text xml:space="preserve">x</text></revision></page>
@@ -223,9 +233,9 @@ def test_old_schema_namespace_from_title_prefix():
 
 
 @pytest.mark.parametrize("root", [NS10, NS11])
-def test_a_page_without_ns_in_a_later_schema_takes_its_namespace_from_its_title(root):
+def test_a_page_without_ns_in_a_later_schema_takes_its_namespace_from_its_title(parser, root):
     """As mwxml reads one (its test_dump: Talk:Bar without <ns> is namespace 1); the dump counts them."""
-    dump = dump_of("""
+    dump = read_with(parser)("""
   <page><title>Foo</title><ns>0</ns><id>1</id>
     <revision><id>1</id><timestamp>2004-08-09T09:04:08Z</timestamp></revision></page>
   <page><title>Talk:Bar</title><id>2</id><redirect title="Computer accessibility" />
@@ -241,27 +251,36 @@ def test_a_page_without_ns_in_a_later_schema_takes_its_namespace_from_its_title(
     assert dump.pages_without_ns == 3 and dump.page_count == 4
 
 
-def test_version_from_namespace_when_attribute_missing():
-    dump = dump_of("", root='xmlns="http://www.mediawiki.org/xml/export-0.8/"')
+def test_version_from_namespace_when_attribute_missing(parser):
+    dump = read_with(parser)("", root='xmlns="http://www.mediawiki.org/xml/export-0.8/"')
     assert dump.site_info.schema_version == "0.8"
 
 
-def test_unknown_elements_are_skipped_and_counted():
-    dump = dump_of("""
+UNKNOWN = """
   <page><title>A</title><ns>0</ns><id>1</id><mystery>?</mystery>
     <revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp>
       <contributor><username>B</username><id>2</id><avatar /></contributor>
       <texts>typo'd</texts><text xml:space="preserve">t</text></revision>
   </page>
-  <logitem><id>1</id></logitem>""")
+  <logitem><id>1</id></logitem>"""
+
+
+def test_unknown_elements_are_skipped_and_counted():
+    dump = dump_of(UNKNOWN)
     revs = revisions_of(dump)
     assert len(revs) == 1 and revs[0][1].text == "t"
     assert dump.unknown_elements == {"page:mystery": 1, "revision:texts": 1, "contributor:avatar": 1,
                                      "mediawiki:logitem": 1}
+    with pytest.raises(Fallback):  # the fast reader leaves what MediaWiki does not write to lxml
+        revisions_of(read_with("fast")(UNKNOWN))
 
 
-def test_dump_without_siteinfo():
-    dump = dump_of("""<page><title>A</title><ns>0</ns><id>1</id>
+def test_dump_without_siteinfo(parser):
+    if parser == "fast":  # the fast reader reads no dump without one: it falls back (lxml reads it)
+        with pytest.raises(Fallback):
+            read_with(parser)("<page><title>A</title><ns>0</ns><id>1</id></page>", siteinfo="")
+        return
+    dump = read_with(parser)("""<page><title>A</title><ns>0</ns><id>1</id>
       <revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp>
       <contributor><username>B</username><id>2</id></contributor><text>t</text></revision></page>""",
                    siteinfo="")
@@ -279,9 +298,9 @@ def test_real_dump_without_siteinfo():
         assert sum(1 for page in dump.pages() for _ in page) == 5
 
 
-def test_text_larger_than_libxml2_default_limit():
+def test_text_larger_than_libxml2_default_limit(parser):
     big = "x" * (12 * 1024 * 1024) + "é"
-    (_, rev), = revisions_of(dump_of(f"""<page><title>A</title><ns>0</ns><id>1</id>
+    (_, rev), = revisions_of(read_with(parser)(f"""<page><title>A</title><ns>0</ns><id>1</id>
       <revision><id>1</id><timestamp>2020-01-01T00:00:00Z</timestamp>
       <contributor><username>B</username><id>2</id></contributor>
       <text xml:space="preserve">{big}</text></revision></page>"""))
@@ -297,8 +316,8 @@ def pages_xml(pages: int, revisions: int, step: int) -> str:
             for r in range(revisions)) + "</page>" for p in range(1, pages + 1))
 
 
-def test_pages_and_revisions_are_single_pass_and_drained():
-    dump = dump_of(pages_xml(4, 3, 10))
+def test_pages_and_revisions_are_single_pass_and_drained(parser):
+    dump = read_with(parser)(pages_xml(4, 3, 10))
     seen = []
     for page in dump.pages():
         if page.id % 2:

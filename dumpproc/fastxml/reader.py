@@ -211,6 +211,7 @@ class FastDump:
         self.pages_without_revisions = self.pages_without_ns = 0
         self._revisions_in_page = 0
         self._ahead = None
+        self._started = False
         if ended:
             self._units = iter(())
         else:
@@ -233,6 +234,12 @@ class FastDump:
             raise
 
     def pages(self) -> Iterator[FastPage]:
+        if self._started:
+            raise RuntimeError("a dump is read once: open the file again to read it again")
+        self._started = True
+        return self._pages()
+
+    def _pages(self) -> Iterator[FastPage]:
         while True:
             try:
                 kind, *rest = self._next()
