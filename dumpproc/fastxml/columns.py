@@ -75,6 +75,16 @@ def _is_none_id(out, start, end):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _optional_id(out, start, end, empty_is_none):  # pragma: no cover - compiled
+    """A parent's or a contributor's id: 0 for none (absent, ``0``, ``-1``, and empty where
+    ``empty_is_none``), -1 for anything but positive ASCII digits (the record path says why)."""
+    if start < 0 or (empty_is_none and end <= start) or _is_none_id(out, start, end):
+        return 0
+    value = _digits(out, start, end)
+    return value if value > 0 else -1
+
+
+@njit(cache=True, nogil=True)
 def _days_from_civil(y, m, d):  # pragma: no cover - compiled
     """Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm)."""
     if m <= 2:
@@ -228,20 +238,12 @@ def _values(out, r, row):  # pragma: no cover - compiled
         r[row, COMPLEX] = 1
         return
     r[row, V_US] = us
-    start, end = r[row, PARENT], r[row, PARENT + 1]
-    if start >= 0 and end > start and not _is_none_id(out, start, end):
-        value = _digits(out, start, end)
-        if value <= 0:
-            r[row, COMPLEX] = 1
-            return
-        r[row, V_PARENT] = value
-    start, end = r[row, USER_ID], r[row, USER_ID + 1]
-    if start >= 0 and r[row, ANONYMOUS] == 0 and not _is_none_id(out, start, end):
-        value = _digits(out, start, end)
-        if value <= 0:
-            r[row, COMPLEX] = 1
-            return
-        r[row, V_USER_ID] = value
+    parent = _optional_id(out, r[row, PARENT], r[row, PARENT + 1], True)
+    user = 0 if r[row, ANONYMOUS] else _optional_id(out, r[row, USER_ID], r[row, USER_ID + 1], False)
+    if parent < 0 or user < 0:
+        r[row, COMPLEX] = 1
+        return
+    r[row, V_PARENT], r[row, V_USER_ID] = parent, user
     # strings as the record path has them: an empty value is None (lxml's .text), but a comment
     # absent or empty is "" and only a deleted one None
     for column in (USER_TEXT, MODEL, FORMAT, SHA1, TEXT_SHA1):
