@@ -33,9 +33,10 @@ from typing import Callable
 COMPILING = "compiling kernels, first run only (about 30 s)"
 
 #: The package's files and folders (their ``.py`` files) that define or call compiled kernels.
-KERNEL_SOURCES = ("diff", "fastxml", os.path.join("sources", "bz2blocks.py"))
+KERNEL_SOURCES = ("compiled.py", "diff", "fastxml", os.path.join("sources", "bz2blocks.py"))
 
-_IMPORTS_NUMBA = re.compile(rb"^[ \t]*(?:from|import)[ \t]+numba\b", re.MULTILINE)
+#: What marks a file that holds kernels (or builds them): it imports numba or ``compiled``'s decorators.
+_IMPORTS_NUMBA = re.compile(rb"^[ \t]*(?:from|import)[ \t]+(?:numba\b|\.+compiled[ \t]+import\b)", re.MULTILINE)
 
 _notify: Callable[[str], None] | None = None
 _announced = False
@@ -66,6 +67,15 @@ def sources_digest(package: str = os.path.dirname(os.path.abspath(__file__))) ->
     numba (only they can hold a kernel or what a kernel calls), so that it changes when any kernel,
     or anything a kernel calls, changes, and not when plain Python beside them does. About a ms."""
     digest = hashlib.sha1()
+    for name in kernel_files(package):
+        with open(os.path.join(package, name), "rb") as file:
+            digest.update(name.encode() + b"\0" + file.read() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def kernel_files(package: str = os.path.dirname(os.path.abspath(__file__))) -> list[str]:
+    """The files of ``KERNEL_SOURCES`` under ``package`` that hold kernels, relative to it."""
+    found = []
     for source in KERNEL_SOURCES:
         path = os.path.join(package, source)
         if path.endswith(".py"):
@@ -75,10 +85,9 @@ def sources_digest(package: str = os.path.dirname(os.path.abspath(__file__))) ->
                 if os.path.isdir(path) else []
         for name in files:
             with open(name, "rb") as file:
-                text = file.read()
-            if _IMPORTS_NUMBA.search(text):
-                digest.update(os.path.relpath(name, package).encode() + b"\0" + text + b"\0")
-    return digest.hexdigest()[:16]
+                if _IMPORTS_NUMBA.search(file.read()):
+                    found.append(os.path.relpath(name, package))
+    return found
 
 
 def kernel_cache_dir() -> str:
@@ -114,26 +123,31 @@ def set_notifier(notify: Callable[[str], None] | None) -> None:
     _notify = notify
 
 
-def needs_compiling(*modules) -> bool:
-    """Whether any kernel of these modules has no fresh compiled copy in the disk cache."""
+def needs_compiling(*dispatchers) -> bool:
+    """Whether any of these numba dispatchers has no fresh compiled copy in the disk cache."""
     from numba.core.registry import CPUDispatcher
 
-    for module in modules:
-        for value in vars(module).values():
-            if isinstance(value, CPUDispatcher) and not value.signatures:
-                try:
-                    # numba's index of cached overloads: empty when missing, stale or another version
-                    if not value._cache._cache_file._load_index():
-                        return True
-                except (AttributeError, OSError, EOFError, ValueError):
-                    return False  # numba's internals changed: say nothing rather than something wrong
+    for value in dispatchers:
+        if isinstance(value, CPUDispatcher) and not value.signatures:
+            try:
+                # numba's index of cached overloads: empty when missing, stale or another version
+                if not value._cache._cache_file._load_index():
+                    return True
+            except (AttributeError, OSError, EOFError, ValueError):
+                return False  # numba's internals changed: say nothing rather than something wrong
     return False
 
 
-def announce(*modules) -> None:
+def announce(*dispatchers) -> None:
     """Tell the user, once per process, that kernels are about to be compiled, if they are."""
+    if not _announced and _notify is not None and needs_compiling(*dispatchers):
+        note(COMPILING)
+
+
+def note(text: str) -> None:
+    """Say once per process, through the notifier, that kernels are being compiled."""
     global _announced
-    if _announced or _notify is None or not needs_compiling(*modules):
+    if _announced or _notify is None:
         return
     _announced = True
-    _notify(COMPILING)
+    _notify(text)

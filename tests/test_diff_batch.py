@@ -10,6 +10,7 @@ from test_diff import LINES, TEXT
 
 from dumpproc import diff as diff_module
 from dumpproc.diff import NO_BASE, NOT_DIFFED, PREVIOUS, PageDiffer, apply_ops, diff_page
+from dumpproc import compiled
 from dumpproc.diff.pairs import _diff_batch
 
 
@@ -260,4 +261,9 @@ def test_bad_spans_and_buffers_are_refused():
 
 
 def test_the_batch_kernel_releases_the_gil():
-    assert _diff_batch.targetoptions.get("nogil") is True
+    """In both forms (``dumpproc.compiled``): numba's dispatcher with ``nogil``, or the compiled
+    module, whose wrappers were built releasing it."""
+    compiled.resolve()
+    assert _diff_batch.nogil is True
+    if _diff_batch.dispatcher is not None:
+        assert _diff_batch.dispatcher.targetoptions.get("nogil") is True

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+import numpy as np
+
 from conftest import ROOT, SAMPLE
-from dumpproc import kernels
+from dumpproc import compiled, kernels
+from test_parsers_agree import output
 
 
 def test_the_cache_folder_is_per_user_and_can_be_set(monkeypatch, tmp_path):
@@ -58,26 +61,127 @@ def test_an_unwritable_cache_folder_falls_back_to_a_private_temporary_one(monkey
     assert os.path.isdir(folder)
 
 
-def _run(env: dict, out: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "dumpproc", "process", str(SAMPLE), "-o", str(out), "-j", "2"],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
+def _run(env: dict, out: Path, *python: str) -> subprocess.CompletedProcess:
+    """A run of the sample (``-j 2``); with ``python`` code, that code runs after it in the same process."""
+    args = ["process", str(SAMPLE), "-o", str(out), "-j", "2"]
+    command = [sys.executable, "-c", f"import sys; from dumpproc import cli; cli.main({args!r}); " + "; ".join(python)] \
+        if python else [sys.executable, "-m", "dumpproc", *args]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return done
 
 
 @pytest.mark.slow
-def test_a_first_run_says_it_compiles_the_kernels_and_caches_them_outside_the_package(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+def test_a_first_run_compiles_the_kernels_once_and_later_runs_load_them_without_numba(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "DUMPPROC_KERNELS")}
     env["DUMPPROC_CACHE_DIR"] = str(tmp_path / "cache")
     first = _run(env, tmp_path / "out1")
     assert first.stderr.count("dumpproc: compiling kernels, first run only") == 1, first.stderr
-    cached = list((tmp_path / "cache" / "kernels").rglob("*.nbi"))
-    assert cached, "nothing was cached"
-    second = _run(env, tmp_path / "out2")
+    folder = tmp_path / "cache" / "kernels" / kernels.sources_digest()
+    module = Path(compiled.module_path(str(folder)))
+    assert module.is_file(), sorted(p.name for p in folder.iterdir())
+    assert oct(module.stat().st_mode & 0o777) == "0o700"
+    assert list(folder.rglob("*.nbi")), "numba's cache of the kernels' helpers is not in the folder"
+    second = _run(env, tmp_path / "out2", "print('numba' in sys.modules, 'llvmlite' in sys.modules)")
     assert "compiling" not in second.stderr, second.stderr
+    assert second.stdout.strip().splitlines()[-1] == "False False", second.stdout
     package = ROOT / "dumpproc"
-    assert not [p for p in package.rglob("*") if p.suffix in (".nbi", ".nbc")]
-    # a cache folder the user chose for numba itself is respected
+    assert not [p for p in package.rglob("*") if p.suffix in (".nbi", ".nbc", ".so")]
+    # numba's own form when asked for, in a cache folder the user chose for numba: the same rows
     env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
-    _run(env, tmp_path / "out3")
+    env["DUMPPROC_KERNELS"] = "jit"
+    third = _run(env, tmp_path / "out3", "print('numba' in sys.modules)")
+    assert third.stdout.strip().splitlines()[-1] == "True"
     assert list((tmp_path / "numba").rglob("*.nbi"))
+    assert output(tmp_path / "out1")[0] == output(tmp_path / "out2")[0] == output(tmp_path / "out3")[0]
+
+
+def test_a_module_that_cannot_be_built_is_said_once_and_numba_serves(monkeypatch, tmp_path, caplog):
+    path = tmp_path / "kernels.so"
+    monkeypatch.setattr(compiled.sys, "executable", "/bin/false")  # the child that builds fails at once
+    with caplog.at_level("WARNING", logger="dumpproc.compiled"):
+        compiled._build_in_child(str(path))
+    assert not path.exists()
+    assert (tmp_path / "kernels.so.failed").exists()
+    assert "could not compile the kernels ahead of time" in caplog.text
+    caplog.clear()
+    compiled._build_in_child(str(path))  # remembered: not tried again
+    assert not caplog.text
+
+
+def test_the_cpu_names_the_module():
+    """A module compiled for this host's instructions is not loaded on a host with others."""
+    tag = compiled.cpu_tag()
+    assert tag == compiled.cpu_tag()
+    assert os.path.basename(compiled.module_path("/x")).startswith(f"{compiled.MODULE}_{tag}.")
+
+
+def test_an_entry_checks_its_arguments_before_the_compiled_call():
+    """The compiled module reads a wrong dtype as another: each entry checks what numba would."""
+    calls = []
+    checked = compiled._checked(lambda *values: calls.append(values) or 7,
+                                compiled.Entry(lambda a, n, out, flag: None, "uint8[:], int64, int64[:,:]!, boolean")
+                                .arguments, "kernel")
+    data = np.frombuffer(b"abc", np.uint8)  # read-only: fine for an argument the kernel only reads
+    out = np.zeros((2, 3), np.int64)
+    assert checked(data, 3, out, True) == 7 and len(calls) == 1
+    assert checked(data, np.int64(3), out, np.bool_(False)) == 7
+    bad = [
+        (data.astype(np.int64), 3, out, True),  # dtype
+        (np.zeros((1, 3), np.uint8), 3, out, True),  # dimensions
+        (np.zeros(6, np.uint8)[::2], 3, out, True),  # strided
+        (b"abc", 3, out, True),  # not an array
+        (data, 3.0, out, True),  # not an integer
+        (data, 3, np.zeros((2, 3), np.int64).T, True),  # not C-ordered
+        (data, 3, np.frombuffer(bytes(48), np.int64).reshape(2, 3), True),  # written but read-only
+        (data, 3, out),  # too few
+    ]
+    for values in bad:
+        with pytest.raises(TypeError):
+            checked(*values)
+    assert len(calls) == 2
+
+
+def test_every_entry_has_a_spec_numba_can_compile_and_a_symbol_of_its_own():
+    for name in compiled.kernel_modules():
+        __import__(name)
+    assert {"pairs__diff_pair", "pairs__diff_batch", "columns__revision_columns", "scan__scan",
+            "bz2blocks__scan", "bz2blocks__copy_bits", "bz2blocks__read_bits", "bz2blocks__block_end"} <= set(compiled.ENTRIES)
+    for symbol, made in compiled.ENTRIES.items():
+        assert made.symbol == symbol
+        assert len(made.arguments) == made.py_func.__code__.co_argcount, symbol
+        if compiled.resolve() == "aot":
+            assert callable(getattr(compiled.built, symbol))
+
+
+def test_python_calls_entries_only():
+    """A helper (``@kernel``) runs as plain Python in the compiled form, where NumPy's integer rules
+    differ from numba's: Python code may call only entries, which are compiled in both forms."""
+    import ast
+
+    package = ROOT / "dumpproc"
+
+    def decorators(node) -> set[str]:
+        names = set()
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            names.add(target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", ""))
+        return names
+
+    helpers = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and decorators(node) & {"kernel", "intrinsic"}:
+                helpers.add(node.name)
+    assert {"_myers", "_text", "_bit"} <= helpers
+    called = []
+    for path in package.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        plain = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)
+                 and not decorators(node) & {"kernel", "intrinsic", "entry"}]
+        shadowed = {node.name for node in plain}  # a plain function of the same name, defined here
+        for node in plain:
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Call) and getattr(inner.func, "id", None) in helpers - shadowed:
+                        called.append(f"{path.relative_to(package)}:{inner.lineno} {inner.func.id}")
+    assert not called

@@ -287,11 +287,9 @@ def apply_ops(base: str, ops) -> str:
 def warm_up() -> None:
     """Compile (or load from the disk cache) the numba kernels and build the character classes
     before workers fork, so that no unit pays for them; says so first when they must be compiled."""
-    import sys
+    from .. import compiled
 
-    from .. import kernels
-
-    kernels.announce(*(sys.modules[f"{__name__}.{name}"] for name in ("pairs", "lines", "tokens")))
+    compiled.resolve()
     diff("a\nb\nc\n", "a\nx y\nc\n")
     texts = np.frombuffer(b"a\nb\nc\na\nx y\nc\n", np.uint8)
     diff_page(texts, np.array([0, -1, 6]), np.array([6, -1, 14]), page_first=np.array([True, False, False]))

@@ -12,12 +12,11 @@ token level too (``tokens``).
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic
+
+from ..compiled import intrinsic, kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _push(hunks, count, a_start, a_end, b_start, b_end):  # pragma: no cover - compiled
     """Append a hunk, merging it into the previous one when they touch; returns the new count."""
     if count > 0 and hunks[count - 1, 1] == a_start and hunks[count - 1, 3] == b_start:
@@ -31,7 +30,7 @@ def _push(hunks, count, a_start, a_end, b_start, b_end):  # pragma: no cover - c
     return count + 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _myers(a, b, max_edits):  # pragma: no cover - compiled
     """Hunks (a_start, a_end, b_start, b_end) turning ``a`` into ``b``; an empty (0, 4) array with
     ``ok`` False when more than ``max_edits`` edits are needed."""
@@ -110,7 +109,7 @@ def _myers(a, b, max_edits):  # pragma: no cover - compiled
     return True, hunks[:count]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _lcs_hunks(a, b):  # pragma: no cover - compiled
     """Hunks turning ``a`` into ``b`` from a full LCS table: O(n m), for when one side is short."""
     n = a.shape[0]
@@ -147,7 +146,7 @@ def _lcs_hunks(a, b):  # pragma: no cover - compiled
     return hunks[:count]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _lines(data):  # pragma: no cover - compiled
     """Line byte offsets (one more than lines) and line hashes of UTF-8 bytes, split after each \\n."""
     n = data.shape[0]
@@ -171,7 +170,7 @@ def _lines(data):  # pragma: no cover - compiled
     return offsets, hashes
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _same_lines(a, b, a_offsets, b_offsets, i, j, count):  # pragma: no cover - compiled
     """Whether lines a[i:i+count] and b[j:j+count] are equal byte for byte."""
     for k in range(count):
@@ -186,7 +185,7 @@ def _same_lines(a, b, a_offsets, b_offsets, i, j, count):  # pragma: no cover - 
     return True
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _line_hunks(a, b, max_edits, budget):  # pragma: no cover - compiled
     """(exact, hunks, a line offsets, b line offsets) turning the lines of ``a`` into those of ``b``.
 
@@ -229,6 +228,9 @@ def _word_at(typingctx, data, index):  # pragma: no cover - compiled
     """The eight bytes ``data[index:index + 8]`` as one uint64, at any alignment: a compiled text
     is a slice of a larger buffer (a page's texts, one after another), so it seldom starts on a
     word boundary, and a uint64 view of it would claim an alignment it does not have."""
+    from llvmlite import ir
+    from numba import types
+
     if not (isinstance(data, types.Array) and data.ndim == 1 and data.dtype == types.uint8
             and data.layout == "C" and isinstance(index, types.Integer)):
         return None
@@ -241,7 +243,7 @@ def _word_at(typingctx, data, index):  # pragma: no cover - compiled
     return types.uint64(data, index), codegen
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _common_prefix(a, b, limit):  # pragma: no cover - compiled
     """Length of the common prefix of two uint8 arrays, at most ``limit``."""
     i = 0
@@ -252,7 +254,7 @@ def _common_prefix(a, b, limit):  # pragma: no cover - compiled
     return i
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _common_suffix(a, b, limit):  # pragma: no cover - compiled
     """Length of the common suffix of two uint8 arrays, at most ``limit``."""
     la = a.shape[0]

@@ -12,8 +12,8 @@ revision or op, and no GIL held, so a reader can fill the next buffer meanwhile.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..compiled import entry
 from .lines import _common_prefix, _common_suffix, _line_hunks
 from .tokens import _hunk_counts
 
@@ -31,7 +31,7 @@ COUNTERS = ("lines_added", "lines_removed", "words_added", "words_removed", "cha
 OP_FIELDS = ("revision", "a_start", "a_end", "b_start", "b_end", "text_start", "text_end")
 
 
-@njit(cache=True, nogil=True)
+@entry("uint8[:], uint8[:], uint8[:], int64, int64, int64, int64, int64")
 def _diff_pair(a, b, classes, max_edits, budget, token_budget, token_edits, token_bytes):  # pragma: no cover
     """Trim to whole lines, align the lines left, count inside the hunks. Returns (exact, hunks,
     b line offsets, prefix bytes, prefix lines, words added, words removed, chars added, chars
@@ -64,7 +64,7 @@ def _diff_pair(a, b, classes, max_edits, budget, token_budget, token_edits, toke
     return exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse
 
 
-@njit(cache=True, nogil=True)
+@entry("uint8[:], int64[:], int64[:], boolean[:], uint8[:], uint8[:], int64, int64, int64, int64, int64")
 def _diff_batch(out, starts, ends, page_first, previous, classes, max_edits, budget, token_budget, token_edits,
                 token_bytes):  # pragma: no cover - compiled
     """Each visible text ``out[starts[i]:ends[i]]`` (``starts[i] < 0``: not visible) diffed against

@@ -13,8 +13,8 @@ workers fork, see ``diff.warm_up``), in a few hundredths of a second.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..compiled import kernel
 from .lines import _lcs_hunks, _myers
 from .words import SPACE, WORD
 #: The kernels' classes of a code point.
@@ -43,7 +43,7 @@ def _classes() -> np.ndarray:
     return _CLASSES
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _code_point(data, i):  # pragma: no cover - compiled
     """The code point of the valid UTF-8 at ``data[i]``, and where the next one starts."""
     byte = data[i]
@@ -56,7 +56,7 @@ def _code_point(data, i):  # pragma: no cover - compiled
     return ((byte & 0x07) << 18) | ((data[i + 1] & 0x3F) << 12) | ((data[i + 2] & 0x3F) << 6) | (data[i + 3] & 0x3F), i + 4
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _tokens(data, classes):  # pragma: no cover - compiled
     """Tokens of UTF-8 bytes as \\w+ | \\s+ | [^\\w\\s]+ runs: (keys, lengths in code points, is word)."""
     n = data.shape[0]
@@ -86,7 +86,7 @@ def _tokens(data, classes):  # pragma: no cover - compiled
     return keys[:count], lengths[:count], words[:count]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _unmatched(lengths, words, hunks, side):  # pragma: no cover - compiled
     """(words, code points) of the tokens inside the hunks on one side (0: old, 1: new)."""
     word_count = 0
@@ -99,7 +99,7 @@ def _unmatched(lengths, words, hunks, side):  # pragma: no cover - compiled
     return word_count, chars
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _unmatched_tokens(lengths, words, matched):  # pragma: no cover - compiled
     """(words, code points) of the tokens not marked matched."""
     word_count = 0
@@ -112,7 +112,7 @@ def _unmatched_tokens(lengths, words, matched):  # pragma: no cover - compiled
     return word_count, chars
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _bag_counts(old_keys, old_lengths, old_words, new_keys, new_lengths, new_words):  # pragma: no cover
     """Unmatched (words, chars) of each side when tokens match as a multiset, ignoring order:
     the coarse count for hunks too large to align, O((n + m) log(n + m))."""
@@ -141,7 +141,7 @@ def _bag_counts(old_keys, old_lengths, old_words, new_keys, new_lengths, new_wor
     return wa, wr, ca, cr
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _shared_edges(old, new, classes):  # pragma: no cover - compiled
     """(head, tail) byte lengths that both texts share as whole tokens: ``old[:head] == new[:head]``
     and the last ``tail`` bytes equal, each ending or starting at a token boundary of both texts.
@@ -190,7 +190,7 @@ def _shared_edges(old, new, classes):  # pragma: no cover - compiled
     return head, 0
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _token_diff(old, new, classes, budget, max_edits):  # pragma: no cover - compiled
     """(words added, words removed, chars added, chars removed, exact) between two UTF-8 hunks."""
     head, tail = _shared_edges(old, new, classes)
@@ -233,7 +233,7 @@ def _token_diff(old, new, classes, budget, max_edits):  # pragma: no cover - com
     return words_added, words_removed, chars_added, chars_removed, ok
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _words_and_chars(data, classes):  # pragma: no cover - compiled
     """(\\w+ tokens, code points) of UTF-8 bytes."""
     words = 0
@@ -253,7 +253,7 @@ def _words_and_chars(data, classes):  # pragma: no cover - compiled
     return words, chars
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _hunk_counts(a, b, a_offsets, b_offsets, hunks, classes, budget, max_edits, max_bytes):  # pragma: no cover
     """Total (words added, words removed, chars added, chars removed, coarse hunks) over line hunks;
     ``a_offsets``/``b_offsets`` are the byte offsets of the lines of ``a``/``b`` (one more than lines)."""

@@ -4,8 +4,9 @@ made LF, UTF-8 and XML's ``Char`` checked (``_text``, which ``scan`` calls for e
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-@njit(cache=True, nogil=True)
+
+from ..compiled import kernel
+@kernel
 def _put_code_point(out, n, cp):  # pragma: no cover - compiled
     """Write code point ``cp`` as UTF-8 at ``out[n]``; returns the new end."""
     if cp < 0x80:
@@ -27,14 +28,14 @@ def _put_code_point(out, n, cp):  # pragma: no cover - compiled
     return n + 4
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _xml_char(cp):  # pragma: no cover - compiled
     """Whether XML 1.0 allows the character (``Char``)."""
     return cp == 0x9 or cp == 0xA or cp == 0xD or (0x20 <= cp <= 0xD7FF) or (0xE000 <= cp <= 0xFFFD) \
         or (0x10000 <= cp <= 0x10FFFF)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _reference(buf, i, end, out, n):  # pragma: no cover - compiled
     """Decode the reference at ``buf[i] == '&'``: returns (next byte, new out end), or (-1, n) when it
     is not one of the five entities or an allowed character reference, (-2, n) when it runs past
@@ -91,7 +92,7 @@ def _reference(buf, i, end, out, n):  # pragma: no cover - compiled
     return -1, n
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _utf8(buf, i, end):  # pragma: no cover - compiled
     """The length of the UTF-8 character of an XML ``Char`` at ``buf[i]`` (>= 0x80), -1 when it is
     not one, -2 when it runs past ``end``."""
@@ -126,7 +127,7 @@ PLAIN_TEXT[[0x09, 0x0A]] = 1
 PLAIN_TEXT[[0x3C, 0x26, 0x3E]] = 0
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _text(buf, i, end, out, n, attribute, quote):  # pragma: no cover - compiled
     """Decode character data from ``buf[i]`` up to ``<`` (text) or ``quote`` (an attribute value)
     into ``out[n:]``; returns (the stopping byte, new out end), (-1, n) for a fault (a fallback),

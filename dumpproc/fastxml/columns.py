@@ -15,9 +15,9 @@ nearly every revision is simple.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from . import scan as kernel
+from ..compiled import entry, kernel
+from . import scan
 
 # -- the columns of R: spans (start, end in out) first, then values and flags ------------------
 ID, TIMESTAMP, PARENT, USER_ID, USER_TEXT, COMMENT, MODEL, FORMAT, SHA1, TEXT, TEXT_BYTES, TEXT_SHA1 = (
@@ -29,7 +29,7 @@ ANONYMOUS, USER_DELETED, MINOR, COMMENT_DELETED, TEXT_DELETED, STORED, COMPLEX, 
 V_ID, V_PARENT, V_USER_ID, V_US, V_SIZE, V_TEXT_START, V_TEXT_END = 34, 35, 36, 37, 38, 39, 40
 WIDTH = 41
 
-E, A = kernel.E, kernel.A
+E, A = scan.E, scan.A
 
 
 def _code(parent: str, name: str) -> int:
@@ -37,7 +37,7 @@ def _code(parent: str, name: str) -> int:
 
 
 def _attribute(element: str, name: str) -> int:
-    return kernel.ATTRIBUTE + E[element] * 8 + A[name]
+    return scan.ATTRIBUTE + E[element] * 8 + A[name]
 
 
 #: the row codes the kernel tells apart, passed in as an array (a compiled kernel keeps no globals
@@ -50,10 +50,10 @@ _NAMES = (
 _ATTRIBUTES = (("text", "deleted"), ("text", "bytes"), ("text", "sha1"), ("text", "id"), ("text", "location"),
                ("text", "xml:space"), ("contributor", "deleted"), ("comment", "deleted"))
 CODES = np.array([_code(*pair) for pair in _NAMES] + [_attribute(*pair) for pair in _ATTRIBUTES]
-                 + [kernel.ATTRIBUTE], np.int64)
+                 + [scan.ATTRIBUTE], np.int64)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _digits(out, start, end):  # pragma: no cover - compiled
     """The number written in ASCII digits at out[start:end] (at most 18 of them), or -1."""
     if end <= start or end - start > 18:
@@ -67,14 +67,14 @@ def _digits(out, start, end):  # pragma: no cover - compiled
     return value
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _is_none_id(out, start, end):  # pragma: no cover - compiled
     """``0`` or ``-1``: no parent, no user id."""
     n = end - start
     return (n == 1 and out[start] == 0x30) or (n == 2 and out[start] == 0x2D and out[start + 1] == 0x31)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _optional_id(out, start, end, empty_is_none):  # pragma: no cover - compiled
     """A parent's or a contributor's id: 0 for none (absent, ``0``, ``-1``, and empty where
     ``empty_is_none``), -1 for anything but positive ASCII digits (the record path says why)."""
@@ -84,7 +84,7 @@ def _optional_id(out, start, end, empty_is_none):  # pragma: no cover - compiled
     return value if value > 0 else -1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _days_from_civil(y, m, d):  # pragma: no cover - compiled
     """Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm)."""
     if m <= 2:
@@ -97,7 +97,7 @@ def _days_from_civil(y, m, d):  # pragma: no cover - compiled
     return era * 146097 + doe - 719468
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _timestamp_us(out, start, end):  # pragma: no cover - compiled
     """Microseconds since the epoch of ``YYYY-MM-DDTHH:MM:SSZ`` naming a real moment; -2**62 for
     anything else (the record path reads, converts or refuses it)."""
@@ -124,7 +124,7 @@ def _timestamp_us(out, start, end):  # pragma: no cover - compiled
     return ((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _take(r, row, column, start, end):  # pragma: no cover - compiled
     """Put a field's span in its column; a field already there makes the revision complex."""
     if r[row, column] >= 0:
@@ -133,7 +133,7 @@ def _take(r, row, column, start, end):  # pragma: no cover - compiled
     r[row, column + 1] = end
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _spans(fields, first, last, out, codes, r, row):  # pragma: no cover - compiled
     """One revision's rows ``fields[first..last]`` (its start and end markers) into ``r[row]``."""
     rev_id, rev_parent, rev_ts, rev_contributor, rev_minor, rev_comment, rev_model, rev_format = (
@@ -224,7 +224,7 @@ def _spans(fields, first, last, out, codes, r, row):  # pragma: no cover - compi
         bytes_start = bytes_end = sha1_start = sha1_end = -1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _values(out, r, row):  # pragma: no cover - compiled
     """A simple revision's checked values (``parse.values``, ``normalise.text_value``); a value in
     any other form than MediaWiki's makes it complex."""
@@ -287,7 +287,7 @@ def _values(out, r, row):  # pragma: no cover - compiled
     r[row, V_TEXT_START], r[row, V_TEXT_END], r[row, V_SIZE] = start, start, 0
 
 
-@njit(cache=True, nogil=True)
+@entry("int64[:,:], int64[:], int64[:], uint8[:], int64[:]")
 def revision_columns(fields, starts, ends, out, codes):  # pragma: no cover - compiled
     """``R``: one row per revision, whose rows in ``fields`` run from ``starts[i]`` to ``ends[i]``."""
     n = starts.shape[0]

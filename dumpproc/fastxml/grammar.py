@@ -5,7 +5,8 @@ compiled lookups of names (``scan`` uses them; ``rows`` and ``columns`` read the
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ..compiled import kernel
 
 # -- element names, as codes; a field's code is parent * 32 + name ------------------------------
 ELEMENTS = ("", "mediawiki", "page", "title", "ns", "id", "redirect", "restrictions", "revision", "parentid",
@@ -67,7 +68,7 @@ for _element, _attributes in ATTRIBUTES_OF.items():
         ATTRIBUTE_RULES[E[_element], A[_attribute]] = 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _lookup(buf, start, end, names, lengths):  # pragma: no cover - compiled
     """The code of the name ``buf[start:end]`` in ``names``, or 0 when it is not there."""
     n = end - start
@@ -84,12 +85,12 @@ def _lookup(buf, start, end, names, lengths):  # pragma: no cover - compiled
     return 0
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _is_space(byte):  # pragma: no cover - compiled
     return byte == 0x20 or byte == 0x09 or byte == 0x0A or byte == 0x0D
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _is_name_byte(byte):  # pragma: no cover - compiled
     return (0x61 <= byte <= 0x7A) or (0x41 <= byte <= 0x5A) or (0x30 <= byte <= 0x39) or byte == 0x5F \
         or byte == 0x2D or byte == 0x2E or byte == 0x3A

@@ -26,8 +26,8 @@ then reads the unit with the lxml reader, which reads what it can and names what
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..compiled import entry
 from .chars import _text
 from .grammar import (A, ATTRIBUTE, ATTRIBUTE_LENGTHS, ATTRIBUTE_NAMES, ATTRIBUTE_RULES, ATTRIBUTES, ATTRIBUTES_OF,
                       CONTAINER, DONE, E, ELEMENT_LENGTHS, ELEMENT_NAMES, ELEMENTS, FALLBACK, FULL, HEADER_END, MORE,
@@ -38,7 +38,7 @@ __all__ = ["A", "ATTRIBUTE", "ATTRIBUTE_LENGTHS", "ATTRIBUTE_NAMES", "ATTRIBUTE_
            "MORE", "PAGE_END", "PAGE_START", "REVISION_END", "REVISION_START", "RULES", "scan"]
 
 
-@njit(cache=True, nogil=True)
+@entry("uint8[:], int64, boolean, int64[:]!, uint8[:]!, int64[:,:]!, uint8[:,:], int64[:], uint8[:,:], int64[:], uint8[:,:], uint8[:], uint8[:,:]")
 def scan(buf, end, final, state, out, fields, element_names, element_lengths, attribute_names,
          attribute_lengths, rules, container, attribute_rules):  # pragma: no cover - compiled
     """Scan ``buf[:end]`` from a boundary (module docstring).

@@ -17,12 +17,9 @@ a unit can decode its own range of the file without the blocks before it.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
-from numba import njit
 
-from .. import kernels
+from ..compiled import entry, kernel
 
 BLOCK_MAGIC = 0x314159265359
 STREAM_END_MAGIC = 0x177245385090
@@ -40,7 +37,7 @@ def _second_bytes() -> np.ndarray:
     return table
 
 
-@njit(cache=True, nogil=True)
+@entry("uint8[:], uint64, uint64, boolean[:]")
 def _scan(data, block_magic, end_magic, second):  # pragma: no cover - compiled
     """(bit offsets, kinds) of every block start and stream end in ``data``."""
     n = data.shape[0]
@@ -85,7 +82,6 @@ def scan_blocks(path: str) -> tuple[np.ndarray, np.ndarray]:
     data = np.memmap(path, dtype=np.uint8, mode="r")
     if data.shape[0] < 8:
         return np.zeros(0, np.int64), np.zeros(0, np.int8)
-    kernels.announce(sys.modules[__name__])
     offsets, kinds = _scan(data, np.uint64(BLOCK_MAGIC), np.uint64(STREAM_END_MAGIC), _SECOND)
     return offsets.copy(), kinds.copy()
 
@@ -96,7 +92,7 @@ def block_starts(path: str) -> np.ndarray:
     return offsets[kinds == BLOCK]
 
 
-@njit(cache=True, nogil=True)
+@entry("uint8[:], int64, int64, uint8[:]!, int64")
 def _copy_bits(src, src_bit, count, dst, dst_bit):  # pragma: no cover - compiled
     """Copy ``count`` bits from ``src`` at bit ``src_bit`` into ``dst`` at bit ``dst_bit`` (MSB first)."""
     for k in range(count):
@@ -107,7 +103,7 @@ def _copy_bits(src, src_bit, count, dst, dst_bit):  # pragma: no cover - compile
             dst[d >> 3] |= np.uint8(1 << (7 - (d & 7)))
 
 
-@njit(cache=True, nogil=True)
+@entry("uint8[:], int64, int64")
 def _read_bits(src, bit, count):  # pragma: no cover - compiled
     value = 0
     for k in range(count):
@@ -140,12 +136,12 @@ def realign(path: str, blocks: list[tuple[int, int]], level: int = 9) -> bytes:
 
 
 # -- where a block ends ---------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@kernel
 def _bit(src, bit):  # pragma: no cover - compiled
     return (src[bit >> 3] >> (7 - (bit & 7))) & 1
 
 
-@njit(cache=True, nogil=True)
+@entry("uint8[:], int64, int64, boolean")
 def _block_end(data, start, level, header_only):  # pragma: no cover - compiled
     """The bit after the end-of-block symbol of the block at bit ``start``, or -1 where a decoder
     would fail (libbzip2's checks, in its order); with ``header_only``, the bit after the fixed
@@ -267,7 +263,7 @@ def _block_end(data, start, level, header_only):  # pragma: no cover - compiled
     return pos
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _ones(value):  # pragma: no cover - compiled
     count = 0
     while value:
@@ -276,7 +272,7 @@ def _ones(value):  # pragma: no cover - compiled
     return count
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _decode_tables(lengths, groups, alpha):  # pragma: no cover - compiled
     """libbzip2's canonical Huffman decoding tables (``BZ2_hbCreateDecodeTables``) for each group."""
     limit = np.zeros((6, 23), np.int64)
@@ -316,5 +312,4 @@ def block_end(data: np.ndarray, start: int, level: int, header_only: bool = Fals
     fail. ``header_only`` parses only its header's fixed fields, which the bits after a chance
     pattern rarely pass. Parsing a block's symbols costs a small part of decoding it (no BWT to
     undo), so split points are confirmed this way."""
-    # no kernels.announce here, once per block: the scan that found ``start`` announced this module's
     return int(_block_end(data, np.int64(start), np.int64(level), header_only))
