@@ -258,6 +258,20 @@ def test_every_width_of_utf8_is_read_as_lxml_reads_it():
         assert_same(data, block_size)
 
 
+@pytest.mark.parametrize("special", [b"&amp;", b"&lt;", b"&#233;", b"\r\n", b"\r", b"\t", b"\n", b"\x7f", b">",
+                                     b"\xc3\xa9", b"\xe2\x82\xac", b"\xf0\x9f\x99\x82", b"\"", b"'", b" ~"])
+def test_a_special_byte_anywhere_in_a_run_of_ascii_is_read_as_lxml_reads_it(special):
+    """Character data is copied eight ASCII bytes at a time: one byte that is not such, at every
+    offset of a word, in runs of every length near a word's, cut by blocks anywhere."""
+    for run in (7, 8, 9, 16, 23):
+        bodies = [b"x" * at + special + b"y" * (run - at) for at in range(run + 1)]
+        data = _with_text(b"|".join(bodies) + b"z" * 17)
+        for block_size in (1, 5, 8, 13, 1 << 16):
+            assert_same(data, block_size)
+    with pytest.raises(Fallback):
+        read_fast(_with_text(b"abcdefgh" * 3 + b"\x01" + b"abcdefgh" * 3))
+
+
 @pytest.mark.parametrize("data", [
     b"\xff\xfe" + (ROOT + SITEINFO + PAGE.format("") + "</mediawiki>").encode("utf-16-le"),  # UTF-16
     (ROOT + SITEINFO + PAGE.format("<text>\xe9</text>") + "</mediawiki>").encode("latin-1"),  # not UTF-8

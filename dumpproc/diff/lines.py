@@ -1,7 +1,7 @@
 """Line-level kernels of the diff, compiled by numba: trimming, splitting, hashing, aligning.
 
 The common prefix and suffix are compared eight bytes at a time with unaligned loads
-(``_word_at``), since a text is often a slice at any offset of a larger buffer.
+(``unaligned._word_at``), since a text is often a slice at any offset of a larger buffer.
 
 ``_myers`` is Myers' O(ND) greedy algorithm with a trace for the walk back;
 ``_lcs_hunks`` a full LCS table, cheaper when one side is short. Both return
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..compiled import intrinsic, kernel
+from ..compiled import kernel
+from ..unaligned import _word_at
 
 
 @kernel
@@ -221,26 +222,6 @@ def _line_hunks(a, b, max_edits, budget):  # pragma: no cover - compiled
             ax = hunks[h, 1]
             by = hunks[h, 3]
     return True, hunks, a_offsets, b_offsets
-
-
-@intrinsic
-def _word_at(typingctx, data, index):  # pragma: no cover - compiled
-    """The eight bytes ``data[index:index + 8]`` as one uint64, at any alignment: a compiled text
-    is a slice of a larger buffer (a page's texts, one after another), so it seldom starts on a
-    word boundary, and a uint64 view of it would claim an alignment it does not have."""
-    from llvmlite import ir
-    from numba import types
-
-    if not (isinstance(data, types.Array) and data.ndim == 1 and data.dtype == types.uint8
-            and data.layout == "C" and isinstance(index, types.Integer)):
-        return None
-
-    def codegen(context, builder, signature, args):
-        array = context.make_array(signature.args[0])(context, builder, args[0])
-        at = builder.gep(array.data, [args[1]])
-        return builder.load(builder.bitcast(at, ir.IntType(64).as_pointer()), align=1)
-
-    return types.uint64(data, index), codegen
 
 
 @kernel
