@@ -103,8 +103,10 @@ def entry(spec: str) -> Callable[[Callable], Entry]:
         if known is not None and known.__qualname__ != made.__qualname__:
             raise ValueError(f"two kernels named {made.symbol}")
         ENTRIES[made.symbol] = made
-        if form is not None:  # a module imported after the choice
+        if form is not None:  # a module imported after the choice: no rebinding to come
             _bind(made)
+            if form == "jit":
+                return made.dispatcher  # which kernels of the module can call
         return made
 
     return mark

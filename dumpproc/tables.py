@@ -30,7 +30,7 @@ from .accounts import AccountKinds
 from .diff import NOT_DIFFED, DiffResult, PageDiffer
 from .privacy import IpPolicy, is_ip_name
 from .records import PageHeader, Revision, RevisionBatch, is_base36_sha1, sha1_base36
-from .schema import REVISIONS, USERS
+from .schema import DIFFS, OP, REVISIONS, USERS
 from .stats import PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time
 
 REVERT_COLUMNS = (
@@ -148,11 +148,10 @@ class PageAssembler:
             self._pack()
         return diffed
 
-    def add_batch(self, batch: RevisionBatch) -> list | None:
+    def add_batch(self, batch: RevisionBatch) -> pa.RecordBatch | None:
         """Take the page's next revisions as columns (``RevisionBatch``: one-slot revisions, IPs
         kept, no ``content`` table); the same rows as ``add`` one by one. Returns the ``diffs``
-        rows as the table's columns (page id, revision id, base revision id, ops), or None without
-        a diffs table."""
+        rows as an Arrow batch of the table's schema, or None without a diffs table."""
         n = len(batch)
         counters = self.counters
         ids = batch.ids.tolist()
@@ -234,7 +233,8 @@ class PageAssembler:
             diff_counts = [[v if s else None for v, s in zip(row, shown)] for row in counters[:6]]
             self.coarse_diffs += sum(counters[6])
             if self.differ.ops_text != "none":
-                diff_rows = _diff_columns(page_diffs, batch.out, self.page.id, ids, base_ids.tolist(), shown)
+                diff_rows = _diff_rows(page_diffs, batch.out, self.page.id, batch.ids, base_ids,
+                                       page_diffs.base != NOT_DIFFED)
         page = self.page
         none_if = lambda values, absent: [None if a else v for v, a in zip(values.tolist(), absent.tolist())]
         sizes_or_none = none_if(sizes, ~known_size)
@@ -322,16 +322,30 @@ class PageAssembler:
         return PageSummary(revisions, page_row, self.coarse_diffs, contributions, self.sha1s_not_base36)
 
 
-def _diff_columns(page_diffs, out, page_id: int, ids: list, base_ids: list, shown: list) -> list[list]:
-    """The ``diffs`` columns of a batch's visible revisions, from ``diff_page``'s arrays."""
-    data = memoryview(out)
-    texts = [bytes(data[a:b]) for a, b in zip(page_diffs.text_start.tolist(), page_diffs.text_end.tolist())]
-    ops = list(zip(page_diffs.a_start.tolist(), page_diffs.a_end.tolist(), page_diffs.b_start.tolist(),
-                   page_diffs.b_end.tolist(), texts))
-    offsets = page_diffs.op_offsets.tolist()
-    kept = [i for i, s in enumerate(shown) if s]
-    return [[page_id] * len(kept), [ids[i] for i in kept], [None if base_ids[i] < 0 else base_ids[i] for i in kept],
-            [ops[offsets[i]:offsets[i + 1]] for i in kept]]
+def _diff_rows(page_diffs, out, page_id: int, ids: np.ndarray, base_ids: np.ndarray, shown: np.ndarray
+               ) -> pa.RecordBatch:
+    """The ``diffs`` rows of a batch's visible revisions, built as Arrow arrays from ``diff_page``'s
+    (the op texts gathered by one compiled copy: no Python object per op or per text, which for a
+    huge text also spares the copies of a Python conversion)."""
+    kept = np.flatnonzero(shown)
+    op_offsets = page_diffs.op_offsets
+    if (np.diff(op_offsets)[~shown] != 0).any():
+        raise AssertionError("a revision that was not diffed has ops")
+    joined, text_offsets = page_diffs.joined_texts(out)
+    if text_offsets[-1] >= 2**31 or op_offsets[-1] >= 2**31:
+        raise ValueError(f"the ops of page {page_id} hold {text_offsets[-1]:,} bytes: more than a Parquet string")
+    texts = pa.StringArray.from_buffers(len(text_offsets) - 1, pa.py_buffer(text_offsets.astype(np.int32)),
+                                        pa.py_buffer(joined))
+    children = [pa.array(column.astype(np.int32)) for column in
+                (page_diffs.a_start, page_diffs.a_end, page_diffs.b_start, page_diffs.b_end)] + [texts]
+    ops = pa.StructArray.from_arrays(children, fields=[OP.field(i) for i in range(OP.num_fields)])
+    starts = op_offsets[kept]
+    offsets = np.append(starts, op_offsets[kept[-1] + 1] if len(kept) else 0).astype(np.int32)
+    lists = pa.ListArray.from_arrays(pa.array(offsets), ops, type=DIFFS.field("ops").type)
+    bases = base_ids[kept]
+    return pa.RecordBatch.from_arrays(
+        [pa.array(np.full(len(kept), page_id, np.int64)), pa.array(ids[kept]), pa.array(bases, mask=bases < 0), lists],
+        schema=DIFFS)
 
 
 class UserTotals:

@@ -267,3 +267,21 @@ def test_the_batch_kernel_releases_the_gil():
     assert _diff_batch.nogil is True
     if _diff_batch.dispatcher is not None:
         assert _diff_batch.dispatcher.targetoptions.get("nogil") is True
+
+
+def test_the_op_texts_are_gathered_in_one_buffer_as_python_slices_give_them():
+    texts = "a\nb\nc\n" "a\nx y\nc\n" "\u00e9t\u00e9\nc\n"
+    out = np.frombuffer(texts.encode(), np.uint8)
+    starts, ends = np.array([0, 6, 14]), np.array([6, 14, 22])
+    page = diff_page(out, starts, ends)
+    joined, offsets = page.joined_texts(out)
+    data = out.tobytes()
+    expected = [data[a:b] for a, b in zip(page.text_start.tolist(), page.text_end.tolist())]
+    assert [joined[offsets[i]:offsets[i + 1]].tobytes() for i in range(len(expected))] == expected
+    assert offsets[0] == 0 and offsets[-1] == len(joined) == sum(map(len, expected))
+    from dumpproc.diff.pairs import _gather
+
+    with pytest.raises(ValueError):
+        _gather(out, np.array([5]), np.array([4]))
+    with pytest.raises(ValueError):
+        _gather(out, np.array([0]), np.array([len(out) + 1]))

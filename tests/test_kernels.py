@@ -185,3 +185,18 @@ def test_python_calls_entries_only():
                 if isinstance(inner, ast.Call) and getattr(inner.func, "id", None) in helpers - shadowed:
                         called.append(f"{path.relative_to(package)}:{inner.lineno} {inner.func.id}")
     assert not called
+
+
+def test_a_kernel_module_imported_after_the_choice_works_in_both_forms(tmp_path):
+    """numba's form rebinds the names of the modules imported before it was chosen; one imported
+    after gets numba's dispatchers at once (a kernel calling an entry of its module must find one)."""
+    code = ("from dumpproc import compiled; compiled.resolve(); "
+            "from dumpproc.sources import bz2blocks; "
+            f"starts = bz2blocks.block_starts({str(SAMPLE)!r}); "
+            f"data = __import__('numpy').memmap({str(SAMPLE)!r}, dtype='uint8', mode='r'); "
+            "print(compiled.form, bz2blocks.block_end(data, int(starts[0]), 9) > starts[0])")
+    for form in ("jit", "aot"):
+        env = dict(os.environ, DUMPPROC_KERNELS=form)
+        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == [form, "True"], done.stdout

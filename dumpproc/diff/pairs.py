@@ -125,3 +125,24 @@ def _diff_batch(out, starts, ends, page_first, previous, classes, max_edits, bud
             last = i
         op_offsets[i + 1] = total
     return base, counters, op_offsets, ops[:, :total]
+
+
+@entry("uint8[:], int64[:], int64[:]")
+def _gather(data, starts, ends):  # pragma: no cover - compiled
+    """The spans ``data[starts[i]:ends[i]]`` one after another, and their offsets (one more than spans)."""
+    count = starts.shape[0]
+    if ends.shape[0] != count:
+        raise ValueError("starts and ends must be of one length")
+    offsets = np.empty(count + 1, np.int64)
+    offsets[0] = 0
+    total = 0
+    for i in range(count):
+        if starts[i] < 0 or ends[i] < starts[i] or ends[i] > data.shape[0]:
+            raise ValueError("a span lies outside the buffer")
+        total += ends[i] - starts[i]
+        offsets[i + 1] = total
+    joined = np.empty(total, np.uint8)
+    for i in range(count):
+        joined[offsets[i]:offsets[i + 1]] = data[starts[i]:ends[i]]
+    return joined, offsets
+

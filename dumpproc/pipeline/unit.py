@@ -121,9 +121,9 @@ class _UnitTables:
                 count += len(revision)
                 if tick is not None:
                     tick(count)
-                columns = assembler.add_batch(revision)
+                rows = assembler.add_batch(revision)
                 if diffs is not None:
-                    diffs.extend(columns)
+                    diffs.append_batch(rows)
                 continue
             count += 1
             if tick is not None:
