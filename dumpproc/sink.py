@@ -162,6 +162,8 @@ class PartWriter:
         make_dirs(folder, group_readable, tighten=True)
         self.tmp_path = os.path.join(folder, f".{os.path.basename(final_path)}.tmp-{os.getpid()}")
         self._columns: list[list] = [[] for _ in schema]
+        self._pieces: list = []  # rows as ``Pieces`` not yet made a batch, after the Python rows
+        self._piece_rows = 0
         self._batches: list[pa.RecordBatch] = []
         self._batched_rows = 0
         self._batched_bytes = 0
@@ -178,6 +180,8 @@ class PartWriter:
             raise output_error(exc, self.tmp_path) from exc
 
     def append(self, row: Sequence[Any]) -> None:
+        if self._pieces:
+            self._pack()
         for column, value in zip(self._columns, row):
             column.append(value)
         for i, chars in self._text_columns:
@@ -210,7 +214,7 @@ class PartWriter:
         self._mark = self._buffered_rows()
 
     def _buffered_rows(self) -> int:
-        return self._batched_rows + len(self._columns[0])
+        return self._batched_rows + len(self._columns[0]) + self._piece_rows
 
     def rollback(self) -> bool:
         """Withdraw the rows appended since ``mark()``; False when some were already written."""
@@ -232,6 +236,8 @@ class PartWriter:
 
     def extend(self, columns: list[list]) -> None:
         """Append rows given as Python columns in schema order."""
+        if self._pieces:
+            self._pack()
         for column, values in zip(self._columns, columns):
             column.extend(values)
         for i, chars in self._text_columns:
@@ -252,8 +258,33 @@ class PartWriter:
         if self._group_full():
             self._full()
 
+    def append_pieces(self, pieces) -> None:
+        """Append rows as ``Pieces`` (NumPy columns, say): made one Arrow batch with the pieces
+        beside them (``type(pieces).batch(list)``) when ``BATCH_ROWS`` rows or ``ROW_GROUP_BYTES``
+        are buffered, so that a table of small pages does not pay Arrow's price per page. A piece
+        that large is made a batch alone: joining it to others would copy it."""
+        if not pieces.rows:
+            return
+        if self._columns[0]:
+            self._pack()
+        large = pieces.nbytes >= ROW_GROUP_BYTES
+        if large and self._pieces:
+            self._pack()
+        self._pieces.append(pieces)
+        self._piece_rows += pieces.rows
+        if large or self._piece_rows >= BATCH_ROWS or sum(p.nbytes for p in self._pieces) >= ROW_GROUP_BYTES:
+            self._pack()
+            if self._group_full():
+                self._full()
+
     def _pack(self) -> None:
-        """Turn the buffered Python rows into one Arrow batch."""
+        """Turn the buffered Python rows, or pieces, into one Arrow batch."""
+        if self._pieces:
+            pieces, self._pieces, self._piece_rows = self._pieces, [], 0
+            batch = type(pieces[0]).batch(pieces)
+            self._batches.append(batch)
+            self._batched_rows += batch.num_rows
+            self._batched_bytes += batch.nbytes
         count = len(self._columns[0])
         if not count:
             return

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -148,10 +149,10 @@ class PageAssembler:
             self._pack()
         return diffed
 
-    def add_batch(self, batch: RevisionBatch) -> pa.RecordBatch | None:
+    def add_batch(self, batch: RevisionBatch) -> DiffPieces | None:
         """Take the page's next revisions as columns (``RevisionBatch``: one-slot revisions, IPs
         kept, no ``content`` table); the same rows as ``add`` one by one. Returns the ``diffs``
-        rows as an Arrow batch of the table's schema, or None without a diffs table."""
+        rows (``DiffPieces``), or None without a diffs table."""
         n = len(batch)
         counters = self.counters
         ids = batch.ids.tolist()
@@ -322,30 +323,69 @@ class PageAssembler:
         return PageSummary(revisions, page_row, self.coarse_diffs, contributions, self.sha1s_not_base36)
 
 
+class DiffPieces(NamedTuple):
+    """The ``diffs`` rows of one batch of a page as NumPy columns, made Arrow with others
+    (``PartWriter.append_pieces``): ``list_offsets`` index the ops, ``text_offsets`` the texts."""
+
+    page_id: int
+    revision_ids: np.ndarray
+    base_ids: np.ndarray
+    list_offsets: np.ndarray
+    ops: np.ndarray  # a_start, a_end, b_start, b_end: a row each
+    joined: np.ndarray
+    text_offsets: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return len(self.revision_ids)
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.joined) + 8 * self.ops.size
+
+    @staticmethod
+    def batch(pieces: list["DiffPieces"]) -> pa.RecordBatch:
+        """One Arrow batch of the ``diffs`` schema from pieces, in order."""
+        if len(pieces) == 1:
+            (one,) = pieces
+            ids, bases, ops, joined = one.revision_ids, one.base_ids, one.ops, one.joined
+            page_ids = np.full(len(ids), one.page_id, np.int64)
+            list_offsets, text_offsets = one.list_offsets, one.text_offsets
+        else:
+            ids = np.concatenate([p.revision_ids for p in pieces])
+            bases = np.concatenate([p.base_ids for p in pieces])
+            page_ids = np.repeat(np.array([p.page_id for p in pieces], np.int64), [p.rows for p in pieces])
+            ops = np.concatenate([p.ops for p in pieces], axis=1)
+            joined = np.concatenate([p.joined for p in pieces])
+            op_base = np.cumsum([0] + [p.list_offsets[-1] for p in pieces[:-1]])
+            text_base = np.cumsum([0] + [len(p.joined) for p in pieces[:-1]])
+            list_offsets = np.concatenate([p.list_offsets[:-1] + at for p, at in zip(pieces, op_base)]
+                                          + [np.array([op_base[-1] + pieces[-1].list_offsets[-1]])])
+            text_offsets = np.concatenate([p.text_offsets[:-1] + at for p, at in zip(pieces, text_base)]
+                                          + [np.array([text_base[-1] + pieces[-1].text_offsets[-1]])])
+        if text_offsets[-1] >= 2**31 or list_offsets[-1] >= 2**31:
+            raise ValueError(f"diffs of {text_offsets[-1]:,} bytes of text in one batch: more than a Parquet string")
+        texts = pa.StringArray.from_buffers(len(text_offsets) - 1, pa.py_buffer(text_offsets.astype(np.int32)),
+                                            pa.py_buffer(joined))
+        children = [pa.array(row) for row in ops.astype(np.int32)] + [texts]
+        structs = pa.StructArray.from_arrays(children, fields=[OP.field(i) for i in range(OP.num_fields)])
+        lists = pa.ListArray.from_arrays(pa.array(list_offsets.astype(np.int32)), structs, type=DIFFS.field("ops").type)
+        return pa.RecordBatch.from_arrays([pa.array(page_ids), pa.array(ids), pa.array(bases, mask=bases < 0), lists],
+                                          schema=DIFFS)
+
+
 def _diff_rows(page_diffs, out, page_id: int, ids: np.ndarray, base_ids: np.ndarray, shown: np.ndarray
-               ) -> pa.RecordBatch:
-    """The ``diffs`` rows of a batch's visible revisions, built as Arrow arrays from ``diff_page``'s
-    (the op texts gathered by one compiled copy: no Python object per op or per text, which for a
-    huge text also spares the copies of a Python conversion)."""
+               ) -> DiffPieces:
+    """The ``diffs`` rows of a batch's visible revisions from ``diff_page``'s arrays, the op texts
+    gathered by one compiled copy: no Python object per op or per text (which for a huge text
+    also spares the copies of a Python conversion)."""
     kept = np.flatnonzero(shown)
     op_offsets = page_diffs.op_offsets
     if (np.diff(op_offsets)[~shown] != 0).any():
         raise AssertionError("a revision that was not diffed has ops")
     joined, text_offsets = page_diffs.joined_texts(out)
-    if text_offsets[-1] >= 2**31 or op_offsets[-1] >= 2**31:
-        raise ValueError(f"the ops of page {page_id} hold {text_offsets[-1]:,} bytes: more than a Parquet string")
-    texts = pa.StringArray.from_buffers(len(text_offsets) - 1, pa.py_buffer(text_offsets.astype(np.int32)),
-                                        pa.py_buffer(joined))
-    children = [pa.array(column.astype(np.int32)) for column in
-                (page_diffs.a_start, page_diffs.a_end, page_diffs.b_start, page_diffs.b_end)] + [texts]
-    ops = pa.StructArray.from_arrays(children, fields=[OP.field(i) for i in range(OP.num_fields)])
-    starts = op_offsets[kept]
-    offsets = np.append(starts, op_offsets[kept[-1] + 1] if len(kept) else 0).astype(np.int32)
-    lists = pa.ListArray.from_arrays(pa.array(offsets), ops, type=DIFFS.field("ops").type)
-    bases = base_ids[kept]
-    return pa.RecordBatch.from_arrays(
-        [pa.array(np.full(len(kept), page_id, np.int64)), pa.array(ids[kept]), pa.array(bases, mask=bases < 0), lists],
-        schema=DIFFS)
+    list_offsets = np.append(op_offsets[kept], op_offsets[kept[-1] + 1] if len(kept) else 0)
+    return DiffPieces(page_id, ids[kept], base_ids[kept], list_offsets, page_diffs.ops[1:5], joined, text_offsets)
 
 
 class UserTotals:

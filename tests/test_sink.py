@@ -156,3 +156,47 @@ def test_manifest_round_trip(tmp_path):
     assert sink.read_manifest(str(tmp_path)) == {"units": [{"id": "a"}]}
     assert sink.read_manifest(str(tmp_path / "none")) is None
     assert [p.name for p in tmp_path.iterdir()] == ["_manifest.json"]
+
+
+def _pieces(page: int, ids: list[int], texts: list[bytes]):
+    """A diffs piece: one op per revision, whose text is given."""
+    import numpy as np
+
+    from dumpproc.tables import DiffPieces
+
+    joined = np.frombuffer(b"".join(texts), np.uint8)
+    text_offsets = np.cumsum([0] + [len(t) for t in texts])
+    n = len(ids)
+    ops = np.array([range(n), range(1, n + 1), range(n), range(1, n + 1)], np.int64)
+    return DiffPieces(page, np.array(ids, np.int64), np.array([-1] + ids[:-1], np.int64), np.arange(n + 1), ops,
+                      joined, text_offsets)
+
+
+def test_pieces_keep_their_order_among_rows_and_are_withdrawn_with_their_page(tmp_path, monkeypatch):
+    from dumpproc.schema import DIFFS
+
+    monkeypatch.setattr(sink, "BATCH_ROWS", 5)
+    monkeypatch.setattr(sink, "ROW_GROUP_BYTES", 1000)
+    final = tmp_path / "part.parquet"
+    writer = sink.PartWriter(str(final), DIFFS)
+    writer.mark()
+    writer.append_pieces(_pieces(1, [10, 11], [b"a\n", b"\xc3\xa9\n"]))
+    writer.append((1, 12, 11, [(0, 1, 0, 1, "row\n")]))  # a Python row between pieces
+    writer.append_pieces(_pieces(1, [13], [b"b\n"]))
+    writer.append_pieces(_pieces(1, [], []))  # nothing
+    writer.mark()
+    writer.append_pieces(_pieces(2, [20, 21, 22], [b"x\n", b"y\n", b"z\n"]))
+    assert writer.rollback()  # page 2 was cut short
+    writer.mark()
+    writer.append_pieces(_pieces(3, [30], [b"L" * 2000]))  # large: a batch of its own
+    writer.append_pieces(_pieces(4, [40, 41], [b"c\n", b"d\n"]))
+    writer.commit()
+    rows = pq.read_table(final).to_pylist()
+    assert [(r["page_id"], r["revision_id"], r["base_revision_id"]) for r in rows] == [
+        (1, 10, None), (1, 11, 10), (1, 12, 11), (1, 13, None), (3, 30, None), (4, 40, None), (4, 41, 40)]
+    assert [r["ops"] for r in rows[:3]] == [
+        [{"a_start": 0, "a_end": 1, "b_start": 0, "b_end": 1, "text": "a\n"}],
+        [{"a_start": 1, "a_end": 2, "b_start": 1, "b_end": 2, "text": "\u00e9\n"}],
+        [{"a_start": 0, "a_end": 1, "b_start": 0, "b_end": 1, "text": "row\n"}]]
+    assert rows[4]["ops"][0]["text"] == "L" * 2000
+    assert rows[6]["ops"][0]["text"] == "d\n"

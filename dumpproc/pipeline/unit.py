@@ -123,7 +123,7 @@ class _UnitTables:
                     tick(count)
                 rows = assembler.add_batch(revision)
                 if diffs is not None:
-                    diffs.append_batch(rows)
+                    diffs.append_pieces(rows)
                 continue
             count += 1
             if tick is not None:
