@@ -74,12 +74,13 @@ class PageCounters:
         return RevisionCounters(moment, self.count, bytes_diff, since)
 
 
-def sha1_key(sha1: str | None) -> bytes | str | None:
+def sha1_key(sha1: str | None, base36: bool | None = None) -> bytes | str | None:
     """What identity reverts compare: a base-36 sha1's digest, else (hexadecimal in some old exports)
-    the sha1 as given, so that it still matches itself, and never a digest, whose type differs."""
+    the sha1 as given, so that it still matches itself, and never a digest, whose type differs.
+    ``base36``: whether ``is_base36_sha1(sha1)``, when the caller knows."""
     if not sha1:
         return None
-    if is_base36_sha1(sha1):
+    if is_base36_sha1(sha1) if base36 is None else base36:
         return int(sha1, 36).to_bytes(20, "big")
     return sha1
 
@@ -100,9 +101,12 @@ class RevertDetector:
 
     def add(self, sha1: str | None) -> tuple[int, int] | None:
         """The next revision's sha1; returns (first, last) positions it reverts, or None."""
+        return self.add_key(sha1_key(sha1))
+
+    def add_key(self, digest: bytes | str | None) -> tuple[int, int] | None:
+        """``add``, given the sha1's ``sha1_key``."""
         position = self.count
         self.count += 1
-        digest = sha1_key(sha1)
         reverted = None
         if self.radius == 0:
             if digest is not None:

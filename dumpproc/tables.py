@@ -32,7 +32,7 @@ from .diff import NOT_DIFFED, DiffResult, PageDiffer
 from .privacy import IpPolicy, is_ip_name
 from .records import PageHeader, Revision, RevisionBatch, is_base36_sha1, sha1_base36
 from .schema import DIFFS, OP, REVISIONS, USERS
-from .stats import PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time
+from .stats import PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time, sha1_key
 
 REVERT_COLUMNS = (
     "revision_is_identity_revert",
@@ -177,17 +177,21 @@ class PageAssembler:
         sha1s = batch.strings("sha1")
         text_sha1s = batch.strings("text_sha1")
         main_sha1s = []
+        keys = []  # what reverts compare, of the revision's sha1 (its <sha1>, else the main slot's)
         for i in range(n):
-            main = text_sha1s[i] or sha1s[i]
-            if main is None:
-                text = batch.text(i)
-                main = None if text is None else sha1_base36(text)
-            main_sha1s.append(main)
             sha1 = sha1s[i]
             text_sha1 = text_sha1s[i]
-            if (sha1 is not None and not is_base36_sha1(sha1)) or (
-                    text_sha1 is not None and text_sha1 != sha1 and not is_base36_sha1(text_sha1)):
-                self.sha1s_not_base36 += 1
+            main = text_sha1 or sha1
+            if main is None:
+                text = batch.text(i)
+                main = None if text is None else sha1_base36(text)  # computed: base 36 by making
+                keys.append(sha1_key(main, True))
+            else:
+                base36 = sha1 is None or is_base36_sha1(sha1)
+                if not base36 or (text_sha1 is not None and text_sha1 != sha1 and not is_base36_sha1(text_sha1)):
+                    self.sha1s_not_base36 += 1
+                keys.append(sha1_key(main, None) if sha1 is None else sha1_key(sha1, base36))
+            main_sha1s.append(main)
         revision_sha1s = [s if s is not None else m for s, m in zip(sha1s, main_sha1s)]
         # counters: in dump order, carried from the rows before
         known_size = sizes >= 0
@@ -210,9 +214,9 @@ class PageAssembler:
         position = len(self.ids)
         detector, marks = self.detector, self.marks
         reverts = []
-        for i, sha1 in enumerate(revision_sha1s):
+        for i, key in enumerate(keys):
             marks.add()
-            reverted = detector.add(sha1)
+            reverted = detector.add_key(key)
             if reverted is not None:
                 marks.mark(reverted[0], reverted[1], position + i)
             reverts.append(reverted is not None)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import numpy as np
+import pytest
 
 from conftest import ROOT, SAMPLE
 from dumpproc import compiled, kernels
@@ -72,6 +72,7 @@ def _run(env: dict, out: Path, *python: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("cc") or shutil.which("gcc")), reason="no C compiler: numba's JIT serves")
 def test_a_first_run_compiles_the_kernels_once_and_later_runs_load_them_without_numba(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "DUMPPROC_KERNELS")}
     env["DUMPPROC_CACHE_DIR"] = str(tmp_path / "cache")
