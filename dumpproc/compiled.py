@@ -209,7 +209,10 @@ def _build_in_child(path: str) -> None:
         env = dict(os.environ, DUMPPROC_KERNELS="jit")
         done = subprocess.run([sys.executable, "-m", "dumpproc.compiled", path], env=env, capture_output=True,
                               text=True, stdin=subprocess.DEVNULL)
-        if done.returncode != 0 or not os.path.exists(path):
+        if done.returncode < 0:  # stopped by a signal (Ctrl-C reaches the child too): try again next run
+            log.warning("compiling the kernels ahead of time was stopped (signal %d); numba compiles them "
+                        "instead this run", -done.returncode)
+        elif done.returncode != 0 or not os.path.exists(path):
             reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
             log.warning("could not compile the kernels ahead of time (%s); numba compiles them when first "
                         "called instead, and each run starts about a second slower", reason)

@@ -201,3 +201,23 @@ def test_a_kernel_module_imported_after_the_choice_works_in_both_forms(tmp_path)
         done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert done.stdout.split() == [form, "True"], done.stdout
+
+
+def test_a_build_stopped_by_a_signal_is_tried_again_and_a_damaged_module_is_not_loaded(monkeypatch, tmp_path, caplog):
+    """Ctrl-C reaches the building child too: that is no reason to give up on the module for good.
+    A module that cannot be loaded (damaged, cut short) leaves numba's JIT to serve."""
+    stopped = tmp_path / "stopped"
+    stopped.write_text("#!/bin/sh\nkill -TERM $$\n")
+    stopped.chmod(0o700)
+    path = tmp_path / "kernels.so"
+    monkeypatch.setattr(compiled.sys, "executable", str(stopped))
+    with caplog.at_level("WARNING", logger="dumpproc.compiled"):
+        compiled._build_in_child(str(path))
+    assert "was stopped (signal 15)" in caplog.text
+    assert not (tmp_path / "kernels.so.failed").exists() and not path.exists()
+    path.write_bytes(b"\x7fELF" + bytes(100))  # not a loadable module
+    monkeypatch.setattr(compiled, "module_path", lambda folder=None: str(path))
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="dumpproc.compiled"):
+        assert compiled._module() is None
+    assert "cannot load the compiled kernels" in caplog.text

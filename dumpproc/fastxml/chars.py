@@ -155,8 +155,10 @@ def _plain_word(w):  # pragma: no cover - compiled
 
 
 @kernel
-def _plain_words(buf, i, end, out, n):  # pragma: no cover - compiled
-    """Copy eight plain ASCII bytes at a time from ``buf[i]``; returns where it stopped in both."""
+def _plain_words(buf, i, end, out, n, put_off):  # pragma: no cover - compiled
+    """Copy eight plain ASCII bytes at a time from ``buf[i]``; returns where it stopped in both,
+    where to try next, and the next put-off (8 after a word copied, else twice the last, up to 512)."""
+    start = i
     while i + 8 <= end:
         w = _word_at(buf, i)
         if not _plain_word(w):
@@ -164,7 +166,8 @@ def _plain_words(buf, i, end, out, n):  # pragma: no cover - compiled
         _put_word(out, n, w)
         i += 8
         n += 8
-    return i, n
+    put_off = 8 if i > start else min(2 * put_off, 512)
+    return i, n, i + put_off, put_off
 
 
 @kernel
@@ -183,10 +186,7 @@ def _text(buf, i, end, out, n, attribute, quote):  # pragma: no cover - compiled
             # ASCII bytes at a time, two- and three-byte UTF-8 characters checked here too (the
             # general path below does the rest)
             if i >= words_from:
-                j, n = _plain_words(buf, i, end, out, n)
-                put_off = 8 if j > i else min(2 * put_off, 512)
-                words_from = j + put_off
-                i = j
+                i, n, words_from, put_off = _plain_words(buf, i, end, out, n, put_off)
                 if i >= end:
                     return -2, n
             b = buf[i]
@@ -201,10 +201,7 @@ def _text(buf, i, end, out, n, attribute, quote):  # pragma: no cover - compiled
                     n += 2
                     i += 2
                     if i >= words_from:
-                        j, n = _plain_words(buf, i, end, out, n)
-                        put_off = 8 if j > i else min(2 * put_off, 512)
-                        words_from = j + put_off
-                        i = j
+                        i, n, words_from, put_off = _plain_words(buf, i, end, out, n, put_off)
                 elif 0xE0 <= b <= 0xEF and i + 2 < end and buf[i + 1] & 0xC0 == 0x80 and buf[i + 2] & 0xC0 == 0x80:
                     cp = ((b & 0x0F) << 12) | ((buf[i + 1] & 0x3F) << 6) | (buf[i + 2] & 0x3F)
                     if cp < 0x800 or 0xD800 <= cp <= 0xDFFF or cp >= 0xFFFE:
@@ -215,10 +212,7 @@ def _text(buf, i, end, out, n, attribute, quote):  # pragma: no cover - compiled
                     n += 3
                     i += 3
                     if i >= words_from:
-                        j, n = _plain_words(buf, i, end, out, n)
-                        put_off = 8 if j > i else min(2 * put_off, 512)
-                        words_from = j + put_off
-                        i = j
+                        i, n, words_from, put_off = _plain_words(buf, i, end, out, n, put_off)
                 else:
                     break
                 if i >= end:
