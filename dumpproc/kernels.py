@@ -33,7 +33,7 @@ from typing import Callable
 COMPILING = "compiling kernels, first run only (about 30 s)"
 
 #: The package's files and folders (their ``.py`` files) that define or call compiled kernels.
-KERNEL_SOURCES = ("compiled.py", "unaligned.py", "diff", "fastxml", os.path.join("sources", "bz2blocks.py"))
+KERNEL_SOURCES = ("compiled.py", "unaligned.py", "columnar.py", "diff", "fastxml", os.path.join("sources", "bz2blocks.py"))
 
 #: What marks a file that holds kernels (or builds them): it imports numba or ``compiled``'s decorators.
 _IMPORTS_NUMBA = re.compile(rb"^[ \t]*(?:from|import)[ \t]+(?:numba\b|\.+compiled[ \t]+import\b)", re.MULTILINE)

@@ -219,7 +219,12 @@ def _groups36() -> list[str]:
 
 def sha1_base36(text: str | bytes | memoryview) -> str:
     """MediaWiki's revision sha1: the SHA-1 of the UTF-8 text in base 36, padded to 31 digits."""
-    number = int.from_bytes(hashlib.sha1(text.encode("utf-8") if isinstance(text, str) else text).digest(), "big")
+    return digest_base36(hashlib.sha1(text.encode("utf-8") if isinstance(text, str) else text).digest())
+
+
+def digest_base36(digest: bytes) -> str:
+    """A SHA-1 digest in base 36, padded to 31 digits, as MediaWiki writes sha1s."""
+    number = int.from_bytes(digest, "big")
     groups = _groups36()
     out = []
     while number:

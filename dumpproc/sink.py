@@ -164,6 +164,7 @@ class PartWriter:
         self._columns: list[list] = [[] for _ in schema]
         self._pieces: list = []  # rows as ``Pieces`` not yet made a batch, after the Python rows
         self._piece_rows = 0
+        self._piece_bytes = 0
         self._batches: list[pa.RecordBatch] = []
         self._batched_rows = 0
         self._batched_bytes = 0
@@ -267,12 +268,14 @@ class PartWriter:
             return
         if self._columns[0]:
             self._pack()
-        large = pieces.nbytes >= ROW_GROUP_BYTES
+        nbytes = pieces.nbytes
+        large = nbytes >= ROW_GROUP_BYTES
         if large and self._pieces:
             self._pack()
         self._pieces.append(pieces)
         self._piece_rows += pieces.rows
-        if large or self._piece_rows >= BATCH_ROWS or sum(p.nbytes for p in self._pieces) >= ROW_GROUP_BYTES:
+        self._piece_bytes += nbytes
+        if large or self._piece_rows >= BATCH_ROWS or self._piece_bytes >= ROW_GROUP_BYTES:
             self._pack()
             if self._group_full():
                 self._full()
@@ -280,7 +283,7 @@ class PartWriter:
     def _pack(self) -> None:
         """Turn the buffered Python rows, or pieces, into one Arrow batch."""
         if self._pieces:
-            pieces, self._pieces, self._piece_rows = self._pieces, [], 0
+            pieces, self._pieces, self._piece_rows, self._piece_bytes = self._pieces, [], 0, 0
             batch = type(pieces[0]).batch(pieces)
             self._batches.append(batch)
             self._batched_rows += batch.num_rows

@@ -20,6 +20,7 @@ a revision once packed.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -28,11 +29,13 @@ import numpy as np
 import pyarrow as pa
 
 from .accounts import AccountKinds
+from .columnar import DIGEST, KEY_BYTES, OTHER, gather_columns, identity_reverts, sha1_columns
 from .diff import NOT_DIFFED, DiffResult, PageDiffer
 from .privacy import IpPolicy, is_ip_name
-from .records import PageHeader, Revision, RevisionBatch, is_base36_sha1, sha1_base36
+from .pieces import Masked, RevisionPieces, Same, Strings, concat_items, to_arrow
+from .records import PageHeader, Revision, RevisionBatch, digest_base36, is_base36_sha1, sha1_base36
 from .schema import DIFFS, OP, REVISIONS, USERS
-from .stats import PageCounters, RevertDetector, RevertMarks, seconds_since_previous_in_time, sha1_key
+from .stats import PageCounters, seconds_since_previous_in_time, sha1_key
 
 REVERT_COLUMNS = (
     "revision_is_identity_revert",
@@ -42,6 +45,8 @@ REVERT_COLUMNS = (
 )
 _BASE = pa.schema([f for f in REVISIONS if f.name not in REVERT_COLUMNS])
 _PACK_ROWS = 4_096
+#: names whose flags a unit keeps (``PageAssembler``'s ``names``), before it starts again
+_NAMES_KEPT = 100_000
 _UNSET = object()
 #: Buckets of the users table: the reduce holds one bucket's totals in memory at a time.
 USER_BUCKETS = 8
@@ -66,35 +71,47 @@ class PageSummary:
 
 
 class PageAssembler:
-    """One page's revisions through counters, reverts and diffs."""
+    """One page's revisions through counters, reverts and diffs.
+
+    Its rows are kept in chunks, in dump order: Python columns for revisions taken one by one
+    (``add``), column items (``pieces``) for batches (``add_batch``); the revert keys, ids and
+    times beside them as arrays. ``finish`` finds the page's identity reverts in one compiled
+    call (``columnar.identity_reverts``) and gives the rows as pieces when every chunk is.
+    """
 
     def __init__(self, page: PageHeader, radius: int = 0, ips: IpPolicy | None = None, with_diffs: bool = True,
-                 ops_text: str = "bytes", accounts: AccountKinds | None = None):
+                 ops_text: str = "bytes", accounts: AccountKinds | None = None, names: dict | None = None):
+        if radius < 0:
+            raise ValueError("--revert-radius must be 0 (unlimited) or positive")
         self.ips = ips = ips or IpPolicy()
         self.accounts = accounts or AccountKinds()
         if ips.replaces:
             page = page._replace(title=ips.replace(page.title), redirect_title=ips.replace(page.redirect_title))
         self.page = page
+        self.radius = radius
         self._original: bytes | None = None
         self._text: bytes | None | object = _UNSET
         self._slots: tuple = ()  # the non-main slots of the revision last added
         self.with_diffs = with_diffs
         self.counters = PageCounters()
-        self.detector = RevertDetector(radius)
-        self.marks = RevertMarks()
         self.differ = PageDiffer(ops_text)  # "none" when no diffs table is written
-        self.ids: list[int] = []
+        self.count = 0  # revisions added
+        self.last_id: int | None = None
         self.creator: str | None = None  # the first revision's user_text, as written
-        self.times: list[int] = []
         self.users: list[tuple | None] = []
-        self.reverts: list[bool] = []
         self.coarse_diffs = 0
         self.sha1s_not_base36 = 0
         self.last_text_bytes = 0
-        self._columns: list[list] = [[] for _ in _BASE]
-        self._batches: list[pa.RecordBatch] = []
-        #: contributor name -> (is an IP, temporary, bot by name): a page's names repeat
-        self._names: dict[str, tuple] = {}
+        #: rows in dump order: a list of Python columns (``add``) or of column items (``add_batch``)
+        self._chunks: list[list] = []
+        self._columns: list[list] | None = None  # the Python columns being filled by ``add``
+        #: ids, times (us) and revert keys (rows of ``columnar.KEY_BYTES``, or Python keys) of every revision, chunk by chunk
+        self._ids: list = []
+        self._times: list = []
+        self._keys: list = []
+        self._given: dict[str, int] = {}  # sha1s kept as given -> their number in the page's keys
+        #: contributor name -> (is an IP, temporary, bot by name): names repeat (shared by a unit's pages)
+        self._names: dict[str, tuple] = {} if names is None else names
 
     def add(self, revision: Revision) -> tuple[int | None, DiffResult] | None:
         """Take the page's next revision; returns (base revision id, diff) when its text is visible."""
@@ -107,14 +124,18 @@ class PageAssembler:
             self.sha1s_not_base36 += 1
         ips = self.ips
         self._original, self._text, self._slots = original, _UNSET, revision.slots
-        position = len(self.ids)
-        self.marks.add()
-        reverted = self.detector.add(sha1)  # SPEC: reverts compare the sha1 over all slots
-        if reverted is not None:
-            self.marks.mark(reverted[0], reverted[1], position)
-        self.ids.append(revision.id)
-        self.times.append(counted.timestamp_us)
-        self.reverts.append(reverted is not None)
+        position = self.count
+        if self._columns is None:
+            self._columns = [[] for _ in _BASE]
+            self._chunks.append(self._columns)
+            self._ids.append([])
+            self._times.append([])
+            self._keys.append([])
+        self._ids[-1].append(revision.id)
+        self._times[-1].append(counted.timestamp_us)
+        self._keys[-1].append(sha1_key(sha1))  # SPEC: reverts compare the sha1 over all slots
+        self.count += 1
+        self.last_id = revision.id
         anonymous = revision.user_is_anonymous or is_ip_name(revision.user_text)
         user_id = None if anonymous else revision.user_id
         user_text = ips.apply(revision.user_text) if anonymous else ips.replace(revision.user_text)
@@ -154,26 +175,120 @@ class PageAssembler:
         kept, no ``content`` table); the same rows as ``add`` one by one. Returns the ``diffs``
         rows (``DiffPieces``), or None without a diffs table."""
         n = len(batch)
+        self._columns = None  # rows of ``add`` after these go in a chunk of their own
         counters = self.counters
-        ids = batch.ids.tolist()
-        times = batch.timestamps_us
-        sizes = batch.text_bytes
+        out = batch.out
+        ids = np.ascontiguousarray(batch.ids, np.int64)
+        times = np.ascontiguousarray(batch.timestamps_us, np.int64)
+        sizes = np.ascontiguousarray(batch.text_bytes, np.int64)
+        # contributors: a registered one named by an address is an IP; the flags of each name once
         user_texts = batch.strings("user_text")
-        anonymous = batch.anonymous.tolist()
         names = self._names
-        for i, name in enumerate(user_texts):  # a registered contributor named by an address is an IP
-            if not anonymous[i] and name is not None:
-                known = names.get(name)
-                if known is None:
-                    known = names[name] = (is_ip_name(name), *self.accounts.flags(name, False))
-                anonymous[i] = known[0]
-        user_ids = [None if a or u == 0 else u for a, u in zip(anonymous, batch.user_ids.tolist())]
-        temporary = [False] * n
-        bot = [False] * n
-        for i, name in enumerate(user_texts):
-            if not anonymous[i] and name is not None:
-                _, temporary[i], bot[i] = names[name]
+        if len(names) > _NAMES_KEPT:
+            names.clear()
+        flags = []
+        for name in user_texts:
+            known = names.get(name)
+            if known is None:
+                known = names[name] = (False, False, False) if name is None else (
+                    is_ip_name(name), *self.accounts.flags(name, False))
+            flags.append(known)
+        named = np.array(flags, np.bool_).reshape(n, 3)
+        anonymous = np.ascontiguousarray(batch.anonymous, np.bool_)
+        registered = ~anonymous
+        anonymous = anonymous | (registered & named[:, 0])
+        temporary = ~anonymous & named[:, 1]
+        bot = ~anonymous & named[:, 2]
+        user_ids = Masked(np.ascontiguousarray(batch.user_ids, np.int64), ~anonymous & (batch.user_ids != 0))
         # sha1s: the main slot's is <text sha1=…>, else <sha1>, else computed; the revision's <sha1>, else the main's
+        keys, (comment, model, format_, user_column, main, revision_sha1) = self._strings(batch, n)
+        # counters: in dump order, carried from the rows before
+        known_size = sizes >= 0
+        previous_sizes = np.empty(n, np.int64)
+        previous_known = np.empty(n, bool)
+        previous_sizes[1:], previous_known[1:] = sizes[:-1], known_size[:-1]
+        previous_sizes[0] = -1 if counters.previous_bytes is None else counters.previous_bytes
+        previous_known[0] = counters.previous_bytes is not None
+        previous_times = np.empty(n, np.int64)
+        previous_times[1:] = times[:-1]
+        previous_times[0] = 0 if counters.previous_us is None else counters.previous_us
+        since_valid = np.ones(n, bool)
+        since_valid[0] = counters.previous_us is not None
+        counts = np.arange(counters.count + 1, counters.count + n + 1, dtype=np.int64)
+        counters.count += n
+        counters.previous_bytes = None if sizes[-1] < 0 else int(sizes[-1])
+        counters.previous_us = int(times[-1])
+        if self.count == 0:
+            self.creator = user_texts[0]
+        self.count += n
+        self.last_id = int(ids[-1])
+        self._ids.append(ids)
+        self._times.append(times)
+        self._keys.append(keys)
+        self.users.extend(None if text is None else (a, u if v else None, text, t, b) for a, u, v, text, t, b in zip(
+            anonymous.tolist(), user_ids.values.tolist(), user_ids.valid.tolist(), user_texts, temporary.tolist(),
+            bot.tolist()))
+        self.last_text_bytes = max(int(sizes[-1]), 0)
+        # diffs of the visible texts, each against the last visible one before it: one compiled call
+        diff_rows = None
+        if self.with_diffs:
+            base_ids, page_diffs = self.differ.next_batch(ids, out, batch.text_start, batch.text_end)
+            shown = page_diffs.base != NOT_DIFFED
+            diff_counts = [Masked(page_diffs.counters[k].copy(), shown) for k in range(6)]
+            self.coarse_diffs += int(page_diffs.counters[6].sum())
+            if self.differ.ops_text != "none":
+                diff_rows = _diff_rows(page_diffs, out, self.page.id, ids, base_ids, shown)
+        else:
+            diff_counts = [Masked(np.zeros(n, np.int64), np.zeros(n, np.bool_))] * 6
+        page = self.page
+        size_column = Masked(sizes, known_size)
+        self._chunks.append([
+            Same(page.id, n), Same(page.namespace, n), Same(page.title, n), Same(page.redirect_title, n), ids,
+            Masked(np.ascontiguousarray(batch.parent_ids, np.int64), batch.parent_ids != 0), times,
+            np.ascontiguousarray(batch.minor, np.bool_), comment, size_column,
+            main, revision_sha1, size_column, Same(("main",), n), model, format_, user_ids, user_column, anonymous,
+            temporary, bot, ~batch.user_deleted, ~batch.comment_deleted, ~batch.text_deleted,
+            Masked(sizes - previous_sizes, known_size & previous_known), counts,
+            Masked((times - previous_times) // 1_000_000, since_valid), *diff_counts,
+        ])
+        return diff_rows
+
+    def _strings(self, batch: RevisionBatch, n: int):
+        """The batch's revert keys and string columns (comment, model, format, user text, the main
+        and the revision sha1s) as ``Strings``, copied out of the reader's buffer by two compiled calls."""
+        out, spans = batch.out, batch.spans
+        sha1_spans = np.empty((9, n), np.int64)
+        sha1_spans[0], sha1_spans[1] = spans["sha1"]
+        sha1_spans[2], sha1_spans[3] = spans["text_sha1"]
+        sha1_spans[4] = batch.text_start
+        keys = np.zeros((n, KEY_BYTES), np.uint8)
+        missing = sha1_columns(out, sha1_spans, keys)
+        names = ("comment", "model", "format", "user_text")
+        starts = np.empty((6 if missing == 0 else 4, n), np.int64)
+        ends = np.empty_like(starts)
+        for row, name in enumerate(names):
+            starts[row], ends[row] = spans[name]
+        if missing == 0:
+            starts[4], ends[4] = sha1_spans[5], sha1_spans[6]
+            starts[5], ends[5] = sha1_spans[7], sha1_spans[8]
+        joined, offsets, valid = gather_columns(out, starts, ends)
+        columns = [Strings(joined, offsets[row], valid[row]) for row in range(len(starts))]
+        if missing < 0:  # old exports' hexadecimal sha1s: Python, as given
+            main, revision, keys = self._sha1s_as_given(batch, n)
+            return keys, (*columns, main, revision)
+        if missing > 0:  # computed from the text where the dump gives none (old exports): base 36 by making
+            main_list = batch.strings("text_sha1")
+            sha1s = batch.strings("sha1")
+            for i in np.flatnonzero((keys[:, 0] == 0) & (batch.text_start >= 0)).tolist():
+                digest = hashlib.sha1(batch.text(i)).digest()
+                main_list[i] = digest_base36(digest)
+                keys[i, 0] = DIGEST
+                keys[i, 1:] = np.frombuffer(digest, np.uint8)
+            main_list = [m if m is not None else s for m, s in zip(main_list, sha1s)]
+            columns += [Strings.of(main_list), Strings.of([s if s is not None else m for s, m in zip(sha1s, main_list)])]
+        return keys, columns
+
+    def _sha1s_as_given(self, batch: RevisionBatch, n: int):
         sha1s = batch.strings("sha1")
         text_sha1s = batch.strings("text_sha1")
         main_sha1s = []
@@ -193,70 +308,7 @@ class PageAssembler:
                 keys.append(sha1_key(main, None) if sha1 is None else sha1_key(sha1, base36))
             main_sha1s.append(main)
         revision_sha1s = [s if s is not None else m for s, m in zip(sha1s, main_sha1s)]
-        # counters: in dump order, carried from the rows before
-        known_size = sizes >= 0
-        previous_sizes = np.empty(n, np.int64)
-        previous_known = np.empty(n, bool)
-        previous_sizes[1:], previous_known[1:] = sizes[:-1], known_size[:-1]
-        previous_sizes[0] = -1 if counters.previous_bytes is None else counters.previous_bytes
-        previous_known[0] = counters.previous_bytes is not None
-        previous_times = np.empty(n, np.int64)
-        previous_times[1:] = times[:-1]
-        previous_times[0] = 0 if counters.previous_us is None else counters.previous_us
-        since = (times - previous_times) // 1_000_000
-        since_mask = np.zeros(n, bool)
-        since_mask[0] = counters.previous_us is None
-        counts = np.arange(counters.count + 1, counters.count + n + 1, dtype=np.int64)
-        counters.count += n
-        counters.previous_bytes = None if sizes[-1] < 0 else int(sizes[-1])
-        counters.previous_us = int(times[-1])
-        # reverts, users, the page's lists
-        position = len(self.ids)
-        detector, marks = self.detector, self.marks
-        reverts = []
-        for i, key in enumerate(keys):
-            marks.add()
-            reverted = detector.add_key(key)
-            if reverted is not None:
-                marks.mark(reverted[0], reverted[1], position + i)
-            reverts.append(reverted is not None)
-        self.ids.extend(ids)
-        self.times.extend(times.tolist())
-        self.reverts.extend(reverts)
-        if position == 0:
-            self.creator = user_texts[0]
-        self.users.extend(None if text is None else (a, u, text, t, b)
-                          for a, u, text, t, b in zip(anonymous, user_ids, user_texts, temporary, bot))
-        self.last_text_bytes = max(int(sizes[-1]), 0)
-        # diffs of the visible texts, each against the last visible one before it: one compiled call
-        diff_counts = [[None] * n for _ in range(6)]
-        diff_rows = None
-        if self.with_diffs:
-            base_ids, page_diffs = self.differ.next_batch(batch.ids, batch.out, batch.text_start, batch.text_end)
-            shown = (page_diffs.base != NOT_DIFFED).tolist()
-            counters = page_diffs.counters.tolist()
-            diff_counts = [[v if s else None for v, s in zip(row, shown)] for row in counters[:6]]
-            self.coarse_diffs += sum(counters[6])
-            if self.differ.ops_text != "none":
-                diff_rows = _diff_rows(page_diffs, batch.out, self.page.id, batch.ids, base_ids,
-                                       page_diffs.base != NOT_DIFFED)
-        page = self.page
-        none_if = lambda values, absent: [None if a else v for v, a in zip(values.tolist(), absent.tolist())]
-        sizes_or_none = none_if(sizes, ~known_size)
-        columns = (
-            [page.id] * n, [page.namespace] * n, [page.title] * n, [page.redirect_title] * n, ids,
-            none_if(batch.parent_ids, batch.parent_ids == 0), times.tolist(), batch.minor.tolist(),
-            batch.strings("comment"), sizes_or_none, main_sha1s, revision_sha1s, sizes_or_none, [["main"]] * n,
-            batch.strings("model"), batch.strings("format"), user_ids, user_texts, anonymous, temporary, bot,
-            (~batch.user_deleted).tolist(), (~batch.comment_deleted).tolist(), (~batch.text_deleted).tolist(),
-            none_if(sizes - previous_sizes, ~(known_size & previous_known)), counts.tolist(),
-            none_if(since, since_mask), *diff_counts,
-        )
-        for column, values in zip(self._columns, columns):
-            column.extend(values)
-        if len(self._columns[0]) >= _PACK_ROWS:
-            self._pack()
-        return diff_rows
+        return Strings.of(main_sha1s), Strings.of(revision_sha1s), keys
 
     @property
     def text(self) -> bytes | None:
@@ -282,49 +334,95 @@ class PageAssembler:
                              slot.model, slot.format, slot.computed_sha1(), slot.size)) for slot in self._slots]
 
     def _pack(self) -> None:
-        if self._columns[0]:
-            arrays = [pa.array(values, type=f.type) for values, f in zip(self._columns, _BASE)]
-            self._batches.append(pa.RecordBatch.from_arrays(arrays, schema=_BASE))
-            self._columns = [[] for _ in _BASE]
+        """The Python columns being filled become one Arrow batch (a long page's memory stays small)."""
+        columns = self._columns
+        if columns and columns[0]:
+            arrays = [pa.array(values, type=f.type) for values, f in zip(columns, _BASE)]
+            self._chunks[-1] = pa.RecordBatch.from_arrays(arrays, schema=_BASE)
+            self._columns = None
+
+    def _all_keys(self) -> np.ndarray:
+        """Every revision's revert key (``KEY_BYTES`` each): a base-36 sha1's digest, or a sha1 as
+        given numbered by its first appearance in the page (kind ``OTHER``), or none (kind 0)."""
+        chunks = []
+        for chunk in self._keys:
+            if isinstance(chunk, list):  # Python keys: a digest (bytes), a sha1 as given (str), or None
+                keys = np.zeros((len(chunk), KEY_BYTES), np.uint8)
+                for row, key in enumerate(chunk):
+                    if isinstance(key, bytes):
+                        keys[row, 0] = DIGEST
+                        keys[row, 1:] = np.frombuffer(key, np.uint8)
+                    elif key is not None:
+                        number = self._given.setdefault(key, len(self._given))
+                        keys[row, 0] = OTHER
+                        keys[row, 1:] = np.frombuffer(number.to_bytes(20, "big"), np.uint8)
+                chunk = keys
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
 
     def finish(self) -> PageSummary:
         """The page's revisions (with their revert columns), pages row and contributions.
 
-        A page that fitted in the Python buffer comes back as plain columns, which the writer
-        extends its own buffer with; a long page, already packed, as one Arrow batch.
+        A page read as batches comes back as ``RevisionPieces``, which the writer joins with other
+        pages' before Arrow; one whose revisions came one by one as plain columns if it fitted in
+        the Python buffer (the writer extends its own), else as one Arrow batch.
         """
-        ids, times, reverter = self.ids, self.times, self.marks.reverter
-        is_reverted = [r >= 0 for r in reverter]
-        first_reverting = [ids[r] if r >= 0 else None for r in reverter]
-        seconds = [(times[r] - times[i]) // 1_000_000 if r >= 0 else None for i, r in enumerate(reverter)]
+        ids = np.concatenate([np.asarray(i, np.int64) for i in self._ids])
+        times = np.concatenate([np.asarray(t, np.int64) for t in self._times])
+        is_revert, reverter = identity_reverts(self._all_keys(), self.radius)
+        is_reverted = reverter >= 0
+        at = np.where(is_reverted, reverter, 0)
         extra = {
-            "revision_is_identity_revert": self.reverts,
+            "revision_is_identity_revert": is_revert,
             "revision_is_identity_reverted": is_reverted,
-            "revision_first_identity_reverting_revision_id": first_reverting,
-            "revision_seconds_to_identity_revert": seconds,
+            "revision_first_identity_reverting_revision_id": Masked(ids[at], is_reverted),
+            "revision_seconds_to_identity_revert": Masked((times[at] - times) // 1_000_000, is_reverted),
         }
-        since = seconds_since_previous_in_time(ids, times)  # None: in time order, the values stand
-        if since is not None:
-            extra["page_seconds_since_previous_revision"] = since
-        if not self._batches:
-            by_name = dict(zip(_BASE.names, self._columns))
-            revisions = [extra[name] if name in extra else by_name[name] for name in REVISIONS.names]
+        later = (times[1:] > times[:-1]) | ((times[1:] == times[:-1]) & (ids[1:] > ids[:-1]))
+        if not later.all():  # not in time order: the seconds since the revision saved just before
+            since = seconds_since_previous_in_time(ids.tolist(), times.tolist())
+            extra["page_seconds_since_previous_revision"] = Masked(
+                np.array([0 if s is None else s for s in since], np.int64), np.array([s is not None for s in since]))
+        chunks = self._chunks
+        if all(isinstance(chunk[0], Same) for chunk in chunks if isinstance(chunk, list)) and \
+                not any(isinstance(chunk, pa.RecordBatch) for chunk in chunks):
+            base = [concat_items([chunk[i] for chunk in chunks]) for i in range(len(_BASE))]
+            by_name = dict(zip(_BASE.names, base))
+            revisions = RevisionPieces(REVISIONS, [extra[name] if name in extra else by_name[name]
+                                                   for name in REVISIONS.names])
+        elif len(chunks) == 1 and isinstance(chunks[0], list):  # one by one, few: Python columns
+            by_name = dict(zip(_BASE.names, chunks[0]))
+            revisions = [_python(extra[name]) if name in extra else by_name[name] for name in REVISIONS.names]
         else:
-            self._pack()
-            base = pa.Table.from_batches(self._batches, schema=_BASE).combine_chunks()
+            base = pa.Table.from_batches([_chunk_batch(chunk) for chunk in chunks], schema=_BASE).combine_chunks()
             revisions = pa.RecordBatch.from_arrays(
-                [pa.array(extra[f.name], f.type) if f.name in extra else base.column(f.name).combine_chunks()
+                [to_arrow(extra[f.name], f.type) if f.name in extra else base.column(f.name).combine_chunks()
                  for f in REVISIONS], schema=REVISIONS)
 
         page = self.page
         editors = {user[:3] for user in self.users if user is not None}
-        creator = self.creator
+        reverts = int(is_revert.sum())
         page_row = (
-            page.id, page.namespace, page.title, page.redirect_title, len(ids), ids[0], times[0], ids[-1],
-            times[-1], creator, len(editors), self.last_text_bytes, sum(self.reverts),
+            page.id, page.namespace, page.title, page.redirect_title, self.count, int(ids[0]), int(times[0]),
+            int(ids[-1]), int(times[-1]), self.creator, len(editors), self.last_text_bytes, reverts,
         )
-        contributions = list(zip(self.users, times, self.reverts, is_reverted))
+        contributions = list(zip(self.users, times.tolist(), is_revert.tolist(), is_reverted.tolist()))
         return PageSummary(revisions, page_row, self.coarse_diffs, contributions, self.sha1s_not_base36)
+
+
+def _python(item) -> list:
+    """A column item as Python values (None where not valid)."""
+    if isinstance(item, Masked):
+        return [v if ok else None for v, ok in zip(item.values.tolist(), item.valid.tolist())]
+    return item.tolist()
+
+
+def _chunk_batch(chunk) -> pa.RecordBatch:
+    if isinstance(chunk, pa.RecordBatch):
+        return chunk
+    if isinstance(chunk[0], list):  # Python columns
+        return pa.RecordBatch.from_arrays([pa.array(v, type=f.type) for v, f in zip(chunk, _BASE)], schema=_BASE)
+    return RevisionPieces(_BASE, chunk).record_batch()
 
 
 class DiffPieces(NamedTuple):

@@ -17,6 +17,7 @@ from ..errors import DumpError, MalformedXML, OutputError
 from ..fastxml import Fallback
 from ..parse.readers import AUTO
 from ..progress import Reporter
+from ..pieces import RevisionPieces
 from ..records import RevisionBatch
 from ..schema import TABLES
 from ..sink import PartWriter, partition_dir
@@ -78,6 +79,7 @@ class _UnitTables:
             writers.get(t) for t in ("revisions", "diffs", "pages", "content", "users"))
         self.totals = UserTotals()
         self.accounts = AccountKinds(options.temp_user_pattern)
+        self.names: dict = {}  # contributor name -> its flags, for every page of the unit (``PageAssembler``)
         self.with_diffs = self.revisions is not None or self.diffs is not None
         #: pages are read as columns where the reader gives them (``records.RevisionBatch``)
         self.columnar = options.ips.mode == "keep" and self.content is None
@@ -98,7 +100,7 @@ class _UnitTables:
         after each revision: progress, and the safe point to stop at.
         """
         assembler = PageAssembler(page.header, self.options.revert_radius, self.options.ips, self.with_diffs,
-                                  "bytes" if self.diffs is not None else "none", self.accounts)
+                                  "bytes" if self.diffs is not None else "none", self.accounts, self.names)
         diffs, content = self.diffs, self.content
         count = 0
         # columns where the reader has them and every row is the dump's own (no IP replaced, no text kept)
@@ -111,9 +113,9 @@ class _UnitTables:
             except OutputError:
                 raise
             except DumpError as exc:
-                if assembler.ids:  # every revision yielded is in the assembler and its rows appended
+                if assembler.count:  # every revision yielded is in the assembler and its rows appended
                     self.partial_pages.append({"page_id": page.id, "revisions": count,
-                                               "last_revision_id": assembler.ids[-1],
+                                               "last_revision_id": assembler.last_id,
                                                "revision_id_at_fault": exc.revision_id})
                     self._page_done(assembler, count)
                 raise
@@ -142,7 +144,7 @@ class _UnitTables:
         return count
 
     def _page_done(self, assembler: PageAssembler, count: int) -> None:
-        if assembler.ids:  # a page without revisions has no rows
+        if assembler.count:  # a page without revisions has no rows
             self._page_rows(assembler.finish())
         self.page_count += 1
         self.revision_count += count
@@ -163,6 +165,8 @@ class _UnitTables:
         if self.revisions is not None:
             if isinstance(summary.revisions, list):
                 self.revisions.extend(summary.revisions)
+            elif isinstance(summary.revisions, RevisionPieces):
+                self.revisions.append_pieces(summary.revisions)
             else:
                 self.revisions.append_batch(summary.revisions)
         if self.pages is not None:
