@@ -76,15 +76,19 @@ def _digest(out, start, end, keys, row, write):  # pragma: no cover - compiled
     return DIGEST
 
 
-@entry("uint8[:,:], int64, boolean[:]!, int64[:]!")
-def _identity_reverts(keys, radius, is_revert, reverter):  # pragma: no cover - compiled
-    """A page's identity reverts from its keys in dump order (rows of ``KEY_BYTES``, the first byte
+@entry("uint8[:,:], boolean[:], int64, boolean[:]!, int64[:]!")
+def _identity_reverts(keys, page_first, radius, is_revert, reverter):  # pragma: no cover - compiled
+    """Identity reverts from revisions' keys in dump order (rows of ``KEY_BYTES``, the first byte
     0 where the revision has no sha1): ``is_revert[i]``, and ``reverter[i]`` the position of the
-    first revert that reverted revision i, or -1."""
+    first revert that reverted revision i, or -1. The revisions are one page's, or with
+    ``page_first`` (a flag a revision, empty for one page) several pages', each on its own."""
     count = keys.shape[0]
     width = keys.shape[1]
     if is_revert.shape[0] != count or reverter.shape[0] != count:
         raise ValueError("identity_reverts: columns of different lengths")
+    pages = page_first.shape[0] == count
+    if not pages and page_first.shape[0] != 0:
+        raise ValueError("identity_reverts: page_first must have a flag a revision, or none")
     if radius < 0:
         raise ValueError("the radius must be 0 (unlimited) or positive")
     size = 16
@@ -95,7 +99,10 @@ def _identity_reverts(keys, radius, is_revert, reverter):  # pragma: no cover - 
     for i in range(count):
         is_revert[i] = False
         reverter[i] = -1
+    page_start = 0  # positions before it are another page's: their slots count as empty
     for i in range(count):
+        if pages and page_first[i]:
+            page_start = i
         if keys[i, 0] == 0:
             continue
         h = np.uint64(14695981039346656037)
@@ -103,7 +110,7 @@ def _identity_reverts(keys, radius, is_revert, reverter):  # pragma: no cover - 
             h = (h ^ np.uint64(keys[i, k])) * np.uint64(1099511628211)
         slot = np.int64(h & np.uint64(size - 1))
         match = -1
-        while slots[slot] >= 0:
+        while slots[slot] >= page_start:
             other = slots[slot]
             same = True
             for k in range(width):
@@ -117,7 +124,7 @@ def _identity_reverts(keys, radius, is_revert, reverter):  # pragma: no cover - 
         slots[slot] = i
         if match < 0 or match >= i - 1 or (radius > 0 and match < i - radius - 1):
             continue
-        is_revert[i] = True
+        is_revert[i] = True  # match is in this page: the marks stay inside it
         position = match + 1
         while position < i:
             root = position
@@ -201,12 +208,18 @@ def _gather_columns(out, starts, ends):  # pragma: no cover - compiled
     return joined, offsets, valid
 
 
-def identity_reverts(keys: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """(is_revert, reverter) of a page whose revisions' revert keys are ``keys`` (``_identity_reverts``)."""
+_ONE_PAGE = np.zeros(0, np.bool_)
+
+
+def identity_reverts(keys: np.ndarray, radius: int, page_first: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """(is_revert, reverter) of a page whose revisions' revert keys are ``keys``, or of several
+    pages (``page_first``: the flag of each revision that starts one) (``_identity_reverts``)."""
     count = len(keys)
     is_revert = np.empty(count, np.bool_)
     reverter = np.empty(count, np.int64)
-    _identity_reverts(np.ascontiguousarray(keys, np.uint8), int(radius), is_revert, reverter)
+    flags = _ONE_PAGE if page_first is None else np.ascontiguousarray(page_first, np.bool_)
+    _identity_reverts(np.ascontiguousarray(keys, np.uint8), flags, int(radius), is_revert, reverter)
     return is_revert, reverter
 
 

@@ -11,6 +11,8 @@ import re
 from functools import lru_cache
 from typing import Iterable, NamedTuple
 
+import numpy as np
+
 
 class SiteInfo(NamedTuple):
     """The dump's ``<siteinfo>`` and root attributes."""
@@ -193,6 +195,15 @@ class RevisionBatch:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @staticmethod
+    def joined(batches: list["RevisionBatch"]) -> "RevisionBatch":
+        """The revisions of ``batches`` (of one buffer ``out``) as one batch, in order."""
+        columns = {name: np.concatenate([getattr(b, name) for b in batches]) for name in RevisionBatch.__slots__[1:-2]}
+        spans = {name: (np.concatenate([b.spans[name][0] for b in batches]),
+                        np.concatenate([b.spans[name][1] for b in batches])) for name in batches[0].spans}
+        return RevisionBatch(out=batches[0].out, spans=spans,
+                             decoded=lambda name: [v for b in batches for v in b.strings(name)], **columns)
 
     def text(self, i: int) -> memoryview | None:
         """Revision ``i``'s main text (UTF-8), a view of ``out``; None when it has none."""

@@ -181,27 +181,12 @@ class PageAssembler:
         ids = np.ascontiguousarray(batch.ids, np.int64)
         times = np.ascontiguousarray(batch.timestamps_us, np.int64)
         sizes = np.ascontiguousarray(batch.text_bytes, np.int64)
-        # contributors: a registered one named by an address is an IP; the flags of each name once
-        user_texts = batch.strings("user_text")
-        names = self._names
-        if len(names) > _NAMES_KEPT:
-            names.clear()
-        flags = []
-        for name in user_texts:
-            known = names.get(name)
-            if known is None:
-                known = names[name] = (False, False, False) if name is None else (
-                    is_ip_name(name), *self.accounts.flags(name, False))
-            flags.append(known)
-        named = np.array(flags, np.bool_).reshape(n, 3)
-        anonymous = np.ascontiguousarray(batch.anonymous, np.bool_)
-        registered = ~anonymous
-        anonymous = anonymous | (registered & named[:, 0])
-        temporary = ~anonymous & named[:, 1]
-        bot = ~anonymous & named[:, 2]
-        user_ids = Masked(np.ascontiguousarray(batch.user_ids, np.int64), ~anonymous & (batch.user_ids != 0))
-        # sha1s: the main slot's is <text sha1=…>, else <sha1>, else computed; the revision's <sha1>, else the main's
-        keys, (comment, model, format_, user_column, main, revision_sha1) = self._strings(batch, n)
+        user_texts, anonymous, temporary, bot, user_ids = contributors(batch, self._names, self.accounts)
+        keys, strings = batch_strings(batch)
+        if keys is None:  # old exports' hexadecimal sha1s: Python, as given
+            main, revision_sha1, keys = self._sha1s_as_given(batch, n)
+            strings = (*strings[:4], main, revision_sha1)
+        comment, model, format_, user_column, main, revision_sha1 = strings
         # counters: in dump order, carried from the rows before
         known_size = sizes >= 0
         previous_sizes = np.empty(n, np.int64)
@@ -225,9 +210,7 @@ class PageAssembler:
         self._ids.append(ids)
         self._times.append(times)
         self._keys.append(keys)
-        self.users.extend(None if text is None else (a, u if v else None, text, t, b) for a, u, v, text, t, b in zip(
-            anonymous.tolist(), user_ids.values.tolist(), user_ids.valid.tolist(), user_texts, temporary.tolist(),
-            bot.tolist()))
+        self.users.extend(user_tuples(user_texts, anonymous, temporary, bot, user_ids))
         self.last_text_bytes = max(int(sizes[-1]), 0)
         # diffs of the visible texts, each against the last visible one before it: one compiled call
         diff_rows = None
@@ -252,41 +235,6 @@ class PageAssembler:
             Masked((times - previous_times) // 1_000_000, since_valid), *diff_counts,
         ])
         return diff_rows
-
-    def _strings(self, batch: RevisionBatch, n: int):
-        """The batch's revert keys and string columns (comment, model, format, user text, the main
-        and the revision sha1s) as ``Strings``, copied out of the reader's buffer by two compiled calls."""
-        out, spans = batch.out, batch.spans
-        sha1_spans = np.empty((9, n), np.int64)
-        sha1_spans[0], sha1_spans[1] = spans["sha1"]
-        sha1_spans[2], sha1_spans[3] = spans["text_sha1"]
-        sha1_spans[4] = batch.text_start
-        keys = np.zeros((n, KEY_BYTES), np.uint8)
-        missing = sha1_columns(out, sha1_spans, keys)
-        names = ("comment", "model", "format", "user_text")
-        starts = np.empty((6 if missing == 0 else 4, n), np.int64)
-        ends = np.empty_like(starts)
-        for row, name in enumerate(names):
-            starts[row], ends[row] = spans[name]
-        if missing == 0:
-            starts[4], ends[4] = sha1_spans[5], sha1_spans[6]
-            starts[5], ends[5] = sha1_spans[7], sha1_spans[8]
-        joined, offsets, valid = gather_columns(out, starts, ends)
-        columns = [Strings(joined, offsets[row], valid[row]) for row in range(len(starts))]
-        if missing < 0:  # old exports' hexadecimal sha1s: Python, as given
-            main, revision, keys = self._sha1s_as_given(batch, n)
-            return keys, (*columns, main, revision)
-        if missing > 0:  # computed from the text where the dump gives none (old exports): base 36 by making
-            main_list = batch.strings("text_sha1")
-            sha1s = batch.strings("sha1")
-            for i in np.flatnonzero((keys[:, 0] == 0) & (batch.text_start >= 0)).tolist():
-                digest = hashlib.sha1(batch.text(i)).digest()
-                main_list[i] = digest_base36(digest)
-                keys[i, 0] = DIGEST
-                keys[i, 1:] = np.frombuffer(digest, np.uint8)
-            main_list = [m if m is not None else s for m, s in zip(main_list, sha1s)]
-            columns += [Strings.of(main_list), Strings.of([s if s is not None else m for s, m in zip(sha1s, main_list)])]
-        return keys, columns
 
     def _sha1s_as_given(self, batch: RevisionBatch, n: int):
         sha1s = batch.strings("sha1")
@@ -410,6 +358,75 @@ class PageAssembler:
         return PageSummary(revisions, page_row, self.coarse_diffs, contributions, self.sha1s_not_base36)
 
 
+def contributors(batch: RevisionBatch, names: dict, accounts: AccountKinds):
+    """A batch's contributors: (user texts as str, anonymous, temporary, bot by name, user ids as
+    ``Masked``). A registered contributor named by an address is an IP; each name's flags are
+    worked out once (``names``, kept across pages, started again past ``_NAMES_KEPT``)."""
+    n = len(batch)
+    user_texts = batch.strings("user_text")
+    if len(names) > _NAMES_KEPT:
+        names.clear()
+    flags = []
+    for name in user_texts:
+        known = names.get(name)
+        if known is None:
+            known = names[name] = (False, False, False) if name is None else (
+                is_ip_name(name), *accounts.flags(name, False))
+        flags.append(known)
+    named = np.array(flags, np.bool_).reshape(n, 3)
+    anonymous = np.ascontiguousarray(batch.anonymous, np.bool_)
+    anonymous = anonymous | (~anonymous & named[:, 0])
+    temporary = ~anonymous & named[:, 1]
+    bot = ~anonymous & named[:, 2]
+    user_ids = Masked(np.ascontiguousarray(batch.user_ids, np.int64), ~anonymous & (batch.user_ids != 0))
+    return user_texts, anonymous, temporary, bot, user_ids
+
+
+def user_tuples(user_texts: list, anonymous, temporary, bot, user_ids: Masked) -> list:
+    """Each revision's contributor as ``PageSummary.contributions`` has it (None: nobody to count)."""
+    return [None if text is None else (a, u if v else None, text, t, b) for a, u, v, text, t, b in zip(
+        anonymous.tolist(), user_ids.values.tolist(), user_ids.valid.tolist(), user_texts, temporary.tolist(),
+        bot.tolist())]
+
+
+def batch_strings(batch: RevisionBatch):
+    """A batch's revert keys (rows of ``columnar.KEY_BYTES``) and string columns (comment, model,
+    format, user text, the main and the revision sha1s) as ``Strings``, copied out of the reader's
+    buffer by two compiled calls. Keys None, and the sha1 columns left out, where a sha1 is not one
+    MediaWiki writes (old exports' hexadecimal ones): the caller takes the Python rules for them."""
+    n = len(batch)
+    out, spans = batch.out, batch.spans
+    sha1_spans = np.empty((9, n), np.int64)
+    sha1_spans[0], sha1_spans[1] = spans["sha1"]
+    sha1_spans[2], sha1_spans[3] = spans["text_sha1"]
+    sha1_spans[4] = batch.text_start
+    keys = np.zeros((n, KEY_BYTES), np.uint8)
+    missing = sha1_columns(out, sha1_spans, keys)
+    names = ("comment", "model", "format", "user_text")
+    starts = np.empty((6 if missing == 0 else 4, n), np.int64)
+    ends = np.empty_like(starts)
+    for row, name in enumerate(names):
+        starts[row], ends[row] = spans[name]
+    if missing == 0:
+        starts[4], ends[4] = sha1_spans[5], sha1_spans[6]
+        starts[5], ends[5] = sha1_spans[7], sha1_spans[8]
+    joined, offsets, valid = gather_columns(out, starts, ends)
+    columns = [Strings(joined, offsets[row], valid[row]) for row in range(len(starts))]
+    if missing < 0:
+        return None, columns
+    if missing > 0:  # computed from the text where the dump gives none (old exports): base 36 by making
+        main_list = batch.strings("text_sha1")
+        sha1s = batch.strings("sha1")
+        for i in np.flatnonzero((keys[:, 0] == 0) & (batch.text_start >= 0)).tolist():
+            digest = hashlib.sha1(batch.text(i)).digest()
+            main_list[i] = digest_base36(digest)
+            keys[i, 0] = DIGEST
+            keys[i, 1:] = np.frombuffer(digest, np.uint8)
+        main_list = [m if m is not None else s for m, s in zip(main_list, sha1s)]
+        columns += [Strings.of(main_list), Strings.of([s if s is not None else m for s, m in zip(sha1s, main_list)])]
+    return keys, columns
+
+
 def _python(item) -> list:
     """A column item as Python values (None where not valid)."""
     if isinstance(item, Masked):
@@ -429,7 +446,7 @@ class DiffPieces(NamedTuple):
     """The ``diffs`` rows of one batch of a page as NumPy columns, made Arrow with others
     (``PartWriter.append_pieces``): ``list_offsets`` index the ops, ``text_offsets`` the texts."""
 
-    page_id: int
+    page_id: int | np.ndarray  # the page's, or each row's (rows of several pages)
     revision_ids: np.ndarray
     base_ids: np.ndarray
     list_offsets: np.ndarray
@@ -451,12 +468,12 @@ class DiffPieces(NamedTuple):
         if len(pieces) == 1:
             (one,) = pieces
             ids, bases, ops, joined = one.revision_ids, one.base_ids, one.ops, one.joined
-            page_ids = np.full(len(ids), one.page_id, np.int64)
+            page_ids = _page_ids(one)
             list_offsets, text_offsets = one.list_offsets, one.text_offsets
         else:
             ids = np.concatenate([p.revision_ids for p in pieces])
             bases = np.concatenate([p.base_ids for p in pieces])
-            page_ids = np.repeat(np.array([p.page_id for p in pieces], np.int64), [p.rows for p in pieces])
+            page_ids = np.concatenate([_page_ids(p) for p in pieces])
             ops = np.concatenate([p.ops for p in pieces], axis=1)
             joined = np.concatenate([p.joined for p in pieces])
             op_base = np.cumsum([0] + [p.list_offsets[-1] for p in pieces[:-1]])
@@ -476,7 +493,13 @@ class DiffPieces(NamedTuple):
                                           schema=DIFFS)
 
 
-def _diff_rows(page_diffs, out, page_id: int, ids: np.ndarray, base_ids: np.ndarray, shown: np.ndarray
+def _page_ids(piece: DiffPieces) -> np.ndarray:
+    if isinstance(piece.page_id, np.ndarray):
+        return piece.page_id
+    return np.full(len(piece.revision_ids), piece.page_id, np.int64)
+
+
+def _diff_rows(page_diffs, out, page_id: int | np.ndarray, ids: np.ndarray, base_ids: np.ndarray, shown: np.ndarray
                ) -> DiffPieces:
     """The ``diffs`` rows of a batch's visible revisions from ``diff_page``'s arrays, the op texts
     gathered by one compiled copy: no Python object per op or per text (which for a huge text
@@ -487,6 +510,8 @@ def _diff_rows(page_diffs, out, page_id: int, ids: np.ndarray, base_ids: np.ndar
         raise AssertionError("a revision that was not diffed has ops")
     joined, text_offsets = page_diffs.joined_texts(out)
     list_offsets = np.append(op_offsets[kept], op_offsets[kept[-1] + 1] if len(kept) else 0)
+    if isinstance(page_id, np.ndarray):
+        page_id = page_id[kept]
     return DiffPieces(page_id, ids[kept], base_ids[kept], list_offsets, page_diffs.ops[1:5], joined, text_offsets)
 
 

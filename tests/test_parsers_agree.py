@@ -140,3 +140,67 @@ def test_mutated_dumps_get_lxmls_output_under_auto(small_dump):
             shutil.rmtree(folder)
 
     mutated()
+
+
+def _with_sha1(revision_xml: bytes, sha1: str | None) -> bytes:
+    return revision_xml if sha1 is None else revision_xml.replace(b"    </revision>", b"      <sha1>%s</sha1>\n    </revision>" % sha1.encode())
+
+
+@pytest.mark.parametrize("radius", [0, 2])
+@pytest.mark.parametrize("sha1s", ["given", "computed", "hexadecimal"])
+def test_short_pages_made_rows_together_are_each_their_own(tmp_path, radius, sha1s):
+    """Whole pages of one block are made rows together (``grouped.PageGroup``): a text that comes
+    back on the next page is no revert there, a page's counters start again, a page whose dump
+    goes back in time keeps mediawiki_history's seconds, and a page of hexadecimal sha1s takes the
+    Python rules, all as lxml's reading gives them page by page."""
+    from test_parse_errors import FOOTER, HEADER, page, revision
+    from dumpproc.records import sha1_base36
+
+    def rev(rev_id, text, stamp):
+        sha1 = {"given": sha1_base36(text), "computed": None,
+                "hexadecimal": __import__("hashlib").sha1(text).hexdigest()}[sha1s]
+        return _with_sha1(revision(rev_id, text, timestamp=stamp), sha1)
+
+    texts = [b"A", b"B", b"A", b"C"]
+    pages = [page(p, [rev(p * 10 + i, texts[(i + p) % 4], b"2020-01-0%dT00:00:%02dZ" % (1 + i % 3, p))
+                      for i in range(1 + p % 5)]) for p in range(1, 30)]
+    pages.append(page(40, [rev(400, b"A", b"2020-02-02T00:00:00Z"), rev(401, b"B", b"2020-01-01T00:00:00Z"),
+                           rev(402, b"A", b"2020-01-03T00:00:00Z")]))  # back in time
+    dump = tmp_path / "groupwiki-20260101-pages-meta-history.xml"
+    dump.write_bytes(HEADER + b"".join(pages) + FOOTER)
+    units = both([dump], tmp_path, revert_radius=radius)
+    assert [unit["parser"] for unit in units] == ["fast"]
+    rows = pq.read_table(next((tmp_path / "fast").rglob("revisions/**/*.parquet"))).to_pylist()
+    assert any(r["revision_is_identity_revert"] for r in rows)
+    first_of_page = [r for r in rows if r["page_revision_count"] == 1]
+    assert len(first_of_page) == 30 and not any(r["revision_is_identity_revert"] for r in first_of_page)
+
+
+def test_a_fault_after_pages_held_together_keeps_them(generate, tmp_path):
+    """``--parser fast`` on a zstd dump cut short: the unit fails, and the whole pages read before the
+    fault, made rows together or not yet (``grouped.PageGroup``), are committed with every table's
+    rows as lxml gives them for those pages, and counted in the manifest."""
+    import zstandard
+
+    dump = generate(pages=400, revisions=(1, 30), text_size=1_500, seed=5)
+    data = zstandard.ZstdCompressor(level=1).compress(dump.read_bytes())
+    cut = tmp_path / "cut" / "cutwiki-20260101-pages-meta-history.xml.zst"
+    cut.parent.mkdir()
+    cut.write_bytes(data[: len(data) * 7 // 10])
+    options = {"workers": 1, "snapshot": "2026-01"}
+    run([str(dump)], Options(out=str(tmp_path / "whole"), parser="lxml", **options))
+    run([str(cut)], Options(out=str(tmp_path / "fast"), parser="fast", **options))
+    (unit,) = json.loads((tmp_path / "fast" / "_manifest.json").read_text())["units"]
+    assert unit["status"] == "failed" and unit["parser"] == "fast" and unit["pages"] > 100
+    partial = {page["page_id"]: page["revisions"] for page in unit["partial_pages"]}  # the page the cut is in
+    for table in ("revisions", "diffs", "pages"):
+        (part,) = (tmp_path / "fast").rglob(f"{table}/**/*.parquet")
+        rows = pq.read_table(part).to_pylist()
+        kept = {row["page_id"] for row in rows}
+        assert len(kept) == unit["pages"] if table != "diffs" else len(kept) <= unit["pages"]
+        (whole,) = (tmp_path / "whole").rglob(f"{table}/**/*.parquet")
+        expected = [row for row in pq.read_table(whole).to_pylist() if row["page_id"] in kept.difference(partial)]
+        assert [row for row in rows if row["page_id"] not in partial] == expected, table
+        if table == "revisions":
+            for page_id, count in partial.items():
+                assert sum(row["page_id"] == page_id for row in rows) == count

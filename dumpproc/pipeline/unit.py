@@ -15,6 +15,7 @@ from .. import interrupts
 from ..accounts import AccountKinds
 from ..errors import DumpError, MalformedXML, OutputError
 from ..fastxml import Fallback
+from ..grouped import PageGroup
 from ..parse.readers import AUTO
 from ..progress import Reporter
 from ..pieces import RevisionPieces
@@ -87,6 +88,9 @@ class _UnitTables:
         self.sha1s_not_base36 = 0
         #: the page a fault cut short, its revisions read whole kept (at most one: the fault ends the unit)
         self.partial_pages: list[dict] = []
+        #: whole pages of one block, each read as one batch, made rows together (``_group_page``)
+        self.group = PageGroup(options.revert_radius, self.with_diffs, "bytes" if self.diffs is not None else "none",
+                               self.accounts, self.names)
 
     def add_page(self, page, tick=None) -> int:
         """Read one page to its end; returns its revisions.
@@ -99,12 +103,27 @@ class _UnitTables:
         ``partial_pages``, and the fault is raised on. ``tick(revisions in this page)`` runs
         after each revision: progress, and the safe point to stop at.
         """
+        # columns where the reader has them and every row is the dump's own (no IP replaced, no text kept)
+        if self.columnar and hasattr(page, "segments"):
+            revisions = page.segments()
+            head, fault = [], None
+            try:
+                head.append(next(revisions))
+                if isinstance(head[0], RevisionBatch):
+                    head.append(next(revisions))
+            except StopIteration:
+                if len(head) == 1 and isinstance(head[0], RevisionBatch):  # a whole page in one batch
+                    return self._group_page(page.header, head[0], tick)
+            except DumpError as exc:
+                fault = exc
+            self.flush_group()  # the pages before this one are written first
+            revisions = _replay(head, fault, revisions)
+        else:
+            revisions = iter(page)
         assembler = PageAssembler(page.header, self.options.revert_radius, self.options.ips, self.with_diffs,
                                   "bytes" if self.diffs is not None else "none", self.accounts, self.names)
         diffs, content = self.diffs, self.content
         count = 0
-        # columns where the reader has them and every row is the dump's own (no IP replaced, no text kept)
-        revisions = page.segments() if self.columnar and hasattr(page, "segments") else iter(page)
         while True:
             try:
                 revision = next(revisions)
@@ -142,6 +161,50 @@ class _UnitTables:
             return count
         self._page_done(assembler, count)
         return count
+
+    def _group_page(self, header, batch: RevisionBatch, tick) -> int:
+        """A whole page read as one batch: held with the pages before it of the same block, made
+        rows with them (``grouped.PageGroup``) when the group is full or another page comes."""
+        count = len(batch)
+        if tick is not None:
+            tick(count)
+        if not self.group.fits(batch):
+            self.flush_group()
+        self.group.add(header, batch)
+        self.page_count += 1
+        self.revision_count += count
+        return count
+
+    def flush_group(self) -> None:
+        """Write the rows of the pages the group holds; each writer is marked after them."""
+        group = self.group
+        if not len(group):
+            return
+        rows = group.rows()
+        if rows is None:  # a sha1 needs the Python rules: page by page
+            for header, batch in group.take():
+                assembler = PageAssembler(header, self.options.revert_radius, self.options.ips, self.with_diffs,
+                                          group.ops_text, self.accounts, self.names)
+                diffed = assembler.add_batch(batch)
+                if self.diffs is not None:
+                    self.diffs.append_pieces(diffed)
+                self._page_rows(assembler.finish())
+        else:
+            self.coarse += rows.coarse_diffs
+            if self.revisions is not None:
+                self.revisions.append_pieces(rows.revisions)
+            if self.diffs is not None and rows.diffs is not None:
+                self.diffs.append_pieces(rows.diffs)
+            if self.pages is not None:
+                for row in rows.page_rows:
+                    self.pages.append(row)
+            if self.users is not None:
+                for contributions in rows.contributions:
+                    self.totals.add_page(contributions)
+                if len(self.totals) >= USER_FLUSH:  # at a page boundary: a page is never split
+                    self._flush_users()
+        for writer in self.writers.values():
+            writer.mark()  # row groups are cut here, between pages
 
     def _page_done(self, assembler: PageAssembler, count: int) -> None:
         if assembler.count:  # a page without revisions has no rows
@@ -184,6 +247,7 @@ class _UnitTables:
     def finish(self, out: str) -> tuple[list[str], list[str]]:
         """Every table complete under its temporary name; returns (final names, temporary names),
         relative to ``out``. The run publishes them (``publish``), after the manifest lists them."""
+        self.flush_group()
         if self.users is not None:
             self._flush_users()
         for writer in self.writers.values():
@@ -194,6 +258,14 @@ class _UnitTables:
     def abort(self) -> None:
         for writer in self.writers.values():
             writer.abort()
+
+
+def _replay(head: list, fault: DumpError | None, rest):
+    """The segments read ahead of a page, then its fault or its other segments."""
+    yield from head
+    if fault is not None:
+        raise fault
+    yield from rest
 
 
 def _error_fields(exc: DumpError) -> dict:
@@ -305,6 +377,7 @@ def _run_unit(unit: Unit, options: Options, threads: int, progress, parser: str,
                 if not tables.withdraw_page():
                     raise
                 failure = exc  # the pages before it are committed below
+            tables.flush_group()  # the rows of the pages held, before their counts are read
             entry.update(pages=tables.page_count, revisions=tables.revision_count, coarse_diffs=tables.coarse,
                          sha1s_not_base36=tables.sha1s_not_base36,  # kept as given (hexadecimal in old exports)
                          unknown_elements=dump.unknown_elements, bytes_xml=dump.bytes_read,

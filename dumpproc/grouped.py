@@ -1,0 +1,180 @@
+"""Many short pages at once: the rows of whole pages that a reader gave as one batch each.
+
+A wiki of short histories has pages of a few dozen revisions, and then what a page costs is
+not its revisions but the calls made for it (NumPy's and the kernels', a few microseconds
+each, some sixty a page). ``PageGroup`` takes whole pages of one reader block (``add``: a
+page's header and its one ``RevisionBatch``), and ``rows`` makes every table's rows of them
+with one call of each stage: the diffs (``diff_page`` with page marks), the sha1 keys and the
+string columns (``tables.batch_strings``), the identity reverts (``columnar.identity_reverts``
+with page marks), the counters and the ``pages`` rows by segment, so that the calls are per
+block, not per page. The rows are the ones ``tables.PageAssembler`` gives page by page (the
+tests compare them); a group whose sha1s need the Python rules (old exports' hexadecimal ones)
+is handed back for ``PageAssembler`` to read page by page.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .accounts import AccountKinds
+from .columnar import identity_reverts
+from .diff import NOT_DIFFED, PageDiffer
+from .pieces import Masked, RevisionPieces, Same, join
+from .records import PageHeader, RevisionBatch
+from .schema import REVISIONS
+from .stats import seconds_since_previous_in_time
+from .tables import DiffPieces, _diff_rows, batch_strings, contributors, user_tuples
+
+#: rows a group holds at most before it is made rows (the writer joins groups anyway)
+GROUP_ROWS = 8_192
+_STRING = REVISIONS.field("page_title").type
+
+
+class GroupRows(NamedTuple):
+    """What a group gives: as ``PageSummary`` gives it for each page, for all of them."""
+
+    revisions: RevisionPieces
+    diffs: DiffPieces | None
+    page_rows: list[tuple]
+    contributions: list[list]  # per page, as ``PageSummary.contributions``
+    coarse_diffs: int
+
+
+class PageGroup:
+    """Whole pages of one block, made rows together (``rows``)."""
+
+    def __init__(self, radius: int = 0, with_diffs: bool = True, ops_text: str = "bytes",
+                 accounts: AccountKinds | None = None, names: dict | None = None):
+        self.radius = radius
+        self.with_diffs = with_diffs
+        self.ops_text = ops_text
+        self.accounts = accounts or AccountKinds()
+        self.names = {} if names is None else names
+        self.pages: list[tuple[PageHeader, RevisionBatch]] = []
+        self.count = 0
+
+    def __len__(self) -> int:
+        return len(self.pages)
+
+    def fits(self, batch: RevisionBatch) -> bool:
+        """Whether a page of this batch can join the group (the same buffer, room left)."""
+        return not self.pages or (batch.out is self.pages[0][1].out and self.count + len(batch) <= GROUP_ROWS)
+
+    def add(self, header: PageHeader, batch: RevisionBatch) -> None:
+        self.pages.append((header, batch))
+        self.count += len(batch)
+
+    def take(self) -> list[tuple[PageHeader, RevisionBatch]]:
+        """The pages held, and the group emptied."""
+        pages, self.pages, self.count = self.pages, [], 0
+        return pages
+
+    def rows(self) -> GroupRows | None:
+        """Every table's rows of the pages held (the group emptied), or None, the pages kept, where
+        a sha1 needs the Python rules: then ``take`` them for ``PageAssembler``."""
+        pages = self.pages
+        headers = [header for header, _ in pages]
+        batch = pages[0][1] if len(pages) == 1 else RevisionBatch.joined([b for _, b in pages])
+        keys, strings = batch_strings(batch)
+        if keys is None:
+            return None
+        self.take()
+        comment, model, format_, user_column, main, revision_sha1 = strings
+        n = len(batch)
+        lengths = np.array([len(b) for _, b in pages], np.int64)
+        first = np.zeros(len(pages), np.int64)
+        np.cumsum(lengths[:-1], out=first[1:])
+        last = first + lengths - 1
+        page_first = np.zeros(n, np.bool_)
+        page_first[first] = True
+        out = batch.out
+        ids = np.ascontiguousarray(batch.ids, np.int64)
+        times = np.ascontiguousarray(batch.timestamps_us, np.int64)
+        sizes = np.ascontiguousarray(batch.text_bytes, np.int64)
+        user_texts, anonymous, temporary, bot, user_ids = contributors(batch, self.names, self.accounts)
+        # counters, each page from its start
+        known_size = sizes >= 0
+        previous_sizes = np.roll(sizes, 1)
+        previous_known = np.roll(known_size, 1) & ~page_first
+        previous_times = np.roll(times, 1)
+        counts = np.arange(1, n + 1, dtype=np.int64) - np.repeat(first, lengths)
+        # identity reverts, each page on its own
+        is_revert, reverter = identity_reverts(keys, self.radius, page_first)
+        is_reverted = reverter >= 0
+        at = np.where(is_reverted, reverter, 0)
+        since = Masked((times - previous_times) // 1_000_000, ~page_first)
+        later = (times[1:] > times[:-1]) | ((times[1:] == times[:-1]) & (ids[1:] > ids[:-1]))
+        for page in np.unique(np.searchsorted(first, np.flatnonzero(~later & ~page_first[1:]) + 1, "right") - 1):
+            lo, hi = first[page], last[page] + 1  # a page not in time order: since the revision saved just before
+            values = seconds_since_previous_in_time(ids[lo:hi].tolist(), times[lo:hi].tolist())
+            since.values[lo:hi] = [0 if v is None else v for v in values]
+            since.valid[lo:hi] = [v is not None for v in values]
+        # diffs of each page's visible texts, each page from the empty text: one compiled call
+        diffs = None
+        coarse = 0
+        page_ids = np.repeat(np.array([h.id for h in headers], np.int64), lengths)
+        if self.with_diffs:
+            base_ids, page_diffs = PageDiffer(self.ops_text).next_batch(ids, out, batch.text_start, batch.text_end,
+                                                                        page_first)
+            shown = page_diffs.base != NOT_DIFFED
+            diff_counts = [Masked(page_diffs.counters[k].copy(), shown) for k in range(6)]
+            coarse = int(page_diffs.counters[6].sum())
+            if self.ops_text != "none":
+                diffs = _diff_rows(page_diffs, out, page_ids, ids, base_ids, shown)
+        else:
+            diff_counts = [Masked(np.zeros(n, np.int64), np.zeros(n, np.bool_))] * 6
+        size_column = Masked(sizes, known_size)
+        columns = {
+            "page_id": page_ids,
+            "page_namespace": np.repeat(np.array([h.namespace for h in headers], np.int32), lengths),
+            "page_title": join([Same(h.title, k) for h, k in zip(headers, lengths.tolist())], _STRING),
+            "page_redirect_title": join([Same(h.redirect_title, k) for h, k in zip(headers, lengths.tolist())],
+                                        _STRING),
+            "revision_id": ids,
+            "revision_parent_id": Masked(np.ascontiguousarray(batch.parent_ids, np.int64), batch.parent_ids != 0),
+            "revision_dt": times,
+            "revision_minor_edit": np.ascontiguousarray(batch.minor, np.bool_),
+            "revision_comment": comment,
+            "revision_text_bytes": size_column,
+            "revision_text_sha1": main,
+            "revision_sha1": revision_sha1,
+            "revision_size": size_column,
+            "revision_slots": Same(("main",), n),
+            "revision_content_model": model,
+            "revision_content_format": format_,
+            "user_id": user_ids,
+            "user_text": user_column,
+            "user_is_anonymous": anonymous,
+            "user_is_temporary": temporary,
+            "user_is_bot_by_name": bot,
+            "user_is_visible": ~batch.user_deleted,
+            "comment_is_visible": ~batch.comment_deleted,
+            "content_is_visible": ~batch.text_deleted,
+            "revision_text_bytes_diff": Masked(sizes - previous_sizes, known_size & previous_known),
+            "revision_is_identity_revert": is_revert,
+            "revision_is_identity_reverted": is_reverted,
+            "revision_first_identity_reverting_revision_id": Masked(ids[at], is_reverted),
+            "revision_seconds_to_identity_revert": Masked((times[at] - times) // 1_000_000, is_reverted),
+            "page_revision_count": counts,
+            "page_seconds_since_previous_revision": since,
+            **dict(zip(("diff_lines_added", "diff_lines_removed", "diff_words_added", "diff_words_removed",
+                        "diff_chars_added", "diff_chars_removed"), diff_counts)),
+        }
+        revisions = RevisionPieces(REVISIONS, [columns[name] for name in REVISIONS.names])
+        # the pages rows and each page's contributions
+        users = user_tuples(user_texts, anonymous, temporary, bot, user_ids)
+        reverts = np.add.reduceat(is_revert.astype(np.int64), first).tolist()
+        time_list, revert_list, reverted_list = times.tolist(), is_revert.tolist(), is_reverted.tolist()
+        id_list, size_list = ids.tolist(), sizes.tolist()
+        page_rows, contributions = [], []
+        for header, lo, hi, count, page_reverts in zip(headers, first.tolist(), (last + 1).tolist(),
+                                                       lengths.tolist(), reverts):
+            page_users = users[lo:hi]
+            editors = {user[:3] for user in page_users if user is not None}
+            page_rows.append((header.id, header.namespace, header.title, header.redirect_title, count, id_list[lo],
+                              time_list[lo], id_list[hi - 1], time_list[hi - 1], user_texts[lo], len(editors),
+                              max(size_list[hi - 1], 0), page_reverts))
+            contributions.append(list(zip(page_users, time_list[lo:hi], revert_list[lo:hi], reverted_list[lo:hi])))
+        return GroupRows(revisions, diffs, page_rows, contributions, coarse)
