@@ -36,7 +36,7 @@ class GroupRows(NamedTuple):
     """What a group gives: as ``PageSummary`` gives it for each page, for all of them."""
 
     revisions: RevisionPieces
-    diffs: DiffPieces | None
+    diffs: list[DiffPieces] | None
     page_rows: list[tuple]
     contributions: list[list]  # per page, as ``PageSummary.contributions``
     coarse_diffs: int
@@ -106,7 +106,8 @@ class PageGroup:
         at = np.where(is_reverted, reverter, 0)
         since = Masked((times - previous_times) // 1_000_000, ~page_first)
         later = (times[1:] > times[:-1]) | ((times[1:] == times[:-1]) & (ids[1:] > ids[:-1]))
-        for page in np.unique(np.searchsorted(first, np.flatnonzero(~later & ~page_first[1:]) + 1, "right") - 1):
+        back = np.flatnonzero(~later & ~page_first[1:]) + 1  # revisions saved before the one above them
+        for page in sorted(set((np.searchsorted(first, back, "right") - 1).tolist())):
             lo, hi = first[page], last[page] + 1  # a page not in time order: since the revision saved just before
             values = seconds_since_previous_in_time(ids[lo:hi].tolist(), times[lo:hi].tolist())
             since.values[lo:hi] = [0 if v is None else v for v in values]

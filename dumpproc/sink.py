@@ -438,7 +438,9 @@ def merge_users(staging_files: list[str], folder: str, buckets: int,
     for number, wanted in enumerate(passes):
         pieces = []
         for path in staging_files:
-            table = pq.read_table(path, filters=[("bucket", "in", wanted)])
+            # one pass reads each file whole, without the dataset layer (a tenth of a second to import)
+            table = pq.ParquetFile(path).read() if len(passes) == 1 else pq.read_table(
+                path, filters=[("bucket", "in", wanted)])
             if table.num_rows:
                 pieces.append(with_flags(table).select(staged.names).cast(staged))  # an older run's have no flags
         if not pieces:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from array import array
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -46,7 +47,7 @@ REVERT_COLUMNS = (
 _BASE = pa.schema([f for f in REVISIONS if f.name not in REVERT_COLUMNS])
 _PACK_ROWS = 4_096
 #: names whose flags a unit keeps (``PageAssembler``'s ``names``), before it starts again
-_NAMES_KEPT = 100_000
+_NAMES_KEPT = 8_192
 _UNSET = object()
 #: Buckets of the users table: the reduce holds one bucket's totals in memory at a time.
 USER_BUCKETS = 8
@@ -61,7 +62,8 @@ def user_bucket(user_text: str) -> int:
 class PageSummary:
     """What a finished page gives: its revisions, its pages row, its diff statistics."""
 
-    revisions: pa.RecordBatch | list[list]  # a batch for a long page, else Python columns
+    #: pieces for a page read as batches, Arrow batches for a long page, else Python columns
+    revisions: "RevisionPieces | tuple[pa.RecordBatch, ...] | list[list]"
     page_row: tuple
     coarse_diffs: int = 0
     #: (user, timestamp_us, is_revert, reverted); user: (anonymous, user id, user text, temporary, bot by
@@ -98,13 +100,18 @@ class PageAssembler:
         self.count = 0  # revisions added
         self.last_id: int | None = None
         self.creator: str | None = None  # the first revision's user_text, as written
-        self.users: list[tuple | None] = []
+        #: each revision's contributor as a number (-1: nobody to count) into ``_users``, the page's
+        #: distinct contributors: a long page holds 4 bytes a revision for them, not a tuple each
+        self._user_codes = array("i")
+        self._users: list[tuple] = []
+        self._user_numbers: dict[tuple, int] = {}
         self.coarse_diffs = 0
         self.sha1s_not_base36 = 0
         self.last_text_bytes = 0
         #: rows in dump order: a list of Python columns (``add``) or of column items (``add_batch``)
         self._chunks: list[list] = []
         self._columns: list[list] | None = None  # the Python columns being filled by ``add``
+        self._held = 0  # rows of ``add_batch`` held as pieces, not yet packed as Arrow
         #: ids, times (us) and revert keys (rows of ``columnar.KEY_BYTES``, or Python keys) of every revision, chunk by chunk
         self._ids: list = []
         self._times: list = []
@@ -144,7 +151,7 @@ class PageAssembler:
             self.creator = user_text
         # nobody to count: a deleted name, or a dropped address (every one of them is "<ip>")
         dropped = anonymous and ips.mode == "drop"
-        self.users.append(None if user_text is None or dropped else (anonymous, user_id, user_text, temporary, bot))
+        self._add_users([None if user_text is None or dropped else (anonymous, user_id, user_text, temporary, bot)])
         self.last_text_bytes = revision.text_bytes or 0
 
         diffed = None
@@ -170,10 +177,10 @@ class PageAssembler:
             self._pack()
         return diffed
 
-    def add_batch(self, batch: RevisionBatch) -> DiffPieces | None:
+    def add_batch(self, batch: RevisionBatch) -> list[DiffPieces] | None:
         """Take the page's next revisions as columns (``RevisionBatch``: one-slot revisions, IPs
         kept, no ``content`` table); the same rows as ``add`` one by one. Returns the ``diffs``
-        rows (``DiffPieces``), or None without a diffs table."""
+        rows (``DiffPieces``, usually one), or None without a diffs table."""
         n = len(batch)
         self._columns = None  # rows of ``add`` after these go in a chunk of their own
         counters = self.counters
@@ -210,7 +217,7 @@ class PageAssembler:
         self._ids.append(ids)
         self._times.append(times)
         self._keys.append(keys)
-        self.users.extend(user_tuples(user_texts, anonymous, temporary, bot, user_ids))
+        self._add_users(user_tuples(user_texts, anonymous, temporary, bot, user_ids))
         self.last_text_bytes = max(int(sizes[-1]), 0)
         # diffs of the visible texts, each against the last visible one before it: one compiled call
         diff_rows = None
@@ -234,7 +241,36 @@ class PageAssembler:
             Masked(sizes - previous_sizes, known_size & previous_known), counts,
             Masked((times - previous_times) // 1_000_000, since_valid), *diff_counts,
         ])
+        self._held += n
+        if self._held >= _PACK_ROWS:
+            self._pack_pieces()
         return diff_rows
+
+    def _add_users(self, users: list) -> None:
+        numbers, table = self._user_numbers, self._users
+        codes = []
+        for user in users:
+            if user is None:
+                codes.append(-1)
+                continue
+            number = numbers.get(user)
+            if number is None:
+                number = numbers[user] = len(table)
+                table.append(user)
+            codes.append(number)
+        self._user_codes.extend(codes)
+
+    def _pack_pieces(self) -> None:
+        """The batches' rows held since the last Arrow batch become one (a long page's memory stays
+        small: Arrow's columns take about a third of the pieces' NumPy ones)."""
+        chunks = self._chunks
+        start = len(chunks)
+        while start and isinstance(chunks[start - 1], list) and isinstance(chunks[start - 1][0], Same):
+            start -= 1
+        if start < len(chunks):
+            items = [concat_items([chunk[i] for chunk in chunks[start:]]) for i in range(len(_BASE))]
+            chunks[start:] = [RevisionPieces(_BASE, items).record_batch()]
+        self._held = 0
 
     def _sha1s_as_given(self, batch: RevisionBatch, n: int):
         sha1s = batch.strings("sha1")
@@ -342,19 +378,27 @@ class PageAssembler:
             by_name = dict(zip(_BASE.names, chunks[0]))
             revisions = [_python(extra[name]) if name in extra else by_name[name] for name in REVISIONS.names]
         else:
-            base = pa.Table.from_batches([_chunk_batch(chunk) for chunk in chunks], schema=_BASE).combine_chunks()
-            revisions = pa.RecordBatch.from_arrays(
-                [to_arrow(extra[f.name], f.type) if f.name in extra else base.column(f.name).combine_chunks()
-                 for f in REVISIONS], schema=REVISIONS)
+            # a batch per chunk with its part of the revert columns: the page's rows are not copied again
+            revisions, at = [], 0
+            for chunk in chunks:
+                batch = _chunk_batch(chunk)
+                end = at + batch.num_rows
+                revisions.append(pa.RecordBatch.from_arrays(
+                    [to_arrow(_rows(extra[f.name], at, end), f.type) if f.name in extra else batch.column(f.name)
+                     for f in REVISIONS], schema=REVISIONS))
+                at = end
+            revisions = tuple(revisions)
 
         page = self.page
-        editors = {user[:3] for user in self.users if user is not None}
+        users = self._users
+        editors = {user[:3] for user in users}
         reverts = int(is_revert.sum())
         page_row = (
             page.id, page.namespace, page.title, page.redirect_title, self.count, int(ids[0]), int(times[0]),
             int(ids[-1]), int(times[-1]), self.creator, len(editors), self.last_text_bytes, reverts,
         )
-        contributions = list(zip(self.users, times.tolist(), is_revert.tolist(), is_reverted.tolist()))
+        contributions = list(zip([None if c < 0 else users[c] for c in self._user_codes], times.tolist(),
+                                 is_revert.tolist(), is_reverted.tolist()))
         return PageSummary(revisions, page_row, self.coarse_diffs, contributions, self.sha1s_not_base36)
 
 
@@ -427,6 +471,13 @@ def batch_strings(batch: RevisionBatch):
     return keys, columns
 
 
+def _rows(item, start: int, end: int):
+    """Rows start..end-1 of a column item (an array or ``Masked``)."""
+    if isinstance(item, Masked):
+        return Masked(item.values[start:end], item.valid[start:end])
+    return item[start:end]
+
+
 def _python(item) -> list:
     """A column item as Python values (None where not valid)."""
     if isinstance(item, Masked):
@@ -493,6 +544,12 @@ class DiffPieces(NamedTuple):
                                           schema=DIFFS)
 
 
+#: op texts of a revision this long, one run of its buffer, are written from the buffer (``_diff_rows``):
+#: as long as ``sink`` writes a piece at once (``PAGE_HOLD_FACTOR * ROW_GROUP_BYTES``), so that the
+#: buffer is not kept for the rest of its page
+VIEW_BYTES = 32 << 20
+
+
 def _page_ids(piece: DiffPieces) -> np.ndarray:
     if isinstance(piece.page_id, np.ndarray):
         return piece.page_id
@@ -500,19 +557,52 @@ def _page_ids(piece: DiffPieces) -> np.ndarray:
 
 
 def _diff_rows(page_diffs, out, page_id: int | np.ndarray, ids: np.ndarray, base_ids: np.ndarray, shown: np.ndarray
-               ) -> DiffPieces:
+               ) -> list[DiffPieces]:
     """The ``diffs`` rows of a batch's visible revisions from ``diff_page``'s arrays, the op texts
     gathered by one compiled copy: no Python object per op or per text (which for a huge text
-    also spares the copies of a Python conversion)."""
+    also spares the copies of a Python conversion). A revision whose op texts are one run of the
+    buffer of ``VIEW_BYTES`` or more (a huge text against the empty one, say) is a piece of its
+    own that holds the buffer's bytes, not a copy (the writer makes it a row group at once)."""
     kept = np.flatnonzero(shown)
     op_offsets = page_diffs.op_offsets
     if (np.diff(op_offsets)[~shown] != 0).any():
         raise AssertionError("a revision that was not diffed has ops")
-    joined, text_offsets = page_diffs.joined_texts(out)
-    list_offsets = np.append(op_offsets[kept], op_offsets[kept[-1] + 1] if len(kept) else 0)
     if isinstance(page_id, np.ndarray):
         page_id = page_id[kept]
-    return DiffPieces(page_id, ids[kept], base_ids[kept], list_offsets, page_diffs.ops[1:5], joined, text_offsets)
+    lo, hi = op_offsets[kept], op_offsets[kept + 1]
+    starts, ends = page_diffs.text_start, page_diffs.text_end
+    viewed = []
+    if len(starts) and int((ends - starts).sum()) >= VIEW_BYTES:
+        for row in np.flatnonzero(hi > lo).tolist():
+            a, b = int(lo[row]), int(hi[row])
+            if ends[b - 1] - starts[a] >= VIEW_BYTES and (starts[a + 1:b] == ends[a:b - 1]).all():
+                viewed.append(row)
+    pieces, row = [], 0
+    for cut in viewed + [len(kept)]:
+        if cut > row:  # the rows before a viewed one, their texts gathered
+            pieces.append(_rows_piece(page_diffs, out, page_id, ids, base_ids, kept, row, cut, None))
+        if cut < len(kept):
+            pieces.append(_rows_piece(page_diffs, out, page_id, ids, base_ids, kept, cut, cut + 1, out))
+        row = cut + 1
+    return pieces or [_rows_piece(page_diffs, out, page_id, ids, base_ids, kept, 0, 0, None)]
+
+
+def _rows_piece(page_diffs, out, page_id, ids, base_ids, kept, first: int, last: int, view) -> DiffPieces:
+    """``DiffPieces`` of kept rows first..last-1; ``view``: their texts are a run of it, not copied."""
+    rows = kept[first:last]
+    op_offsets = page_diffs.op_offsets
+    a = int(op_offsets[rows[0]]) if len(rows) else 0
+    b = int(op_offsets[rows[-1] + 1]) if len(rows) else 0
+    starts, ends = page_diffs.text_start[a:b], page_diffs.text_end[a:b]
+    if view is not None:
+        joined = view[starts[0]:ends[-1]]
+        text_offsets = np.append(0, np.cumsum(ends - starts))
+    else:
+        joined, text_offsets = page_diffs.joined_texts(out, a, b)
+    list_offsets = np.append(op_offsets[rows], b) - a
+    piece_page = page_id[first:last] if isinstance(page_id, np.ndarray) else page_id
+    return DiffPieces(piece_page, ids[rows], base_ids[rows], list_offsets, page_diffs.ops[1:5, a:b], joined,
+                      text_offsets)
 
 
 class UserTotals:

@@ -220,8 +220,11 @@ def test_seconds_since_previous_revision_follow_time_when_the_dump_does_not(monk
                                            f"<text>{'x' * n}</text></revision>"))
     summary = assembler.finish()
     revisions = summary.revisions
-    if pack_rows == 2:
-        revisions = [revisions.column(name).to_pylist() for name in REVISIONS.names]
+    if pack_rows == 2:  # a batch per packed chunk
+        import pyarrow as pa
+
+        table = pa.Table.from_batches(revisions)
+        revisions = [table.column(name).to_pylist() for name in REVISIONS.names]
     columns = dict(zip(REVISIONS.names, revisions))
     assert columns["page_seconds_since_previous_revision"] == [60, 150, None, 10]
     assert columns["page_revision_count"] == [1, 2, 3, 4]

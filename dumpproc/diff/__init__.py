@@ -182,10 +182,12 @@ class PageDiffs(NamedTuple):
                 results.append(DiffResult(ops[offsets[i]:offsets[i + 1]], *counters))
         return results
 
-    def joined_texts(self, out) -> tuple[np.ndarray, np.ndarray]:
+    def joined_texts(self, out, first: int = 0, last: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Every op's text (``out`` as given to ``diff_page``) one after another, as UTF-8 bytes,
-        and their offsets (one more than ops): one compiled copy, no Python object per op."""
-        return _gather(_read_only(out), self.text_start, self.text_end)
+        and their offsets (one more than ops): one compiled copy, no Python object per op. ``first``,
+        ``last``: of the ops first..last-1 only."""
+        return _gather(_read_only(out), np.ascontiguousarray(self.text_start[first:last]),
+                       np.ascontiguousarray(self.text_end[first:last]))
 
     def _texts(self, data: memoryview, ops_text: str):
         spans = zip(self.text_start.tolist(), self.text_end.tolist())

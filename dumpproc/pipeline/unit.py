@@ -144,7 +144,8 @@ class _UnitTables:
                     tick(count)
                 rows = assembler.add_batch(revision)
                 if diffs is not None:
-                    diffs.append_pieces(rows)
+                    for piece in rows:
+                        diffs.append_pieces(piece)
                 continue
             count += 1
             if tick is not None:
@@ -187,14 +188,16 @@ class _UnitTables:
                                           group.ops_text, self.accounts, self.names)
                 diffed = assembler.add_batch(batch)
                 if self.diffs is not None:
-                    self.diffs.append_pieces(diffed)
+                    for piece in diffed:
+                        self.diffs.append_pieces(piece)
                 self._page_rows(assembler.finish())
         else:
             self.coarse += rows.coarse_diffs
             if self.revisions is not None:
                 self.revisions.append_pieces(rows.revisions)
             if self.diffs is not None and rows.diffs is not None:
-                self.diffs.append_pieces(rows.diffs)
+                for piece in rows.diffs:
+                    self.diffs.append_pieces(piece)
             if self.pages is not None:
                 for row in rows.page_rows:
                     self.pages.append(row)
@@ -231,7 +234,8 @@ class _UnitTables:
             elif isinstance(summary.revisions, RevisionPieces):
                 self.revisions.append_pieces(summary.revisions)
             else:
-                self.revisions.append_batch(summary.revisions)
+                for batch in summary.revisions:  # a long page's, a batch per chunk
+                    self.revisions.append_batch(batch)
         if self.pages is not None:
             self.pages.append(summary.page_row)
         if self.users is not None:
