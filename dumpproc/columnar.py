@@ -231,11 +231,3 @@ def sha1_columns(out: np.ndarray, spans: np.ndarray, keys: np.ndarray) -> int:
 def gather_columns(out: np.ndarray, starts: np.ndarray, ends: np.ndarray):
     """(joined bytes, offsets, validity) of several string columns, a row each (``_gather_columns``)."""
     return _gather_columns(out, starts, ends)
-
-
-def gather_strings(out: np.ndarray, starts: np.ndarray, ends: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(joined bytes, offsets, validity) of one string column given as spans (start -1: null)."""
-    joined, offsets, valid = _gather_columns(out, np.ascontiguousarray(starts, np.int64).reshape(1, -1),
-                                             np.ascontiguousarray(ends, np.int64).reshape(1, -1))
-    return joined, offsets[0], valid[0]

@@ -5,7 +5,7 @@ not its revisions but the calls made for it (NumPy's and the kernels', a few mic
 each, some sixty a page). ``PageGroup`` takes whole pages of one reader block (``add``: a
 page's header and its one ``RevisionBatch``), and ``rows`` makes every table's rows of them
 with one call of each stage: the diffs (``diff_page`` with page marks), the sha1 keys and the
-string columns (``tables.batch_strings``), the identity reverts (``columnar.identity_reverts``
+string columns (``batch_columns.batch_strings``), the identity reverts (``columnar.identity_reverts``
 with page marks), the counters and the ``pages`` rows by segment, so that the calls are per
 block, not per page. The rows are the ones ``tables.PageAssembler`` gives page by page (the
 tests compare them); a group whose sha1s need the Python rules (old exports' hexadecimal ones)
@@ -19,13 +19,15 @@ from typing import NamedTuple
 import numpy as np
 
 from .accounts import AccountKinds
+from .batch_columns import (batch_items, batch_strings, contributors, counter_items, diff_count_items, revert_items,
+                            user_tuples)
 from .columnar import identity_reverts
 from .diff import NOT_DIFFED, PageDiffer
-from .pieces import Masked, RevisionPieces, Same, join
+from .diffrows import DiffPieces, diff_rows
+from .pieces import RevisionPieces, Same, join
 from .records import PageHeader, RevisionBatch
 from .schema import REVISIONS
 from .stats import seconds_since_previous_in_time
-from .tables import DiffPieces, _diff_rows, batch_strings, contributors, user_tuples
 
 #: rows a group holds at most before it is made rows (the writer joins groups anyway)
 GROUP_ROWS = 8_192
@@ -81,7 +83,6 @@ class PageGroup:
         if keys is None:
             return None
         self.take()
-        comment, model, format_, user_column, main, revision_sha1 = strings
         n = len(batch)
         lengths = np.array([len(b) for _, b in pages], np.int64)
         first = np.zeros(len(pages), np.int64)
@@ -95,16 +96,9 @@ class PageGroup:
         sizes = np.ascontiguousarray(batch.text_bytes, np.int64)
         user_texts, anonymous, temporary, bot, user_ids = contributors(batch, self.names, self.accounts)
         # counters, each page from its start
-        known_size = sizes >= 0
-        previous_sizes = np.roll(sizes, 1)
-        previous_known = np.roll(known_size, 1) & ~page_first
-        previous_times = np.roll(times, 1)
-        counts = np.arange(1, n + 1, dtype=np.int64) - np.repeat(first, lengths)
-        # identity reverts, each page on its own
-        is_revert, reverter = identity_reverts(keys, self.radius, page_first)
-        is_reverted = reverter >= 0
-        at = np.where(is_reverted, reverter, 0)
-        since = Masked((times - previous_times) // 1_000_000, ~page_first)
+        counted = counter_items(sizes, times, np.arange(1, n + 1, dtype=np.int64) - np.repeat(first, lengths),
+                                None, None, page_first)
+        since = counted["page_seconds_since_previous_revision"]
         later = (times[1:] > times[:-1]) | ((times[1:] == times[:-1]) & (ids[1:] > ids[:-1]))
         back = np.flatnonzero(~later & ~page_first[1:]) + 1  # revisions saved before the one above them
         for page in sorted(set((np.searchsorted(first, back, "right") - 1).tolist())):
@@ -112,57 +106,29 @@ class PageGroup:
             values = seconds_since_previous_in_time(ids[lo:hi].tolist(), times[lo:hi].tolist())
             since.values[lo:hi] = [0 if v is None else v for v in values]
             since.valid[lo:hi] = [v is not None for v in values]
+        # identity reverts, each page on its own
+        is_revert, reverter = identity_reverts(keys, self.radius, page_first)
+        reverts_columns = revert_items(ids, times, is_revert, reverter)
+        is_reverted = reverts_columns["revision_is_identity_reverted"]
         # diffs of each page's visible texts, each page from the empty text: one compiled call
-        diffs = None
+        diffs = page_diffs = None
         coarse = 0
         page_ids = np.repeat(np.array([h.id for h in headers], np.int64), lengths)
         if self.with_diffs:
             base_ids, page_diffs = PageDiffer(self.ops_text).next_batch(ids, out, batch.text_start, batch.text_end,
                                                                         page_first)
-            shown = page_diffs.base != NOT_DIFFED
-            diff_counts = [Masked(page_diffs.counters[k].copy(), shown) for k in range(6)]
             coarse = int(page_diffs.counters[6].sum())
             if self.ops_text != "none":
-                diffs = _diff_rows(page_diffs, out, page_ids, ids, base_ids, shown)
-        else:
-            diff_counts = [Masked(np.zeros(n, np.int64), np.zeros(n, np.bool_))] * 6
-        size_column = Masked(sizes, known_size)
-        columns = {
+                diffs = diff_rows(page_diffs, out, page_ids, ids, base_ids, page_diffs.base != NOT_DIFFED)
+        rows = lengths.tolist()
+        page_columns = {
             "page_id": page_ids,
             "page_namespace": np.repeat(np.array([h.namespace for h in headers], np.int32), lengths),
-            "page_title": join([Same(h.title, k) for h, k in zip(headers, lengths.tolist())], _STRING),
-            "page_redirect_title": join([Same(h.redirect_title, k) for h, k in zip(headers, lengths.tolist())],
-                                        _STRING),
-            "revision_id": ids,
-            "revision_parent_id": Masked(np.ascontiguousarray(batch.parent_ids, np.int64), batch.parent_ids != 0),
-            "revision_dt": times,
-            "revision_minor_edit": np.ascontiguousarray(batch.minor, np.bool_),
-            "revision_comment": comment,
-            "revision_text_bytes": size_column,
-            "revision_text_sha1": main,
-            "revision_sha1": revision_sha1,
-            "revision_size": size_column,
-            "revision_slots": Same(("main",), n),
-            "revision_content_model": model,
-            "revision_content_format": format_,
-            "user_id": user_ids,
-            "user_text": user_column,
-            "user_is_anonymous": anonymous,
-            "user_is_temporary": temporary,
-            "user_is_bot_by_name": bot,
-            "user_is_visible": ~batch.user_deleted,
-            "comment_is_visible": ~batch.comment_deleted,
-            "content_is_visible": ~batch.text_deleted,
-            "revision_text_bytes_diff": Masked(sizes - previous_sizes, known_size & previous_known),
-            "revision_is_identity_revert": is_revert,
-            "revision_is_identity_reverted": is_reverted,
-            "revision_first_identity_reverting_revision_id": Masked(ids[at], is_reverted),
-            "revision_seconds_to_identity_revert": Masked((times[at] - times) // 1_000_000, is_reverted),
-            "page_revision_count": counts,
-            "page_seconds_since_previous_revision": since,
-            **dict(zip(("diff_lines_added", "diff_lines_removed", "diff_words_added", "diff_words_removed",
-                        "diff_chars_added", "diff_chars_removed"), diff_counts)),
+            "page_title": join([Same(h.title, k) for h, k in zip(headers, rows)], _STRING),
+            "page_redirect_title": join([Same(h.redirect_title, k) for h, k in zip(headers, rows)], _STRING),
         }
+        columns = {**batch_items(batch, page_columns, ids, times, sizes, strings, (anonymous, temporary, bot, user_ids),
+                                 counted, diff_count_items(page_diffs, n)), **reverts_columns}
         revisions = RevisionPieces(REVISIONS, [columns[name] for name in REVISIONS.names])
         # the pages rows and each page's contributions
         users = user_tuples(user_texts, anonymous, temporary, bot, user_ids)

@@ -57,30 +57,6 @@ class Same(NamedTuple):
         return self.rows
 
 
-def concat_items(items: list):
-    """One item of the rows of ``items`` (of one column, one kind), in order."""
-    if len(items) == 1:
-        return items[0]
-    first = items[0]
-    if isinstance(first, Same) and all(isinstance(i, Same) and i.value == first.value for i in items):
-        return Same(first.value, sum(i.rows for i in items))
-    if all(isinstance(i, np.ndarray) for i in items):
-        return np.concatenate(items)
-    if all(isinstance(i, (np.ndarray, Masked)) for i in items):
-        return Masked(np.concatenate([i.values if isinstance(i, Masked) else i for i in items]),
-                      np.concatenate([i.valid if isinstance(i, Masked) else np.ones(len(i), np.bool_)
-                                      for i in items]))
-    if all(isinstance(i, Strings) for i in items):
-        bases = np.cumsum([0] + [i.offsets[-1] - i.offsets[0] for i in items[:-1]])
-        offsets = np.concatenate([i.offsets[:-1] + (b - i.offsets[0]) for i, b in zip(items, bases)]
-                                 + [np.array([bases[-1] + items[-1].offsets[-1] - items[-1].offsets[0]], np.int64)])
-        valid = None
-        if any(i.valid is not None for i in items):
-            valid = np.concatenate([np.ones(len(i), np.bool_) if i.valid is None else i.valid for i in items])
-        return Strings(np.concatenate([i.joined[i.offsets[0]:i.offsets[-1]] for i in items]), offsets, valid)
-    raise TypeError(f"cannot join column items {[type(i).__name__ for i in items]}")
-
-
 def expand(item, type_: pa.DataType):
     """A ``Same`` item as the values of its rows (an array or ``Strings``), other items as they are."""
     if not isinstance(item, Same):
@@ -160,8 +136,7 @@ class RevisionPieces(NamedTuple):
 
     @staticmethod
     def batch(pieces: list["RevisionPieces"]) -> pa.RecordBatch:
-        """One Arrow batch of the pieces' rows, in order: each column joined by a few NumPy calls
-        (``join``), whatever the number of pieces."""
+        """One Arrow batch of the pieces' rows, in order: each column joined by ``join``."""
         schema = pieces[0].schema
         if len(pieces) == 1:
             return pieces[0].record_batch()
@@ -170,11 +145,20 @@ class RevisionPieces(NamedTuple):
 
 
 def join(items: list, type_: pa.DataType):
-    """The items of one column, one after another, as one item (``concat_items``, with fast paths
-    for a column whose items are all of one kind, as the pages of one reader give them)."""
+    """The items of one column (of ``type_``), one after another, as one item: a few NumPy calls
+    whatever their number. Items of other kinds (a page's constant beside arrays, arrays beside
+    ``Masked``) are made one kind first."""
+    if len(items) == 1:
+        return items[0]
     kind = type(items[0])
     if not all(type(item) is kind for item in items):
-        return concat_items([expand(item, type_) for item in items])
+        items = [expand(item, type_) for item in items]
+        if any(isinstance(item, Masked) for item in items):
+            items = [item if isinstance(item, Masked) else Masked(item, np.ones(len(item), np.bool_))
+                     for item in items]
+        if len({type(item) for item in items}) > 1:
+            raise TypeError(f"cannot join column items {[type(i).__name__ for i in items]}")
+        return join(items, type_)
     if kind is np.ndarray:
         return np.concatenate(items)
     if kind is Masked:
@@ -196,8 +180,8 @@ def join(items: list, type_: pa.DataType):
         first = items[0].value
         if all(item.value == first for item in items):
             return Same(first, sum(item.rows for item in items))
-        if pa.types.is_list(type_):
-            return concat_items(items)  # pragma: no cover - a page's slots are one value: every row's ("main",)
+        if pa.types.is_list(type_):  # a batch's slots are every row's ("main",)
+            raise TypeError("cannot join list items of different values")
         counts = [item.rows for item in items]
         if pa.types.is_string(type_):
             encoded = [None if item.value is None else item.value.encode("utf-8") for item in items]
@@ -213,4 +197,4 @@ def join(items: list, type_: pa.DataType):
             return Masked(np.repeat(np.array([0 if v is None else v for v in values], dtype), counts),
                           np.repeat([v is not None for v in values], counts))
         return np.repeat(np.array(values, dtype), counts)
-    return concat_items(items)
+    raise TypeError(f"cannot join column items of {kind.__name__}")

@@ -199,7 +199,7 @@ class RevisionBatch:
     @staticmethod
     def joined(batches: list["RevisionBatch"]) -> "RevisionBatch":
         """The revisions of ``batches`` (of one buffer ``out``) as one batch, in order."""
-        columns = {name: np.concatenate([getattr(b, name) for b in batches]) for name in RevisionBatch.__slots__[1:-2]}
+        columns = {name: np.concatenate([getattr(b, name) for b in batches]) for name in _BATCH_ARRAYS}
         spans = {name: (np.concatenate([b.spans[name][0] for b in batches]),
                         np.concatenate([b.spans[name][1] for b in batches])) for name in batches[0].spans}
         return RevisionBatch(out=batches[0].out, spans=spans,
@@ -218,6 +218,10 @@ class RevisionBatch:
         out = self.out
         return [None if s < 0 else out[s:e].tobytes().decode("utf-8") for s, e in zip(starts.tolist(), ends.tolist())]
 
+
+#: ``RevisionBatch``'s columns of one value per revision
+_BATCH_ARRAYS = ("ids", "parent_ids", "timestamps_us", "user_ids", "anonymous", "user_deleted", "minor",
+                 "comment_deleted", "text_deleted", "text_bytes", "text_start", "text_end")
 
 _DIGITS36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 

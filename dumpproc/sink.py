@@ -431,7 +431,7 @@ def merge_users(staging_files: list[str], folder: str, buckets: int,
     from .schema import USERS
 
     keys = ["user_is_anonymous", "user_id", "user_text"]
-    staged = USERS.append(pa.field("bucket", pa.int32(), nullable=False))  # as ``tables.USERS_STAGING``
+    staged = USERS.append(pa.field("bucket", pa.int32(), nullable=False))  # as ``users.USERS_STAGING``
     total = sum(pq.ParquetFile(path).metadata.num_rows for path in staging_files)
     passes = [list(range(buckets))] if total <= USERS_PER_PASS else [[b] for b in range(buckets)]
     written, rows = [], 0

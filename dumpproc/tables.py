@@ -4,8 +4,9 @@
 the revert detector and the diff, hands back the ``diffs`` and ``content``
 rows at once, and keeps the ``revisions`` rows (packed as Arrow batches) until
 the page ends, because whether a revision was reverted is known only later.
-``finish`` then gives the page's ``revisions`` batch, its ``pages`` row and its
-contributors' totals, which ``UserTotals`` adds up for the unit.
+``finish`` then gives the page's ``revisions`` rows, its ``pages`` row and its
+contributions, which ``users.UserTotals`` adds up for the unit. A page's batches take their
+columns from ``batch_columns``, and its diffs rows come as ``diffrows.DiffPieces``.
 
 IP addresses are handled here, where every row is made (``privacy``): a contributor
 whose name is an IP address is anonymous (and a registered one may be a temporary account or
@@ -20,22 +21,22 @@ a revision once packed.
 
 from __future__ import annotations
 
-import hashlib
-import zlib
 from array import array
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
 from .accounts import AccountKinds
-from .columnar import DIGEST, KEY_BYTES, OTHER, gather_columns, identity_reverts, sha1_columns
+from .batch_columns import (batch_items, batch_strings, contributors, counter_items, diff_count_items, revert_items,
+                            sha1s_as_given, user_tuples)
+from .columnar import DIGEST, KEY_BYTES, OTHER, identity_reverts
 from .diff import NOT_DIFFED, DiffResult, PageDiffer
+from .diffrows import DiffPieces, diff_rows
+from .pieces import Masked, RevisionPieces, Same, join, to_arrow
 from .privacy import IpPolicy, is_ip_name
-from .pieces import Masked, RevisionPieces, Same, Strings, concat_items, to_arrow
-from .records import PageHeader, Revision, RevisionBatch, digest_base36, is_base36_sha1, sha1_base36
-from .schema import DIFFS, OP, REVISIONS, USERS
+from .records import PageHeader, Revision, RevisionBatch, is_base36_sha1
+from .schema import REVISIONS
 from .stats import PageCounters, seconds_since_previous_in_time, sha1_key
 
 REVERT_COLUMNS = (
@@ -46,18 +47,7 @@ REVERT_COLUMNS = (
 )
 _BASE = pa.schema([f for f in REVISIONS if f.name not in REVERT_COLUMNS])
 _PACK_ROWS = 4_096
-#: names whose flags a unit keeps (``PageAssembler``'s ``names``), before it starts again
-_NAMES_KEPT = 8_192
 _UNSET = object()
-#: Buckets of the users table: the reduce holds one bucket's totals in memory at a time.
-USER_BUCKETS = 8
-USERS_STAGING = USERS.append(pa.field("bucket", pa.int32(), nullable=False))
-
-
-def user_bucket(user_text: str) -> int:
-    return zlib.crc32(user_text.encode("utf-8")) % USER_BUCKETS
-
-
 @dataclass
 class PageSummary:
     """What a finished page gives: its revisions, its pages row, its diff statistics."""
@@ -191,22 +181,12 @@ class PageAssembler:
         user_texts, anonymous, temporary, bot, user_ids = contributors(batch, self._names, self.accounts)
         keys, strings = batch_strings(batch)
         if keys is None:  # old exports' hexadecimal sha1s: Python, as given
-            main, revision_sha1, keys = self._sha1s_as_given(batch, n)
+            main, revision_sha1, keys, not_base36 = sha1s_as_given(batch)
+            self.sha1s_not_base36 += not_base36
             strings = (*strings[:4], main, revision_sha1)
-        comment, model, format_, user_column, main, revision_sha1 = strings
         # counters: in dump order, carried from the rows before
-        known_size = sizes >= 0
-        previous_sizes = np.empty(n, np.int64)
-        previous_known = np.empty(n, bool)
-        previous_sizes[1:], previous_known[1:] = sizes[:-1], known_size[:-1]
-        previous_sizes[0] = -1 if counters.previous_bytes is None else counters.previous_bytes
-        previous_known[0] = counters.previous_bytes is not None
-        previous_times = np.empty(n, np.int64)
-        previous_times[1:] = times[:-1]
-        previous_times[0] = 0 if counters.previous_us is None else counters.previous_us
-        since_valid = np.ones(n, bool)
-        since_valid[0] = counters.previous_us is not None
-        counts = np.arange(counters.count + 1, counters.count + n + 1, dtype=np.int64)
+        counted = counter_items(sizes, times, np.arange(counters.count + 1, counters.count + n + 1, dtype=np.int64),
+                                counters.previous_bytes, counters.previous_us)
         counters.count += n
         counters.previous_bytes = None if sizes[-1] < 0 else int(sizes[-1])
         counters.previous_us = int(times[-1])
@@ -220,31 +200,22 @@ class PageAssembler:
         self._add_users(user_tuples(user_texts, anonymous, temporary, bot, user_ids))
         self.last_text_bytes = max(int(sizes[-1]), 0)
         # diffs of the visible texts, each against the last visible one before it: one compiled call
-        diff_rows = None
+        diffs = page_diffs = None
         if self.with_diffs:
             base_ids, page_diffs = self.differ.next_batch(ids, out, batch.text_start, batch.text_end)
-            shown = page_diffs.base != NOT_DIFFED
-            diff_counts = [Masked(page_diffs.counters[k].copy(), shown) for k in range(6)]
             self.coarse_diffs += int(page_diffs.counters[6].sum())
             if self.differ.ops_text != "none":
-                diff_rows = _diff_rows(page_diffs, out, self.page.id, ids, base_ids, shown)
-        else:
-            diff_counts = [Masked(np.zeros(n, np.int64), np.zeros(n, np.bool_))] * 6
+                diffs = diff_rows(page_diffs, out, self.page.id, ids, base_ids, page_diffs.base != NOT_DIFFED)
         page = self.page
-        size_column = Masked(sizes, known_size)
-        self._chunks.append([
-            Same(page.id, n), Same(page.namespace, n), Same(page.title, n), Same(page.redirect_title, n), ids,
-            Masked(np.ascontiguousarray(batch.parent_ids, np.int64), batch.parent_ids != 0), times,
-            np.ascontiguousarray(batch.minor, np.bool_), comment, size_column,
-            main, revision_sha1, size_column, Same(("main",), n), model, format_, user_ids, user_column, anonymous,
-            temporary, bot, ~batch.user_deleted, ~batch.comment_deleted, ~batch.text_deleted,
-            Masked(sizes - previous_sizes, known_size & previous_known), counts,
-            Masked((times - previous_times) // 1_000_000, since_valid), *diff_counts,
-        ])
+        items = batch_items(batch, {"page_id": Same(page.id, n), "page_namespace": Same(page.namespace, n),
+                                    "page_title": Same(page.title, n), "page_redirect_title": Same(page.redirect_title, n)},
+                            ids, times, sizes, strings, (anonymous, temporary, bot, user_ids), counted,
+                            diff_count_items(page_diffs, n))
+        self._chunks.append([items[name] for name in _BASE.names])
         self._held += n
         if self._held >= _PACK_ROWS:
             self._pack_pieces()
-        return diff_rows
+        return diffs
 
     def _add_users(self, users: list) -> None:
         numbers, table = self._user_numbers, self._users
@@ -268,31 +239,9 @@ class PageAssembler:
         while start and isinstance(chunks[start - 1], list) and isinstance(chunks[start - 1][0], Same):
             start -= 1
         if start < len(chunks):
-            items = [concat_items([chunk[i] for chunk in chunks[start:]]) for i in range(len(_BASE))]
+            items = [join([chunk[i] for chunk in chunks[start:]], f.type) for i, f in enumerate(_BASE)]
             chunks[start:] = [RevisionPieces(_BASE, items).record_batch()]
         self._held = 0
-
-    def _sha1s_as_given(self, batch: RevisionBatch, n: int):
-        sha1s = batch.strings("sha1")
-        text_sha1s = batch.strings("text_sha1")
-        main_sha1s = []
-        keys = []  # what reverts compare, of the revision's sha1 (its <sha1>, else the main slot's)
-        for i in range(n):
-            sha1 = sha1s[i]
-            text_sha1 = text_sha1s[i]
-            main = text_sha1 or sha1
-            if main is None:
-                text = batch.text(i)
-                main = None if text is None else sha1_base36(text)  # computed: base 36 by making
-                keys.append(sha1_key(main, True))
-            else:
-                base36 = sha1 is None or is_base36_sha1(sha1)
-                if not base36 or (text_sha1 is not None and text_sha1 != sha1 and not is_base36_sha1(text_sha1)):
-                    self.sha1s_not_base36 += 1
-                keys.append(sha1_key(main, None) if sha1 is None else sha1_key(sha1, base36))
-            main_sha1s.append(main)
-        revision_sha1s = [s if s is not None else m for s, m in zip(sha1s, main_sha1s)]
-        return Strings.of(main_sha1s), Strings.of(revision_sha1s), keys
 
     @property
     def text(self) -> bytes | None:
@@ -354,23 +303,16 @@ class PageAssembler:
         ids = np.concatenate([np.asarray(i, np.int64) for i in self._ids])
         times = np.concatenate([np.asarray(t, np.int64) for t in self._times])
         is_revert, reverter = identity_reverts(self._all_keys(), self.radius)
-        is_reverted = reverter >= 0
-        at = np.where(is_reverted, reverter, 0)
-        extra = {
-            "revision_is_identity_revert": is_revert,
-            "revision_is_identity_reverted": is_reverted,
-            "revision_first_identity_reverting_revision_id": Masked(ids[at], is_reverted),
-            "revision_seconds_to_identity_revert": Masked((times[at] - times) // 1_000_000, is_reverted),
-        }
+        extra = revert_items(ids, times, is_revert, reverter)
+        is_reverted = extra["revision_is_identity_reverted"]
         later = (times[1:] > times[:-1]) | ((times[1:] == times[:-1]) & (ids[1:] > ids[:-1]))
         if not later.all():  # not in time order: the seconds since the revision saved just before
             since = seconds_since_previous_in_time(ids.tolist(), times.tolist())
             extra["page_seconds_since_previous_revision"] = Masked(
                 np.array([0 if s is None else s for s in since], np.int64), np.array([s is not None for s in since]))
         chunks = self._chunks
-        if all(isinstance(chunk[0], Same) for chunk in chunks if isinstance(chunk, list)) and \
-                not any(isinstance(chunk, pa.RecordBatch) for chunk in chunks):
-            base = [concat_items([chunk[i] for chunk in chunks]) for i in range(len(_BASE))]
+        if all(isinstance(chunk, list) and isinstance(chunk[0], Same) for chunk in chunks):  # batches only
+            base = [join([chunk[i] for chunk in chunks], f.type) for i, f in enumerate(_BASE)]
             by_name = dict(zip(_BASE.names, base))
             revisions = RevisionPieces(REVISIONS, [extra[name] if name in extra else by_name[name]
                                                    for name in REVISIONS.names])
@@ -402,75 +344,6 @@ class PageAssembler:
         return PageSummary(revisions, page_row, self.coarse_diffs, contributions, self.sha1s_not_base36)
 
 
-def contributors(batch: RevisionBatch, names: dict, accounts: AccountKinds):
-    """A batch's contributors: (user texts as str, anonymous, temporary, bot by name, user ids as
-    ``Masked``). A registered contributor named by an address is an IP; each name's flags are
-    worked out once (``names``, kept across pages, started again past ``_NAMES_KEPT``)."""
-    n = len(batch)
-    user_texts = batch.strings("user_text")
-    if len(names) > _NAMES_KEPT:
-        names.clear()
-    flags = []
-    for name in user_texts:
-        known = names.get(name)
-        if known is None:
-            known = names[name] = (False, False, False) if name is None else (
-                is_ip_name(name), *accounts.flags(name, False))
-        flags.append(known)
-    named = np.array(flags, np.bool_).reshape(n, 3)
-    anonymous = np.ascontiguousarray(batch.anonymous, np.bool_)
-    anonymous = anonymous | (~anonymous & named[:, 0])
-    temporary = ~anonymous & named[:, 1]
-    bot = ~anonymous & named[:, 2]
-    user_ids = Masked(np.ascontiguousarray(batch.user_ids, np.int64), ~anonymous & (batch.user_ids != 0))
-    return user_texts, anonymous, temporary, bot, user_ids
-
-
-def user_tuples(user_texts: list, anonymous, temporary, bot, user_ids: Masked) -> list:
-    """Each revision's contributor as ``PageSummary.contributions`` has it (None: nobody to count)."""
-    return [None if text is None else (a, u if v else None, text, t, b) for a, u, v, text, t, b in zip(
-        anonymous.tolist(), user_ids.values.tolist(), user_ids.valid.tolist(), user_texts, temporary.tolist(),
-        bot.tolist())]
-
-
-def batch_strings(batch: RevisionBatch):
-    """A batch's revert keys (rows of ``columnar.KEY_BYTES``) and string columns (comment, model,
-    format, user text, the main and the revision sha1s) as ``Strings``, copied out of the reader's
-    buffer by two compiled calls. Keys None, and the sha1 columns left out, where a sha1 is not one
-    MediaWiki writes (old exports' hexadecimal ones): the caller takes the Python rules for them."""
-    n = len(batch)
-    out, spans = batch.out, batch.spans
-    sha1_spans = np.empty((9, n), np.int64)
-    sha1_spans[0], sha1_spans[1] = spans["sha1"]
-    sha1_spans[2], sha1_spans[3] = spans["text_sha1"]
-    sha1_spans[4] = batch.text_start
-    keys = np.zeros((n, KEY_BYTES), np.uint8)
-    missing = sha1_columns(out, sha1_spans, keys)
-    names = ("comment", "model", "format", "user_text")
-    starts = np.empty((6 if missing == 0 else 4, n), np.int64)
-    ends = np.empty_like(starts)
-    for row, name in enumerate(names):
-        starts[row], ends[row] = spans[name]
-    if missing == 0:
-        starts[4], ends[4] = sha1_spans[5], sha1_spans[6]
-        starts[5], ends[5] = sha1_spans[7], sha1_spans[8]
-    joined, offsets, valid = gather_columns(out, starts, ends)
-    columns = [Strings(joined, offsets[row], valid[row]) for row in range(len(starts))]
-    if missing < 0:
-        return None, columns
-    if missing > 0:  # computed from the text where the dump gives none (old exports): base 36 by making
-        main_list = batch.strings("text_sha1")
-        sha1s = batch.strings("sha1")
-        for i in np.flatnonzero((keys[:, 0] == 0) & (batch.text_start >= 0)).tolist():
-            digest = hashlib.sha1(batch.text(i)).digest()
-            main_list[i] = digest_base36(digest)
-            keys[i, 0] = DIGEST
-            keys[i, 1:] = np.frombuffer(digest, np.uint8)
-        main_list = [m if m is not None else s for m, s in zip(main_list, sha1s)]
-        columns += [Strings.of(main_list), Strings.of([s if s is not None else m for s, m in zip(sha1s, main_list)])]
-    return keys, columns
-
-
 def _rows(item, start: int, end: int):
     """Rows start..end-1 of a column item (an array or ``Masked``)."""
     if isinstance(item, Masked):
@@ -493,160 +366,3 @@ def _chunk_batch(chunk) -> pa.RecordBatch:
     return RevisionPieces(_BASE, chunk).record_batch()
 
 
-class DiffPieces(NamedTuple):
-    """The ``diffs`` rows of one batch of a page as NumPy columns, made Arrow with others
-    (``PartWriter.append_pieces``): ``list_offsets`` index the ops, ``text_offsets`` the texts."""
-
-    page_id: int | np.ndarray  # the page's, or each row's (rows of several pages)
-    revision_ids: np.ndarray
-    base_ids: np.ndarray
-    list_offsets: np.ndarray
-    ops: np.ndarray  # a_start, a_end, b_start, b_end: a row each
-    joined: np.ndarray
-    text_offsets: np.ndarray
-
-    @property
-    def rows(self) -> int:
-        return len(self.revision_ids)
-
-    @property
-    def nbytes(self) -> int:
-        return len(self.joined) + 8 * self.ops.size
-
-    @staticmethod
-    def batch(pieces: list["DiffPieces"]) -> pa.RecordBatch:
-        """One Arrow batch of the ``diffs`` schema from pieces, in order."""
-        if len(pieces) == 1:
-            (one,) = pieces
-            ids, bases, ops, joined = one.revision_ids, one.base_ids, one.ops, one.joined
-            page_ids = _page_ids(one)
-            list_offsets, text_offsets = one.list_offsets, one.text_offsets
-        else:
-            ids = np.concatenate([p.revision_ids for p in pieces])
-            bases = np.concatenate([p.base_ids for p in pieces])
-            page_ids = np.concatenate([_page_ids(p) for p in pieces])
-            ops = np.concatenate([p.ops for p in pieces], axis=1)
-            joined = np.concatenate([p.joined for p in pieces])
-            op_base = np.cumsum([0] + [p.list_offsets[-1] for p in pieces[:-1]])
-            text_base = np.cumsum([0] + [len(p.joined) for p in pieces[:-1]])
-            list_offsets = np.concatenate([p.list_offsets[:-1] + at for p, at in zip(pieces, op_base)]
-                                          + [np.array([op_base[-1] + pieces[-1].list_offsets[-1]])])
-            text_offsets = np.concatenate([p.text_offsets[:-1] + at for p, at in zip(pieces, text_base)]
-                                          + [np.array([text_base[-1] + pieces[-1].text_offsets[-1]])])
-        if text_offsets[-1] >= 2**31 or list_offsets[-1] >= 2**31:
-            raise ValueError(f"diffs of {text_offsets[-1]:,} bytes of text in one batch: more than a Parquet string")
-        texts = pa.StringArray.from_buffers(len(text_offsets) - 1, pa.py_buffer(text_offsets.astype(np.int32)),
-                                            pa.py_buffer(joined))
-        children = [pa.array(row) for row in ops.astype(np.int32)] + [texts]
-        structs = pa.StructArray.from_arrays(children, fields=[OP.field(i) for i in range(OP.num_fields)])
-        lists = pa.ListArray.from_arrays(pa.array(list_offsets.astype(np.int32)), structs, type=DIFFS.field("ops").type)
-        return pa.RecordBatch.from_arrays([pa.array(page_ids), pa.array(ids), pa.array(bases, mask=bases < 0), lists],
-                                          schema=DIFFS)
-
-
-#: op texts of a revision this long, one run of its buffer, are written from the buffer (``_diff_rows``):
-#: as long as ``sink`` writes a piece at once (``PAGE_HOLD_FACTOR * ROW_GROUP_BYTES``), so that the
-#: buffer is not kept for the rest of its page
-VIEW_BYTES = 32 << 20
-
-
-def _page_ids(piece: DiffPieces) -> np.ndarray:
-    if isinstance(piece.page_id, np.ndarray):
-        return piece.page_id
-    return np.full(len(piece.revision_ids), piece.page_id, np.int64)
-
-
-def _diff_rows(page_diffs, out, page_id: int | np.ndarray, ids: np.ndarray, base_ids: np.ndarray, shown: np.ndarray
-               ) -> list[DiffPieces]:
-    """The ``diffs`` rows of a batch's visible revisions from ``diff_page``'s arrays, the op texts
-    gathered by one compiled copy: no Python object per op or per text (which for a huge text
-    also spares the copies of a Python conversion). A revision whose op texts are one run of the
-    buffer of ``VIEW_BYTES`` or more (a huge text against the empty one, say) is a piece of its
-    own that holds the buffer's bytes, not a copy (the writer makes it a row group at once)."""
-    kept = np.flatnonzero(shown)
-    op_offsets = page_diffs.op_offsets
-    if (np.diff(op_offsets)[~shown] != 0).any():
-        raise AssertionError("a revision that was not diffed has ops")
-    if isinstance(page_id, np.ndarray):
-        page_id = page_id[kept]
-    lo, hi = op_offsets[kept], op_offsets[kept + 1]
-    starts, ends = page_diffs.text_start, page_diffs.text_end
-    viewed = []
-    if len(starts) and int((ends - starts).sum()) >= VIEW_BYTES:
-        for row in np.flatnonzero(hi > lo).tolist():
-            a, b = int(lo[row]), int(hi[row])
-            if ends[b - 1] - starts[a] >= VIEW_BYTES and (starts[a + 1:b] == ends[a:b - 1]).all():
-                viewed.append(row)
-    pieces, row = [], 0
-    for cut in viewed + [len(kept)]:
-        if cut > row:  # the rows before a viewed one, their texts gathered
-            pieces.append(_rows_piece(page_diffs, out, page_id, ids, base_ids, kept, row, cut, None))
-        if cut < len(kept):
-            pieces.append(_rows_piece(page_diffs, out, page_id, ids, base_ids, kept, cut, cut + 1, out))
-        row = cut + 1
-    return pieces or [_rows_piece(page_diffs, out, page_id, ids, base_ids, kept, 0, 0, None)]
-
-
-def _rows_piece(page_diffs, out, page_id, ids, base_ids, kept, first: int, last: int, view) -> DiffPieces:
-    """``DiffPieces`` of kept rows first..last-1; ``view``: their texts are a run of it, not copied."""
-    rows = kept[first:last]
-    op_offsets = page_diffs.op_offsets
-    a = int(op_offsets[rows[0]]) if len(rows) else 0
-    b = int(op_offsets[rows[-1] + 1]) if len(rows) else 0
-    starts, ends = page_diffs.text_start[a:b], page_diffs.text_end[a:b]
-    if view is not None:
-        joined = view[starts[0]:ends[-1]]
-        text_offsets = np.append(0, np.cumsum(ends - starts))
-    else:
-        joined, text_offsets = page_diffs.joined_texts(out, a, b)
-    list_offsets = np.append(op_offsets[rows], b) - a
-    piece_page = page_id[first:last] if isinstance(page_id, np.ndarray) else page_id
-    return DiffPieces(piece_page, ids[rows], base_ids[rows], list_offsets, page_diffs.ops[1:5, a:b], joined,
-                      text_offsets)
-
-
-class UserTotals:
-    """Each contributor's totals over the pages of one unit (or part of one)."""
-
-    def __init__(self) -> None:
-        # (anonymous, user id, user text) ->
-        # [revisions, first us, last us, pages, reverts made, reverted, temporary, bot by name]
-        self.totals: dict[tuple, list] = {}
-
-    def __len__(self) -> int:
-        return len(self.totals)
-
-    def add_page(self, contributions) -> None:
-        seen = set()
-        totals = self.totals
-        for user, moment, is_revert, reverted in contributions:
-            if user is None:
-                continue  # deleted, or an IP dropped: nobody to count
-            key = user[:3]
-            entry = totals.get(key)
-            if entry is None:
-                totals[key] = entry = [0, moment, moment, 0, 0, 0, False, False]
-            entry[0] += 1
-            if moment < entry[1]:
-                entry[1] = moment
-            if moment > entry[2]:
-                entry[2] = moment
-            if key not in seen:
-                seen.add(key)
-                entry[3] += 1
-            entry[4] += is_revert
-            entry[5] += reverted
-            # the flags come from the dump's name; two names that --ips makes one are one contributor,
-            # flagged when either name is (the users reduce adds up units the same way)
-            entry[6] = entry[6] or user[3]
-            entry[7] = entry[7] or user[4]
-
-    def rows(self):
-        """Rows of ``USERS_STAGING``: the users columns and the bucket."""
-        for (anonymous, user_id, user_text), (count, first, last, pages, made, reverted, temporary, bot) \
-                in self.totals.items():
-            yield (user_id, user_text, anonymous, temporary, bot, count, first, last, pages, made, reverted,
-                   user_bucket(user_text))
-
-    def clear(self) -> None:
-        self.totals.clear()

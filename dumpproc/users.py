@@ -1,5 +1,7 @@
 """The ``users`` table: each unit's contributor totals, and the reduce that adds them up.
 
+``UserTotals`` adds up a unit's contributors page by page (``tables.PageSummary.contributions``).
+
 A unit writes its contributors' totals to ``OUT/_staging/users/...`` (one row per
 contributor, with a bucket). The reduce adds up, per wiki and snapshot, the totals
 of every unit the manifest lists: this run's, those an earlier run committed and
@@ -12,6 +14,7 @@ column they are made of.
 from __future__ import annotations
 
 import os
+import zlib
 from typing import Callable, Iterable
 
 import pyarrow as pa
@@ -19,8 +22,64 @@ import pyarrow.parquet as pq
 
 from . import ownership
 from .accounts import FLAGS, with_flags
+from .schema import USERS
 from .sink import PartWriter, merge_users, partition_dir
-from .tables import USER_BUCKETS, USERS_STAGING, user_bucket
+
+#: Buckets of the users table: the reduce holds one bucket's totals in memory at a time.
+USER_BUCKETS = 8
+USERS_STAGING = USERS.append(pa.field("bucket", pa.int32(), nullable=False))
+
+
+def user_bucket(user_text: str) -> int:
+    return zlib.crc32(user_text.encode("utf-8")) % USER_BUCKETS
+
+
+class UserTotals:
+    """Each contributor's totals over the pages of one unit (or part of one)."""
+
+    def __init__(self) -> None:
+        # (anonymous, user id, user text) ->
+        # [revisions, first us, last us, pages, reverts made, reverted, temporary, bot by name]
+        self.totals: dict[tuple, list] = {}
+
+    def __len__(self) -> int:
+        return len(self.totals)
+
+    def add_page(self, contributions) -> None:
+        seen = set()
+        totals = self.totals
+        for user, moment, is_revert, reverted in contributions:
+            if user is None:
+                continue  # deleted, or an IP dropped: nobody to count
+            key = user[:3]
+            entry = totals.get(key)
+            if entry is None:
+                totals[key] = entry = [0, moment, moment, 0, 0, 0, False, False]
+            entry[0] += 1
+            if moment < entry[1]:
+                entry[1] = moment
+            if moment > entry[2]:
+                entry[2] = moment
+            if key not in seen:
+                seen.add(key)
+                entry[3] += 1
+            entry[4] += is_revert
+            entry[5] += reverted
+            # the flags come from the dump's name; two names that --ips makes one are one contributor,
+            # flagged when either name is (the users reduce adds up units the same way)
+            entry[6] = entry[6] or user[3]
+            entry[7] = entry[7] or user[4]
+
+    def rows(self):
+        """Rows of ``USERS_STAGING``: the users columns and the bucket."""
+        for (anonymous, user_id, user_text), (count, first, last, pages, made, reverted, temporary, bot) \
+                in self.totals.items():
+            yield (user_id, user_text, anonymous, temporary, bot, count, first, last, pages, made, reverted,
+                   user_bucket(user_text))
+
+    def clear(self) -> None:
+        self.totals.clear()
+
 
 _KEYS = ["user_is_anonymous", "user_id", "user_text"]
 

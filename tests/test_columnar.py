@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from dumpproc import columnar
-from dumpproc.pieces import Masked, RevisionPieces, Same, Strings, concat_items
+from dumpproc.pieces import Masked, RevisionPieces, Same, Strings, join
 from dumpproc.records import is_base36_sha1, sha1_base36
 from dumpproc.stats import sha1_key
 
@@ -138,11 +138,11 @@ def test_pieces_join_into_the_arrays_pyarrow_makes_of_the_values():
     def piece(page, title, ids, parents, comments):
         n = len(ids)
         out, starts, ends = _spans(comments)
-        joined, offsets, valid = columnar.gather_strings(out, starts, ends)
+        joined, offsets, valid = columnar.gather_columns(out, starts.reshape(1, -1), ends.reshape(1, -1))
         return RevisionPieces(schema, [Same(page, n), Same(title, n), np.array(ids, np.int64),
                                        Masked(np.array([p or 0 for p in parents], np.int64),
                                               np.array([p is not None for p in parents])),
-                                       Strings(joined, offsets, valid), Same(("main",), n),
+                                       Strings(joined, offsets[0], valid[0]), Same(("main",), n),
                                        np.array(ids, np.int64) * 1_000_000])
 
     pieces = [piece(1, "A", [1, 2], [None, 1], ["x", None]), piece(2, None, [3], [2], [""]),
@@ -156,6 +156,6 @@ def test_pieces_join_into_the_arrays_pyarrow_makes_of_the_values():
                         schema=schema)
     assert pa.Table.from_batches([RevisionPieces.batch(pieces)]).equals(expected)
     # one page's chunks joined first (as a page's batches are), then with the others
-    joined = RevisionPieces(schema, [concat_items([a, b]) for a, b in zip(pieces[1].items, pieces[2].items)])
+    joined = RevisionPieces(schema, [join([a, b], f.type) for a, b, f in zip(pieces[1].items, pieces[2].items, schema)])
     assert pa.Table.from_batches([RevisionPieces.batch([pieces[0], joined])]).equals(expected)
     assert pa.Table.from_batches([pieces[0].record_batch()]).equals(expected.slice(0, 2))

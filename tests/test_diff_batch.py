@@ -288,10 +288,10 @@ def test_the_op_texts_are_gathered_in_one_buffer_as_python_slices_give_them():
 
 
 def test_a_long_run_of_op_text_is_a_piece_of_its_own_that_holds_the_buffer(monkeypatch):
-    """``tables._diff_rows``: a revision whose op texts are one run of the buffer, that long, is its
+    """``diffrows.diff_rows``: a revision whose op texts are one run of the buffer, that long, is its
     own piece viewing the buffer (no copy); the rows are those of one piece gathered."""
-    from dumpproc import tables
-    from dumpproc.tables import DiffPieces, _diff_rows
+    from dumpproc import diffrows
+    from dumpproc.diffrows import DiffPieces, diff_rows
 
     texts = [b"a\nb\n", b"x\n" * 40, b"a\nb\nc\n", b"", b"y\n" * 30, b"y\n" * 30 + b"z\n"]
     out = np.frombuffer(b"".join(texts), np.uint8)
@@ -304,10 +304,10 @@ def test_a_long_run_of_op_text_is_a_piece_of_its_own_that_holds_the_buffer(monke
     diffs = diff_page(out, starts, ends, page_first=page_first)
     base_ids = np.where(diffs.base >= 0, ids.take(diffs.base, mode="clip"), -1)
     shown = diffs.base != NOT_DIFFED
-    whole = _diff_rows(diffs, out, pages, ids, base_ids, shown)
+    whole = diff_rows(diffs, out, pages, ids, base_ids, shown)
     assert len(whole) == 1 and not np.shares_memory(whole[0].joined, out)
-    monkeypatch.setattr(tables, "VIEW_BYTES", 50)  # the rule, at a small scale
-    split = _diff_rows(diffs, out, pages, ids, base_ids, shown)
+    monkeypatch.setattr(diffrows, "VIEW_BYTES", 50)  # the rule, at a small scale
+    split = diff_rows(diffs, out, pages, ids, base_ids, shown)
     assert [p.revision_ids.tolist() for p in split] == [[10], [11], [12], [14], [15]]
     viewed = [p for p in split if np.shares_memory(p.joined, out)]
     assert [p.revision_ids.tolist() for p in viewed] == [[11], [14]]  # 80 and 60 bytes, each one run

@@ -162,7 +162,7 @@ def _pieces(page: int, ids: list[int], texts: list[bytes]):
     """A diffs piece: one op per revision, whose text is given."""
     import numpy as np
 
-    from dumpproc.tables import DiffPieces
+    from dumpproc.diffrows import DiffPieces
 
     joined = np.frombuffer(b"".join(texts), np.uint8)
     text_offsets = np.cumsum([0] + [len(t) for t in texts])

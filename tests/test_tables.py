@@ -255,7 +255,8 @@ def _account_page(ips: IpPolicy | None = None, pattern: str | None = None):
     from dumpproc.accounts import AccountKinds
     from dumpproc.records import PageHeader
     from dumpproc.schema import REVISIONS
-    from dumpproc.tables import PageAssembler, UserTotals
+    from dumpproc.tables import PageAssembler
+    from dumpproc.users import UserTotals
 
     kinds = AccountKinds(pattern) if pattern is not None else None
     assembler = PageAssembler(PageHeader(1, 0, "Page", None, None), ips=ips, accounts=kinds)
@@ -304,7 +305,7 @@ def test_flags_are_decided_on_the_dumps_name_before_ips_replaces_an_address_in_i
 
 def test_users_totals_flag_a_contributor_when_any_of_its_names_is():
     """Two names that --ips makes one are one contributor; it is flagged when either name is."""
-    from dumpproc.tables import UserTotals
+    from dumpproc.users import UserTotals
 
     totals = UserTotals()
     totals.add_page([((False, 0, "Ro<ip>", False, False), 1, False, False),

@@ -24,8 +24,9 @@ from ..schema import TABLES
 from ..sink import PartWriter, partition_dir
 from ..sources import open_dump
 from ..sources.layout import verify_checksum
-from ..tables import USERS_STAGING, PageAssembler, UserTotals
+from ..tables import PageAssembler
 from ..units import Unit, snapshot_of, wiki_db
+from ..users import USERS_STAGING, UserTotals
 from .options import STAGING, Options
 from .reading import UnitInput
 
@@ -89,8 +90,8 @@ class _UnitTables:
         #: the page a fault cut short, its revisions read whole kept (at most one: the fault ends the unit)
         self.partial_pages: list[dict] = []
         #: whole pages of one block, each read as one batch, made rows together (``_group_page``)
-        self.group = PageGroup(options.revert_radius, self.with_diffs, "bytes" if self.diffs is not None else "none",
-                               self.accounts, self.names)
+        self.ops_text = "bytes" if self.diffs is not None else "none"  # the diffs' op texts, when written
+        self.group = PageGroup(options.revert_radius, self.with_diffs, self.ops_text, self.accounts, self.names)
 
     def add_page(self, page, tick=None) -> int:
         """Read one page to its end; returns its revisions.
@@ -120,8 +121,7 @@ class _UnitTables:
             revisions = _replay(head, fault, revisions)
         else:
             revisions = iter(page)
-        assembler = PageAssembler(page.header, self.options.revert_radius, self.options.ips, self.with_diffs,
-                                  "bytes" if self.diffs is not None else "none", self.accounts, self.names)
+        assembler = self._assembler(page.header)
         diffs, content = self.diffs, self.content
         count = 0
         while True:
@@ -163,6 +163,10 @@ class _UnitTables:
         self._page_done(assembler, count)
         return count
 
+    def _assembler(self, header) -> PageAssembler:
+        return PageAssembler(header, self.options.revert_radius, self.options.ips, self.with_diffs, self.ops_text,
+                             self.accounts, self.names)
+
     def _group_page(self, header, batch: RevisionBatch, tick) -> int:
         """A whole page read as one batch: held with the pages before it of the same block, made
         rows with them (``grouped.PageGroup``) when the group is full or another page comes."""
@@ -184,8 +188,7 @@ class _UnitTables:
         rows = group.rows()
         if rows is None:  # a sha1 needs the Python rules: page by page
             for header, batch in group.take():
-                assembler = PageAssembler(header, self.options.revert_radius, self.options.ips, self.with_diffs,
-                                          group.ops_text, self.accounts, self.names)
+                assembler = self._assembler(header)
                 diffed = assembler.add_batch(batch)
                 if self.diffs is not None:
                     for piece in diffed:
