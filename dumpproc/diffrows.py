@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import pyarrow as pa
 
+from .pieces import numbers
 from .schema import DIFFS, OP
 
 
@@ -60,11 +61,13 @@ class DiffPieces(NamedTuple):
             raise ValueError(f"diffs of {text_offsets[-1]:,} bytes of text in one batch: more than a Parquet string")
         texts = pa.StringArray.from_buffers(len(text_offsets) - 1, pa.py_buffer(text_offsets.astype(np.int32)),
                                             pa.py_buffer(joined))
-        children = [pa.array(row) for row in ops.astype(np.int32)] + [texts]
+        children = [numbers(row, OP.field(i).type) for i, row in enumerate(ops.astype(np.int32))] + [texts]
         structs = pa.StructArray.from_arrays(children, fields=[OP.field(i) for i in range(OP.num_fields)])
-        lists = pa.ListArray.from_arrays(pa.array(list_offsets.astype(np.int32)), structs, type=DIFFS.field("ops").type)
-        return pa.RecordBatch.from_arrays([pa.array(page_ids), pa.array(ids), pa.array(bases, mask=bases < 0), lists],
-                                          schema=DIFFS)
+        lists = pa.ListArray.from_arrays(numbers(list_offsets.astype(np.int32), pa.int32()), structs,
+                                         type=DIFFS.field("ops").type)
+        columns = [numbers(page_ids, DIFFS.field(0).type), numbers(ids, DIFFS.field(1).type),
+                   numbers(bases, DIFFS.field(2).type, bases >= 0), lists]
+        return pa.RecordBatch.from_arrays(columns, schema=DIFFS)
 
 
 #: op texts of a revision this long, one run of its buffer, are written from the buffer (``diff_rows``):

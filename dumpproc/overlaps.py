@@ -84,7 +84,8 @@ def _id_range(path: str) -> tuple[int, int] | None:
 
 
 def _ids(path: str) -> np.ndarray:
-    return pq.read_table(path, columns=["revision_id"]).column(0).to_numpy()
+    # ParquetFile, not read_table: that imports the dataset layer, a tenth of a second of a small run
+    return pq.ParquetFile(path).read(columns=["revision_id"]).column(0).to_numpy()
 
 
 def find_duplicates(out: str, entries: list[dict], examples: int = 10) -> dict:

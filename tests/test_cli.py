@@ -6,7 +6,7 @@ import json
 
 import pyarrow.parquet as pq
 
-from conftest import SAMPLE, run_cli, shared_dump
+from conftest import ROOT, SAMPLE, run_cli, shared_dump
 from dumpproc.schema import REVISIONS
 
 
@@ -313,6 +313,28 @@ def test_importing_the_command_loads_neither_numba_nor_pyarrow():
     loaded = subprocess.run([sys.executable, "-c", "import sys, dumpproc.cli; print('numba' in sys.modules, "
                              "'pyarrow' in sys.modules)"], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "False False"
+
+
+def test_a_small_run_imports_none_of_the_slow_modules_it_does_without(tmp_path):
+    """A small run's start-up (issue 16): pyarrow.compute and the dataset layer (a tenth of a second
+    each to import), numpy.ma (which ``pa.array`` of an ndarray imports) and ``regex`` (the kernels'
+    class table is read from the cache after the first run) are not loaded, and the tables are
+    the same as when they are (``--parser lxml`` takes the record path)."""
+    import subprocess
+    import sys
+
+    slow = ["pyarrow.compute", "pyarrow.dataset", "numpy.ma", "regex", "numba"]
+    probe = f"print([m for m in {slow!r} if m in sys.modules])"
+    for out in ("first", "second"):  # the first may build the class table; the second must read it
+        args = ["process", str(SAMPLE), "-o", str(tmp_path / out), "-j", "1", "--parser", "fast"]
+        done = subprocess.run([sys.executable, "-c", f"import sys; from dumpproc import cli; cli.main({args!r}); {probe}"],
+                              cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+    assert run_cli("process", SAMPLE, "-o", tmp_path / "lxml", "-j", "1", "--parser", "lxml").returncode == 0
+    for table in ("revisions", "diffs", "pages", "users"):
+        assert (pq.read_table(tmp_path / "second" / table).to_pylist()
+                == pq.read_table(tmp_path / "lxml" / table).to_pylist()), table
 
 
 def test_one_unit_runs_in_this_process_with_no_pool_and_no_log_forwarding(tmp_path, monkeypatch):

@@ -159,3 +159,24 @@ def test_pieces_join_into_the_arrays_pyarrow_makes_of_the_values():
     joined = RevisionPieces(schema, [join([a, b], f.type) for a, b, f in zip(pieces[1].items, pieces[2].items, schema)])
     assert pa.Table.from_batches([RevisionPieces.batch([pieces[0], joined])]).equals(expected)
     assert pa.Table.from_batches([pieces[0].record_batch()]).equals(expected.slice(0, 2))
+
+
+@pytest.mark.parametrize("type_, dtype", [(pa.int64(), np.int64), (pa.int32(), np.int32), (pa.bool_(), np.bool_),
+                                          (pa.timestamp("us", tz="UTC"), np.int64), (pa.float64(), np.float64),
+                                          (pa.int64(), np.int32), (pa.int32(), np.int64)])  # the last two: converted
+@given(data=st.data())
+@settings(max_examples=30, deadline=None)
+def test_numbers_from_buffers_are_pa_array(type_, dtype, data):
+    """``pieces.numbers`` builds Arrow from a NumPy column's buffers (no ``numpy.ma`` import): the same
+    array as ``pa.array`` with a mask, views and strided columns included."""
+    from dumpproc.pieces import numbers
+
+    values = np.array(data.draw(st.lists(st.integers(-1000, 1000), max_size=70)), np.int64).astype(dtype)
+    valid = np.array(data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))), np.bool_)
+    step = data.draw(st.sampled_from([1, 2]))
+    values, valid = values[::step], valid[::step]  # strided: not contiguous
+    for mask in (None, valid):
+        made = numbers(values, type_, mask)
+        made.validate(full=True)
+        assert made.type == type_
+        assert made.equals(pa.array(values, type_, mask=None if mask is None else ~mask))

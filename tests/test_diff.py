@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import regex
 from hypothesis import given, settings, strategies as st
@@ -231,3 +233,28 @@ def test_anarchism_history():
                 previous, previous_words = text, words
                 pairs += 1
     assert pairs > 15_000
+
+
+def test_the_class_table_is_kept_in_the_cache_and_rebuilt_when_damaged(tmp_path, monkeypatch):
+    """A later run reads the table from the kernels' cache folder instead of building it; a cut or
+    unreadable file there is built again, never trusted."""
+    from dumpproc.diff import tokens
+
+    monkeypatch.setenv("DUMPPROC_CACHE_DIR", str(tmp_path))
+    built = tokens._class_tables()
+    path = tokens._table_path()
+    assert path is not None and path.startswith(str(tmp_path))
+    assert tokens._load_class_tables().tobytes() == built.tobytes()  # built, then kept
+    assert open(path, "rb").read() == built.tobytes()
+    monkeypatch.setattr(tokens, "_class_tables", lambda: pytest.fail("built again though kept"))
+    assert tokens._load_class_tables().tobytes() == built.tobytes()
+    monkeypatch.undo()
+    monkeypatch.setenv("DUMPPROC_CACHE_DIR", str(tmp_path))
+    with open(path, "r+b") as file:
+        file.truncate(1000)  # a cut file: built again and kept whole
+    assert tokens._load_class_tables().tobytes() == built.tobytes()
+    assert os.path.getsize(path) == 0x110000
+    os.unlink(path)
+    os.mkdir(path)  # unreadable, and no room to keep another (root reads any mode): built, not kept
+    assert tokens._load_class_tables().tobytes() == built.tobytes()
+    assert os.path.isdir(path) and not [name for name in os.listdir(os.path.dirname(path)) if name.endswith(".tmp")]

@@ -47,8 +47,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .pairs import NO_BASE, NOT_DIFFED, PREVIOUS, _diff_batch, _diff_pair, _gather
+from . import words
 from .tokens import _classes
-from .words import WORD
 
 __all__ = ["MAX_EDITS", "NOT_DIFFED", "NO_BASE", "PREVIOUS", "TOKEN_BUDGET", "TOKEN_MAX_BYTES", "TOKEN_MAX_EDITS",
            "WORK_BUDGET", "DiffResult", "PageDiffer", "PageDiffs", "apply_ops", "count_words", "diff", "diff_page",
@@ -94,7 +94,7 @@ def split_lines(text):
 
 def count_words(text: str) -> int:
     """The words of a text: its runs of Unicode word characters (SPEC, Identity for the diff counters)."""
-    return sum(1 for _ in WORD.finditer(text))
+    return sum(1 for _ in words.WORD.finditer(text))
 
 
 def _limits() -> tuple[int, int, int, int, int]:

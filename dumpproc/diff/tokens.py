@@ -6,17 +6,21 @@ a letter, mark, decimal digit, connector punctuation or join control, so a word
 written with combining marks (Devanagari, Thai, Bengali, Tamil, vowelled Arabic,
 Hebrew with niqqud) is one word. Python's ``re`` leaves the marks out of ``\\w``
 and would cut such words apart. The kernels look each code point's class up in
-one table over all code points (``_classes``), built once per process (before
-workers fork, see ``diff.warm_up``), in a few hundredths of a second.
+one table over all code points (``_classes``), built in a few hundredths of a second
+and kept in the kernels' cache folder, so that later runs read it (a millisecond),
+once per process before workers fork (see ``diff.warm_up``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 import numpy as np
 
 from ..compiled import kernel
+from . import words
 from .lines import _lcs_hunks, _myers
-from .words import SPACE, WORD
 #: The kernels' classes of a code point.
 PUNCTUATION, WORD_CLASS, SPACE_CLASS = 0, 1, 2
 
@@ -26,9 +30,53 @@ def _class_tables() -> np.ndarray:
     table = np.zeros(0x110000, np.uint8)
     # every code point in one string (4.5 MB), made by NumPy: a chr() call each costs ten times more
     every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
-    for kind, pattern in ((WORD_CLASS, WORD), (SPACE_CLASS, SPACE)):
+    for kind, pattern in ((WORD_CLASS, words.WORD), (SPACE_CLASS, words.SPACE)):
         for match in pattern.finditer(every):
             table[match.start():match.end()] = kind
+    return table
+
+
+def _table_path() -> str | None:
+    """Where the class table of this ``regex`` module is kept: in the kernels' cache folder, named
+    for the patterns and the module's compiled file (another ``regex`` has other Unicode tables)."""
+    import hashlib
+    import importlib.util
+
+    from ..kernels import kernel_cache_dir
+
+    spec = importlib.util.find_spec("regex")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    compiled = sorted(os.path.join(folder, name) for folder in folders for name in os.listdir(folder)
+                      if name.startswith("_regex") and name.endswith((".so", ".pyd")))
+    if not compiled:
+        return None
+    stat = os.stat(compiled[0])
+    key = repr((words.SOURCES, compiled[0], stat.st_size, stat.st_mtime_ns)).encode()
+    return os.path.join(kernel_cache_dir(), f"classes-{hashlib.sha1(key).hexdigest()[:16]}.u8")
+
+
+def _load_class_tables() -> np.ndarray:
+    """The class table from its cache file, or built (a few hundredths of a second) and kept there."""
+    try:
+        path = _table_path()
+    except OSError:
+        path = None
+    if path is not None:
+        try:
+            table = np.fromfile(path, np.uint8)
+            if table.shape == (0x110000,):
+                return table
+        except (OSError, ValueError):
+            pass
+    table = _class_tables()
+    if path is not None:
+        temporary = f"{path}.{os.getpid()}.tmp"
+        try:
+            table.tofile(temporary)
+            os.replace(temporary, path)  # whole or not at all: a concurrent run reads either
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
     return table
 
 
@@ -36,10 +84,10 @@ _CLASSES: np.ndarray | None = None
 
 
 def _classes() -> np.ndarray:
-    """The class table, built on first use and kept for the process."""
+    """The class table, loaded on first use and kept for the process."""
     global _CLASSES
     if _CLASSES is None:
-        _CLASSES = _class_tables()
+        _CLASSES = _load_class_tables()
     return _CLASSES
 
 

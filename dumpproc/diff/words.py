@@ -2,14 +2,23 @@
 
 Kept apart from the compiled kernels so that counting words (``count_words``) and
 importing the diff's Python side need no numba; ``tokens`` builds its class table
-from these same patterns.
+from these same patterns. ``WORD`` and ``SPACE`` are compiled on first use: the
+fast path reads the class table from its disk cache and never needs them, and
+importing ``regex`` is a twentieth of a second of a small run.
 """
 
 from __future__ import annotations
 
-import regex
+#: The patterns' sources: ``WORD`` (a word, as SPEC defines it; ``count_words`` and the kernels'
+#: table both come from it) and ``SPACE`` (Unicode's ``White_Space`` property, ``regex``'s ``\s``).
+SOURCES = {"WORD": r"\w+", "SPACE": r"\s+"}
 
-#: A word, as SPEC defines it; ``count_words`` and the kernels' table both come from it.
-WORD = regex.compile(r"\w+")
-#: White space, Unicode's ``White_Space`` property (``regex``'s ``\s``).
-SPACE = regex.compile(r"\s+")
+
+def __getattr__(name: str):
+    if name not in SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import regex
+
+    pattern = regex.compile(SOURCES[name])
+    globals()[name] = pattern
+    return pattern
