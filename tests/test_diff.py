@@ -258,3 +258,51 @@ def test_the_class_table_is_kept_in_the_cache_and_rebuilt_when_damaged(tmp_path,
     os.mkdir(path)  # unreadable, and no room to keep another (root reads any mode): built, not kept
     assert tokens._load_class_tables().tobytes() == built.tobytes()
     assert os.path.isdir(path) and not [name for name in os.listdir(os.path.dirname(path)) if name.endswith(".tmp")]
+
+
+def _joined(ops):
+    """Ops with those that touch made one, as the diff gives them."""
+    out = [ops[0]]
+    for a_start, a_end, b_start, b_end in ops[1:]:
+        if (a_start, b_start) == out[-1][1::2]:
+            out[-1] = (out[-1][0], a_end, out[-1][2], b_end)
+        else:
+            out.append((a_start, a_end, b_start, b_end))
+    return out
+
+
+@pytest.mark.parametrize("width", [1, 7, 8, 9, 15, 16, 17, 23])
+def test_lines_match_whatever_their_length_and_offset(width):
+    """Lines are hashed eight bytes at a time from their start: every line of any length matches its
+    equal wherever it starts in either text (a shifted copy), a line that differs in any one byte,
+    its last included, does not, and the last line may lack its \\n. Both ends differ, so that the
+    lines are aligned by their hashes, not trimmed as a common prefix or suffix."""
+    rng = __import__("random").Random(width)
+    lines = ["".join(rng.choice("abé中 ") for _ in range(rng.randint(0, width))) + "\n" for _ in range(12)]
+    a = "".join(lines)
+    for at in range(len(lines)):
+        head = "Q" * (at % 9 + 1) + "\n"  # every line of a moved by 2 to 10 bytes (all offsets mod 8)
+        result = check(a, head + a + "R\n")
+        assert [op[:4] for op in result.ops] == [(0, 0, 0, 1), (12, 12, 13, 14)]
+        encoded = lines[at].encode()
+        for byte in range(len(encoded) - 1):  # one byte of one line changed: that line alone
+            changed = encoded[:byte] + (b"Z" if encoded[byte:byte + 1] != b"Z" else b"Y") + encoded[byte + 1:]
+            b = head + "".join(lines[:at] + [changed.decode("utf-8", "replace")] + lines[at + 1:]) + "R\n"
+            assert [op[:4] for op in check(a, b).ops] == _joined([(0, 0, 0, 1), (at, at + 1, at + 1, at + 2),
+                                                                  (12, 12, 13, 14)])
+    unended = a + "tail without a line end"
+    assert [op[:4] for op in check(unended, "Q\n" + unended + "!").ops] == [(0, 0, 0, 1), (12, 13, 13, 14)]
+    assert [op[:4] for op in check(unended, "Q\n" + unended).ops] == [(0, 0, 0, 1)]
+
+
+@pytest.mark.parametrize("a, b, counts", [
+    ("hello worlds\n", "hello worldz\n", (1, 1, 6, 6)),  # the shared head backs up to the word's start
+    ("naïve café\n", "naïve cafè\n", (1, 1, 4, 4)),  # the shared bytes end inside é / è (C3 A9, C3 A8)
+    ("a b   c\n", "a b   d\n", (1, 1, 1, 1)),  # shared up to a run of spaces
+    ("x " * 500 + "hindi हिन्दि\n", "x " * 500 + "hindi हिन्दी\n", (1, 1, 6, 6)),  # marks are word characters
+    ("same\n", "same!\n", (0, 0, 1, 0)),
+    ("__init__ x\n", "__init__ y\n", (1, 1, 1, 1)),
+])
+def test_the_changed_tokens_of_a_long_shared_line(a, b, counts):
+    result = check(a, b)
+    assert (result.words_added, result.words_removed, result.chars_added, result.chars_removed) == counts

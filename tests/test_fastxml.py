@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bz2
 import io
+import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -160,6 +161,40 @@ def test_every_block_boundary_gives_the_same_rows():
     for block_size in [*range(1, 200), *range(200, len(TRICKY) + 50, 7)]:
         assert read_fast(TRICKY, block_size) == expected, block_size
         assert read_fast(TRICKY, block_size, columns=True) == expected, block_size
+
+
+class _Trickle(io.RawIOBase):
+    """A stream with ``read`` only (no ``readinto`` of its own), giving fewer bytes than asked."""
+
+    def __init__(self, data: bytes):
+        self._data, self._at, self._sizes = data, 0, itertools.cycle([1, 7, 3, 64, 2])
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        size = min(size if size >= 0 else len(self._data), next(self._sizes))
+        chunk = self._data[self._at:self._at + size]
+        self._at += len(chunk)
+        return chunk
+
+
+def test_a_stream_that_can_only_read_and_gives_short_reads_gives_the_same_rows(monkeypatch):
+    """The block is filled with the stream's own ``readinto`` where it has one (a decompressor writes
+    straight into it), else by ``read`` and a copy; a short read is read on from where it stopped."""
+    expected = read_lxml(TRICKY)
+
+    def short_readinto(self, view) -> int:
+        chunk = self.read(len(view))
+        view[:len(chunk)] = chunk
+        return len(chunk)
+
+    for readinto in (short_readinto, None):  # its own, giving short reads; then none at all
+        monkeypatch.setattr(_Trickle, "readinto", readinto)
+        for block_size in (1, 5, 64, 1 << 16):
+            dump = FastDump(_Trickle(TRICKY), "x.xml", block_size=block_size)
+            assert ((dump.site_info, [(page.header, list(page)) for page in dump.pages()], _counts(dump))
+                    == expected), block_size
 
 
 def test_a_small_field_table_is_refilled(monkeypatch):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..compiled import kernel
-from ..unaligned import _word_at
+from ..unaligned import _LF, _lowest_byte, _newlines, _word_at, _zero_bytes
 
 
 @kernel
@@ -147,42 +147,81 @@ def _lcs_hunks(a, b):  # pragma: no cover - compiled
     return hunks[:count]
 
 
+#: a line's hash starts from this and takes its bytes eight at a time (``_mix``)
+_SEED = np.uint64(14695981039346656037)
+_PRIME = np.uint64(0x9E3779B97F4A7C15)
+
+
+@kernel
+def _mix(h, word):  # pragma: no cover - compiled
+    """The hash ``h`` after eight more bytes of a line (fewer, zero above them, at its end)."""
+    return (h ^ word) * _PRIME
+
+
 @kernel
 def _lines(data):  # pragma: no cover - compiled
-    """Line byte offsets (one more than lines) and line hashes of UTF-8 bytes, split after each \\n."""
+    """Line byte offsets (one more than lines) and line hashes of UTF-8 bytes, split after each \\n.
+
+    Eight bytes at a time: a line's hash is of its bytes from its first, eight by eight, the last
+    word cut after its \\n (or at the end of the text), so that equal lines hash alike wherever
+    they start. ``_line_hunks`` checks every match byte for byte, so a collision cannot pass.
+    """
     n = data.shape[0]
-    count = 0
-    for i in range(n):
-        if data[i] == 10:
-            count += 1
+    count = _newlines(data, 0, n)
     if n > 0 and data[n - 1] != 10:
         count += 1
     offsets = np.zeros(count + 1, np.int64)
     hashes = np.empty(count, np.int64)
     line = 0
-    h = np.uint64(14695981039346656037)
-    for i in range(n):
-        h = (h ^ np.uint64(data[i])) * np.uint64(1099511628211)
-        if data[i] == 10 or i == n - 1:
-            hashes[line] = np.int64(h)
-            offsets[line + 1] = i + 1
-            line += 1
-            h = np.uint64(14695981039346656037)
+    h = _SEED
+    i = 0
+    while i < n:
+        if i + 8 <= n:
+            word = _word_at(data, i)
+            width = 8
+        else:  # the last bytes, fewer than eight: zero above them, which no \\n matches
+            word = np.uint64(0)
+            width = n - i
+            for k in range(width):
+                word |= np.uint64(data[i + k]) << np.uint64(8 * k)
+        marks = _zero_bytes(word ^ _LF)
+        if width < 8:
+            marks &= (np.uint64(1) << np.uint64(8 * width)) - np.uint64(1)
+        if marks == 0:
+            h = _mix(h, word)
+            i += width
+            continue
+        lowest = marks & (~marks + np.uint64(1))  # the first \\n's high bit
+        h = _mix(h, word & ((lowest << np.uint64(1)) - np.uint64(1)))  # its bytes up to the \\n
+        i += _lowest_byte(marks) + 1
+        hashes[line] = np.int64(h)
+        offsets[line + 1] = i
+        line += 1
+        h = _SEED
+    if line < count:  # a last line without \\n
+        hashes[line] = np.int64(h)
+        offsets[line + 1] = n
     return offsets, hashes
 
 
 @kernel
 def _same_lines(a, b, a_offsets, b_offsets, i, j, count):  # pragma: no cover - compiled
-    """Whether lines a[i:i+count] and b[j:j+count] are equal byte for byte."""
-    for k in range(count):
-        a0 = a_offsets[i + k]
-        a1 = a_offsets[i + k + 1]
-        b0 = b_offsets[j + k]
-        if a1 - a0 != b_offsets[j + k + 1] - b0:
+    """Whether lines a[i:i+count] and b[j:j+count] are equal byte for byte: their bytes are one run
+    in each text, and equal runs are split into the same lines (after each \\n)."""
+    a0 = a_offsets[i]
+    b0 = b_offsets[j]
+    length = a_offsets[i + count] - a0
+    if length != b_offsets[j + count] - b0:
+        return False
+    x = 0
+    while x + 8 <= length:  # eight bytes at a time
+        if _word_at(a, a0 + x) != _word_at(b, b0 + x):
             return False
-        for x in range(a1 - a0):
-            if a[a0 + x] != b[b0 + x]:
-                return False
+        x += 8
+    while x < length:
+        if a[a0 + x] != b[b0 + x]:
+            return False
+        x += 1
     return True
 
 

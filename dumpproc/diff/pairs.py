@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..compiled import entry
+from ..unaligned import _newlines
 from .lines import _common_prefix, _common_suffix, _line_hunks
 from .tokens import _hunk_counts
 
@@ -55,10 +56,7 @@ def _diff_pair(a, b, classes, max_edits, budget, token_budget, token_edits, toke
     a_mid = a[prefix:n - suffix]
     b_mid = b[prefix:m - suffix]
     exact, hunks, a_offsets, b_offsets = _line_hunks(a_mid, b_mid, max_edits, budget)
-    first_line = 0
-    for i in range(prefix):
-        if a[i] == 10:
-            first_line += 1
+    first_line = _newlines(a, 0, prefix)
     wa, wr, ca, cr, coarse = _hunk_counts(a_mid, b_mid, a_offsets, b_offsets, hunks, classes, token_budget,
                                           token_edits, token_bytes)
     return exact, hunks, b_offsets, prefix, first_line, wa, wr, ca, cr, coarse

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..compiled import kernel
 from . import words
-from .lines import _lcs_hunks, _myers
+from .lines import _common_prefix, _common_suffix, _lcs_hunks, _myers
 #: The kernels' classes of a code point.
 PUNCTUATION, WORD_CLASS, SPACE_CLASS = 0, 1, 2
 
@@ -200,26 +200,32 @@ def _shared_edges(old, new, classes):  # pragma: no cover - compiled
     n = old.shape[0]
     m = new.shape[0]
     limit = min(n, m)
-    p = 0
-    while p < limit and old[p] == new[p]:
-        p += 1
-    head = 0
-    previous = -1
-    i = 0
-    while i < p:
-        cp, following = _code_point(old, i)
-        if following > p:
-            break  # this character is not wholly shared
-        kind = classes[cp]
-        if kind != previous:
-            head = i
-        previous = kind
-        i = following
+    p = _common_prefix(old, new, limit)
     if p == n and p == m:
         return n, 0
-    s = 0
-    while s < limit - head and old[n - 1 - s] == new[m - 1 - s]:
-        s += 1
+    # the head ends where the run of one class that the last wholly shared character is in starts:
+    # found walking back from it, not forward from the start (a long shared line costs nothing)
+    end = p
+    if end < n:
+        while end > 0 and (old[end] & 0xC0) == 0x80:
+            end -= 1  # p cuts a character: it is not wholly shared
+    head = 0
+    if end > 0:
+        last = end - 1
+        while last > 0 and (old[last] & 0xC0) == 0x80:
+            last -= 1  # the start of the last wholly shared character
+        cp, _ = _code_point(old, last)
+        kind = classes[cp]
+        head = last
+        while head > 0:
+            before = head - 1
+            while before > 0 and (old[before] & 0xC0) == 0x80:
+                before -= 1
+            cp, _ = _code_point(old, before)
+            if classes[cp] != kind:
+                break
+            head = before
+    s = _common_suffix(old, new, limit - head)
     i = n - s
     while i < n and (old[i] & 0xC0) == 0x80:
         i += 1  # to the first character wholly in the shared tail

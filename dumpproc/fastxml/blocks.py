@@ -31,36 +31,61 @@ class Scanned(NamedTuple):
     out: np.ndarray
 
 
+def _reader(stream: BinaryIO):
+    """``readinto(view)`` of ``stream``: its own where it has one (a decompressor writes straight into
+    the buffer held), else ``read`` and a copy."""
+    own = getattr(stream, "readinto", None)
+    if own is not None:
+        return own
+
+    def readinto(view) -> int:
+        data = stream.read(len(view))
+        view[:len(data)] = data
+        return len(data)
+
+    return readinto
+
+
 def scan_blocks(stream: BinaryIO, first: bytes = b"", base: int = 0, block_size: int = BLOCK_SIZE,
                 rows: int | None = None) -> Iterator[Scanned]:
     """Scan ``first`` and then ``stream`` (the bytes after the ``<siteinfo>``, inside the root) to the
     end of the document; raises ``Fallback`` where the kernel gives up.
 
-    The bytes held are one ``bytearray``, grown in place (a large one by the allocator's remapping,
-    not by copying) and cut at the front in place, read ``block_size`` at a time; a unit larger than
-    what is held doubles what is read before the next scan, so a huge revision is scanned a few
-    times over (never once per block) and held about once, beside its decoded value."""
+    The bytes held are one ``bytearray``, ``filled`` of it, read into ``block_size`` at a time
+    (``readinto``: no copy); what the last scan left after its last boundary is moved to its front.
+    It is grown in place (a large one by the allocator's remapping, not by copying) when a unit
+    larger than what is held doubles what is read before the next scan, so a huge revision is
+    scanned a few times over (never once per block) and held about once, beside its decoded
+    value; and cut back once that unit is scanned."""
+    readinto = _reader(stream)
     state = np.zeros(3, np.int64)
     carried = bytearray(first)
+    filled = len(carried)
     at = base  # the XML byte of carried[0]
     ended = False
     want = block_size  # bytes to hold before the next scan
     fields = np.zeros((rows or ROWS, 4), np.int64)
     while True:
-        while not ended and len(carried) < want:
-            chunk = stream.read(block_size)
-            ended = not chunk
-            carried += chunk
-            del chunk
-        buf = np.frombuffer(carried, np.uint8)  # a view: let go of before carried changes size
-        out = np.empty(len(carried) + 8, np.uint8)
+        while not ended and filled < want:
+            if len(carried) < filled + block_size:
+                carried += bytes(filled + block_size - len(carried))  # room to read into
+            with memoryview(carried) as view:
+                got = readinto(view[filled:filled + block_size])
+            ended = not got
+            filled += got
+        buf = np.frombuffer(carried, np.uint8, filled)  # a view: let go of before carried changes size
+        out = np.empty(filled + 8, np.uint8)
         status, consumed, count, _, fault = kernel.scan(
-            buf, len(buf), ended, state, out, fields, kernel.ELEMENT_NAMES, kernel.ELEMENT_LENGTHS,
+            buf, filled, ended, state, out, fields, kernel.ELEMENT_NAMES, kernel.ELEMENT_LENGTHS,
             kernel.ATTRIBUTE_NAMES, kernel.ATTRIBUTE_LENGTHS, kernel.RULES, kernel.CONTAINER, kernel.ATTRIBUTE_RULES)
         del buf
-        scanned_at, held = at, len(carried)
+        scanned_at, held = at, filled
         # the bytes scanned go before the units are handed out: a huge revision is then held once, decoded
-        del carried[:consumed]
+        if consumed:
+            carried[:filled - consumed] = carried[consumed:filled]
+            filled -= consumed
+            if len(carried) > 2 * block_size and filled < block_size:
+                del carried[2 * block_size:]  # a huge unit's room, given back
         at += consumed
         if count:
             found = fields[:count].copy()
@@ -76,4 +101,4 @@ def scan_blocks(stream: BinaryIO, first: bytes = b"", base: int = 0, block_size:
         if status == kernel.MORE and consumed == 0 and ended:
             raise Fallback("the document ends inside an element", scanned_at + held)
         # one unit larger than what is held: hold twice as much before scanning it again
-        want = 2 * len(carried) if status == kernel.MORE and consumed == 0 else block_size
+        want = 2 * filled if status == kernel.MORE and consumed == 0 else block_size

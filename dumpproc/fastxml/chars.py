@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..compiled import kernel
-from ..unaligned import _put_word, _word_at
+from ..unaligned import _HIGH, _LF, _ONES, _put_word, _word_at, _zero_bytes
 
 
 @kernel
@@ -130,18 +130,9 @@ PLAIN_TEXT[[0x09, 0x0A]] = 1
 PLAIN_TEXT[[0x3C, 0x26, 0x3E]] = 0
 
 
-_ONES = np.uint64(0x0101010101010101)
-_HIGH = np.uint64(0x8080808080808080)
-_LOW7 = np.uint64(0x7F7F7F7F7F7F7F7F)
 _TO_SPACE = np.uint64(0x6060606060606060)  # added to a byte below 0x80, sets its high bit when it is >= 0x20
-_LF, _TAB = np.uint64(0x0A) * _ONES, np.uint64(0x09) * _ONES
+_TAB = np.uint64(0x09) * _ONES
 _LT, _AMP, _GT, _DEL = (np.uint64(c) * _ONES for c in (0x3C, 0x26, 0x3E, 0x7F))
-
-
-@kernel
-def _zero_bytes(x):  # pragma: no cover - compiled
-    """The high bit of each byte of ``x`` that is zero, exactly (no borrow between bytes)."""
-    return ~(((x & _LOW7) + _LOW7) | x | _LOW7)
 
 
 @kernel
@@ -155,19 +146,28 @@ def _plain_word(w):  # pragma: no cover - compiled
 
 
 @kernel
-def _plain_words(buf, i, end, out, n, put_off):  # pragma: no cover - compiled
-    """Copy eight plain ASCII bytes at a time from ``buf[i]``; returns where it stopped in both,
-    where to try next, and the next put-off (8 after a word copied, else twice the last, up to 512)."""
+def _plain_words(buf, i, end, put_off):  # pragma: no cover - compiled
+    """Pass eight plain ASCII bytes at a time from ``buf[i]``; returns where it stopped, where to try
+    next, and the next put-off (8 after a word passed, else twice the last, up to 512)."""
     start = i
-    while i + 8 <= end:
-        w = _word_at(buf, i)
-        if not _plain_word(w):
-            break
-        _put_word(out, n, w)
+    while i + 8 <= end and _plain_word(_word_at(buf, i)):
         i += 8
-        n += 8
     put_off = 8 if i > start else min(2 * put_off, 512)
-    return i, n, i + put_off, put_off
+    return i, i + put_off, put_off
+
+
+@kernel
+def _copy(buf, start, stop, out, n):  # pragma: no cover - compiled
+    """Copy ``buf[start:stop]`` to ``out[n:]``, eight bytes at a time; returns the new end of ``out``."""
+    k = 0
+    length = stop - start
+    while k + 8 <= length:
+        _put_word(out, n + k, _word_at(buf, start + k))
+        k += 8
+    while k < length:
+        out[n + k] = buf[start + k]
+        k += 1
+    return n + length
 
 
 @kernel
@@ -182,42 +182,32 @@ def _text(buf, i, end, out, n, attribute, quote):  # pragma: no cover - compiled
     put_off = 8
     while i < end:
         if not attribute:
-            # the run of bytes that are themselves, in one tight loop: most of a wiki's text, eight
-            # ASCII bytes at a time, two- and three-byte UTF-8 characters checked here too (the
-            # general path below does the rest)
+            # the run of bytes that are themselves, found in one tight loop and then copied at once:
+            # most of a wiki's text, eight ASCII bytes at a time, two- and three-byte UTF-8
+            # characters checked here too (the general path below does the rest)
+            run = i
             if i >= words_from:
-                i, n, words_from, put_off = _plain_words(buf, i, end, out, n, put_off)
-                if i >= end:
-                    return -2, n
-            b = buf[i]
-            while True:
+                i, words_from, put_off = _plain_words(buf, i, end, put_off)
+            while i < end:
+                b = buf[i]
                 if PLAIN_TEXT[b]:
-                    out[n] = b
-                    n += 1
                     i += 1
-                elif 0xC2 <= b <= 0xDF and i + 1 < end and buf[i + 1] & 0xC0 == 0x80:
-                    out[n] = b
-                    out[n + 1] = buf[i + 1]
-                    n += 2
+                    continue
+                if 0xC2 <= b <= 0xDF and i + 1 < end and buf[i + 1] & 0xC0 == 0x80:
                     i += 2
-                    if i >= words_from:
-                        i, n, words_from, put_off = _plain_words(buf, i, end, out, n, put_off)
                 elif 0xE0 <= b <= 0xEF and i + 2 < end and buf[i + 1] & 0xC0 == 0x80 and buf[i + 2] & 0xC0 == 0x80:
                     cp = ((b & 0x0F) << 12) | ((buf[i + 1] & 0x3F) << 6) | (buf[i + 2] & 0x3F)
                     if cp < 0x800 or 0xD800 <= cp <= 0xDFFF or cp >= 0xFFFE:
                         break  # overlong, a surrogate, U+FFFE or U+FFFF: the general path refuses it
-                    out[n] = b
-                    out[n + 1] = buf[i + 1]
-                    out[n + 2] = buf[i + 2]
-                    n += 3
                     i += 3
-                    if i >= words_from:
-                        i, n, words_from, put_off = _plain_words(buf, i, end, out, n, put_off)
                 else:
                     break
-                if i >= end:
-                    return -2, n
-                b = buf[i]
+                if i >= words_from:
+                    i, words_from, put_off = _plain_words(buf, i, end, put_off)
+            n = _copy(buf, run, i, out, n)
+            if i >= end:
+                return -2, n
+            b = buf[i]
         else:
             b = buf[i]
         if b == 0x3C:  # '<'

@@ -75,15 +75,29 @@ class DumpStream(io.RawIOBase):
         try:
             with interrupts.reading():
                 data = self._inner.read(size)
-        except CorruptInput as exc:  # the codec's own (codecs.CodecStream) or an external program's: add where
-            if exc.path is None:
-                exc.path = self.path
-            if exc.offset is None:
-                exc.offset = self.compressed_offset()
-            exc.uncompressed_offset = self.bytes_read
-            raise
+        except CorruptInput as exc:  # the codec's own (codecs.CodecStream) or an external program's
+            raise self._placed(exc)
         self.bytes_read += len(data)
         return data
+
+    def readinto(self, buffer) -> int:
+        """``read`` into ``buffer``: the decompressor writes there itself (the fast reader's block)."""
+        try:
+            with interrupts.reading():
+                count = self._inner.readinto(buffer) or 0
+        except CorruptInput as exc:
+            raise self._placed(exc)
+        self.bytes_read += count
+        return count
+
+    def _placed(self, exc: CorruptInput) -> CorruptInput:
+        """``exc`` with where: this file, and how far into it and into its XML the damage was met."""
+        if exc.path is None:
+            exc.path = self.path
+        if exc.offset is None:
+            exc.offset = self.compressed_offset()
+        exc.uncompressed_offset = self.bytes_read
+        return exc
 
     def drain(self) -> None:
         """Read on to the end, discarding, so that the codec checks what is left; raises ``CorruptInput``.
@@ -99,11 +113,6 @@ class DumpStream(io.RawIOBase):
             interrupts.check()  # reading on can take a while: a signal still stops it
             if not self.read(PIPE_BYTES):
                 return
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def compressed_offset(self) -> int | None:
         """How far into the compressed file the decompressor has read, where it can say; None
