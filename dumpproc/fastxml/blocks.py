@@ -69,8 +69,8 @@ def scan_blocks(stream: BinaryIO, first: bytes = b"", base: int = 0, block_size:
         while not ended and filled < want:
             if len(carried) < filled + block_size:
                 carried += bytes(filled + block_size - len(carried))  # room to read into
-            with memoryview(carried) as view:
-                got = readinto(view[filled:filled + block_size])
+            with memoryview(carried)[filled:filled + block_size] as view:  # released before carried resizes
+                got = readinto(view)
             ended = not got
             filled += got
         buf = np.frombuffer(carried, np.uint8, filled)  # a view: let go of before carried changes size
