@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from . import ownership
 from .accounts import FLAGS, with_flags
 from .schema import USERS
-from .sink import PartWriter, merge_users, partition_dir
+from .sink import ROW_GROUP_ROWS, PartWriter, partition_dir
 
 #: Buckets of the users table: the reduce holds one bucket's totals in memory at a time.
 USER_BUCKETS = 8
@@ -107,6 +107,99 @@ def totals_from_revisions(revisions_part: str) -> pa.Table:
     buckets = pa.array([user_bucket(text) for text in grouped["user_text"].to_pylist()], pa.int32())
     grouped = grouped.append_column("bucket", buckets)
     return grouped.select(USERS_STAGING.names).cast(USERS_STAGING)
+
+
+#: Staging rows the users reduce adds up in one pass; more are split by bucket.
+USERS_PER_PASS = 4_000_000
+#: Staging rows up to which they are added up in Python (about 40 µs a row, its times made datetimes):
+#: below this, importing pyarrow.compute
+#: (a tenth of a second, most of a small run's users reduce) costs more than the sums.
+USERS_IN_PYTHON = 2_000
+#: How each users column is made of the staging rows of one contributor: a sum, the least, the
+#: greatest, or ``any`` (a contributor flagged in any unit is flagged).
+_USER_SUMS = {"revision_count": "sum", "first_revision_dt": "min", "last_revision_dt": "max",
+              "pages_edited": "sum", "identity_reverts_made": "sum", "revisions_identity_reverted": "sum",
+              "user_is_temporary": "any", "user_is_bot_by_name": "any"}
+
+
+def _sum_users(staged: pa.Table, keys: list[str]) -> pa.Table:
+    """One row of ``USERS`` a contributor (``keys``), sorted by kind, name and id, from staging rows."""
+    if staged.num_rows <= USERS_IN_PYTHON:
+        return _sum_users_in_python(staged, keys)
+    merged = staged.group_by(keys, use_threads=False).aggregate(list(_USER_SUMS.items()))
+    renamed = merged.rename_columns([name.rsplit("_", 1)[0]
+                                     if name.endswith(("_sum", "_min", "_max", "_any")) else name
+                                     for name in merged.column_names])
+    return renamed.select(USERS.names).cast(USERS).sort_by(
+        [("user_is_anonymous", "ascending"), ("user_text", "ascending"), ("user_id", "ascending")])
+
+
+def _sum_users_in_python(staged: pa.Table, keys: list[str]) -> pa.Table:
+    """``_sum_users`` without pyarrow.compute, for a few thousand rows: the same table, row for row.
+
+    Nulls are skipped by the sums and sort last, as Arrow's group-by and sort do; Python orders
+    strings by code point, which is the order of their UTF-8 bytes that Arrow sorts by.
+    """
+    sums = {"sum": lambda a, b: b if a is None else a if b is None else a + b,
+            "min": lambda a, b: b if a is None else a if b is None else min(a, b),
+            "max": lambda a, b: b if a is None else a if b is None else max(a, b),
+            "any": lambda a, b: b if a is None else a if b is None else a or b}
+    adds = [(name, sums[how]) for name, how in _USER_SUMS.items()]
+    totals: dict[tuple, dict] = {}
+    for row in staged.select(keys + list(_USER_SUMS)).to_pylist():
+        key = tuple(row[name] for name in keys)
+        entry = totals.get(key)
+        if entry is None:
+            totals[key] = row
+        else:
+            for name, add in adds:
+                entry[name] = add(entry[name], row[name])
+    def order(row):
+        return tuple(part for name in ("user_is_anonymous", "user_text", "user_id")
+                     for part in (row[name] is None, row[name] if row[name] is not None else 0))
+    rows = sorted(totals.values(), key=order)
+    return pa.Table.from_pydict({field.name: pa.array([row[field.name] for row in rows], field.type)
+                                 for field in USERS}, schema=USERS)
+
+
+def merge_users(staging_files: list[str], folder: str, buckets: int,
+                group_readable: bool = False) -> tuple[list["PartWriter"], int]:
+    """Add up each contributor's totals from the units' staging files into ``folder/part-<n>.parquet``.
+
+    Staging rows carry a bucket (a hash of the user); when there are more than
+    ``USERS_PER_PASS`` rows, one bucket is added up at a time, so memory holds a
+    bucket's totals, not everyone's. Returns the parts, finished under their temporary names
+    (``publish`` puts each under its final one, once the manifest lists it), and their rows.
+    """
+    keys, staged = _KEYS, USERS_STAGING
+    total = sum(pq.ParquetFile(path).metadata.num_rows for path in staging_files)
+    passes = [list(range(buckets))] if total <= USERS_PER_PASS else [[b] for b in range(buckets)]
+    written, rows = [], 0
+    for number, wanted in enumerate(passes):
+        pieces = []
+        for path in staging_files:
+            # one pass reads each file whole, without the dataset layer (a tenth of a second to import)
+            table = pq.ParquetFile(path).read() if len(passes) == 1 else pq.read_table(
+                path, filters=[("bucket", "in", wanted)])
+            if table.num_rows:
+                table = with_flags(table).select(staged.names)  # an older run's have no flags
+                pieces.append(table if table.schema.equals(staged) else table.cast(staged))
+        if not pieces:
+            continue
+        table = _sum_users(pa.concat_tables(pieces), keys)
+        writer = PartWriter(os.path.join(folder, f"part-{number:05d}.parquet"), USERS, group_readable)
+        try:
+            for batch in table.to_batches(max_chunksize=ROW_GROUP_ROWS):
+                writer.append_batch(batch)
+            writer.finish()
+            written.append(writer)
+        except BaseException:
+            writer.abort()
+            for done in written:
+                done.abort()
+            raise
+        rows += table.num_rows
+    return written, rows
 
 
 def _unit_totals(out: str, entry: dict, group_readable: bool) -> str | None:

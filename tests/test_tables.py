@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FIXTURES, SAMPLE
 from dumpproc.parse.revision import revision_from_string
-from dumpproc import sink
+from dumpproc import users as users_module
 from dumpproc.pipeline import Options, run
 from dumpproc.privacy import IpPolicy
 from dumpproc.schema import DIFFS, PAGES, USERS
@@ -72,7 +72,7 @@ def two_wikis(generate):
 def test_pages_and_users_agree_with_revisions(two_wikis, tmp_path, monkeypatch, per_pass, pack_rows):
     from dumpproc import tables
 
-    monkeypatch.setattr(sink, "USERS_PER_PASS", per_pass)
+    monkeypatch.setattr(users_module, "USERS_PER_PASS", per_pass)
     monkeypatch.setattr(tables, "_PACK_ROWS", pack_rows)  # long pages come back as Arrow batches
     out = tmp_path / "out"
     assert run(two_wikis, Options(out=str(out), workers=1, ips=IpPolicy("hash", b"k"))).ok
