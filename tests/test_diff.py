@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import pytest
@@ -236,8 +237,8 @@ def test_anarchism_history():
 
 
 def test_the_class_table_is_kept_in_the_cache_and_rebuilt_when_damaged(tmp_path, monkeypatch):
-    """A later run reads the table from the kernels' cache folder instead of building it; a cut or
-    unreadable file there is built again, never trusted."""
+    """A later run reads the table from the kernels' cache folder instead of building it; a cut,
+    flipped or unreadable file there is built again, never trusted."""
     from dumpproc.diff import tokens
 
     monkeypatch.setenv("DUMPPROC_CACHE_DIR", str(tmp_path))
@@ -245,7 +246,7 @@ def test_the_class_table_is_kept_in_the_cache_and_rebuilt_when_damaged(tmp_path,
     path = tokens._table_path()
     assert path is not None and path.startswith(str(tmp_path))
     assert tokens._load_class_tables().tobytes() == built.tobytes()  # built, then kept
-    assert open(path, "rb").read() == built.tobytes()
+    assert open(path, "rb").read() == built.tobytes() + hashlib.sha1(built.tobytes()).digest()
     monkeypatch.setattr(tokens, "_class_tables", lambda: pytest.fail("built again though kept"))
     assert tokens._load_class_tables().tobytes() == built.tobytes()
     monkeypatch.undo()
@@ -253,7 +254,12 @@ def test_the_class_table_is_kept_in_the_cache_and_rebuilt_when_damaged(tmp_path,
     with open(path, "r+b") as file:
         file.truncate(1000)  # a cut file: built again and kept whole
     assert tokens._load_class_tables().tobytes() == built.tobytes()
-    assert os.path.getsize(path) == 0x110000
+    assert os.path.getsize(path) == 0x110000 + 20
+    with open(path, "r+b") as file:
+        file.seek(ord("a"))
+        file.write(b"\x00")  # one class flipped, the size right: built again, never trusted
+    assert tokens._load_class_tables().tobytes() == built.tobytes()
+    assert open(path, "rb").read() == built.tobytes() + hashlib.sha1(built.tobytes()).digest()
     os.unlink(path)
     os.mkdir(path)  # unreadable, and no room to keep another (root reads any mode): built, not kept
     assert tokens._load_class_tables().tobytes() == built.tobytes()

@@ -24,12 +24,15 @@ from .lines import _common_prefix, _common_suffix, _lcs_hunks, _myers
 #: The kernels' classes of a code point.
 PUNCTUATION, WORD_CLASS, SPACE_CLASS = 0, 1, 2
 
+#: code points in the class table; its cache file is the table and the sha1 of it
+_CODE_POINTS = 0x110000
+
 
 def _class_tables() -> np.ndarray:
     """Per code point: 1 for \\w (word), 2 for \\s (space), 0 otherwise, as ``WORD`` and ``SPACE`` see them."""
-    table = np.zeros(0x110000, np.uint8)
+    table = np.zeros(_CODE_POINTS, np.uint8)
     # every code point in one string (4.5 MB), made by NumPy: a chr() call each costs ten times more
-    every = np.arange(0x110000, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    every = np.arange(_CODE_POINTS, dtype="<u4").tobytes().decode("utf-32-le", "surrogatepass")
     for kind, pattern in ((WORD_CLASS, words.WORD), (SPACE_CLASS, words.SPACE)):
         for match in pattern.finditer(every):
             table[match.start():match.end()] = kind
@@ -56,15 +59,21 @@ def _table_path() -> str | None:
 
 
 def _load_class_tables() -> np.ndarray:
-    """The class table from its cache file, or built (a few hundredths of a second) and kept there."""
+    """The class table from its cache file, or built (a few hundredths of a second) and kept there.
+
+    The file ends with the sha1 of the table: one damaged on disk, cut or flipped, is built again,
+    never trusted (a wrong class would count words wrongly, silently)."""
+    import hashlib
+
     try:
         path = _table_path()
     except OSError:
         path = None
     if path is not None:
         try:
-            table = np.fromfile(path, np.uint8)
-            if table.shape == (0x110000,):
+            kept = np.fromfile(path, np.uint8)
+            table, digest = kept[:_CODE_POINTS], kept[_CODE_POINTS:].tobytes()
+            if kept.shape == (_CODE_POINTS + 20,) and hashlib.sha1(table).digest() == digest:
                 return table
         except (OSError, ValueError):
             pass
@@ -72,7 +81,8 @@ def _load_class_tables() -> np.ndarray:
     if path is not None:
         temporary = f"{path}.{os.getpid()}.tmp"
         try:
-            table.tofile(temporary)
+            with open(temporary, "wb") as file:
+                file.write(table.tobytes() + hashlib.sha1(table).digest())
             os.replace(temporary, path)  # whole or not at all: a concurrent run reads either
         except OSError:
             with contextlib.suppress(OSError):
